@@ -1,0 +1,120 @@
+"""Tickets (工单): what the bot cannot finish is filed, prioritised and tracked."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any, Dict, List, Optional
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from actions.store.models import Ticket, TicketEvent
+
+# category -> (priority, hours until the SLA is due)
+CATEGORIES: Dict[str, tuple] = {
+    "refund": ("normal", 24),  # a refund waiting for review
+    "refund_exception": ("normal", 24),  # a refund outside the rules, for a person to decide
+    "logistics": ("normal", 24),
+    "complaint": ("high", 24),  # the customer gets a call back within 24 hours
+    "account_frozen": ("high", 4),
+    "identity": ("high", 4),  # verification failed three times
+    "handoff": ("normal", 2),
+}
+CATEGORY_NAMES = {
+    "refund": "退款申请",
+    "refund_exception": "售后申请（需人工审核）",
+    "logistics": "物流异常",
+    "complaint": "投诉",
+    "account_frozen": "账户解冻",
+    "identity": "身份核验",
+    "handoff": "人工服务",
+}
+STATUS_NAMES = {
+    "open": "待处理",
+    "queued": "排队等待人工",
+    "in_progress": "处理中",
+    "resolved": "已解决",
+    "closed": "已关闭",
+}
+OPEN_STATUSES = ("open", "queued", "in_progress")
+
+
+class TicketService:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def open(
+        self,
+        category: str,
+        summary: str,
+        now: datetime,
+        *,
+        customer_id: Optional[str] = None,
+        order_id: Optional[str] = None,
+        booking_ref: Optional[str] = None,
+        conversation_id: Optional[str] = None,
+        context: Optional[List[Dict[str, Any]]] = None,
+        status: str = "open",
+        sla_due: Optional[datetime] = None,
+    ) -> Ticket:
+        priority, hours = CATEGORIES[category]
+        ticket = Ticket(
+            category=category,
+            priority=priority,
+            status=status,
+            sla_due=sla_due or now + timedelta(hours=hours),
+            customer_id=customer_id,
+            order_id=order_id,
+            booking_ref=booking_ref,
+            conversation_id=conversation_id,
+            summary=summary,
+            context=json.dumps(context or [], ensure_ascii=False),
+            created_at=now,
+            updated_at=now,
+        )
+        ticket.events.append(TicketEvent(at=now, status=status, note=f"创建工单：{summary}"))
+        # Two processes may pick the same next number; the primary key settles it.
+        for _ in range(5):
+            ticket.id = self._next_id(now)
+            try:
+                with self.session.begin_nested():
+                    self.session.add(ticket)
+                return ticket
+            except IntegrityError:
+                continue
+        raise RuntimeError("could not allocate a ticket id")
+
+    def _next_id(self, now: datetime) -> str:
+        prefix = f"TK{now:%Y%m%d}"
+        last = self.session.execute(
+            select(Ticket.id).where(Ticket.id.like(prefix + "%")).order_by(Ticket.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        number = int(last[len(prefix):]) + 1 if last else 1
+        return f"{prefix}{number:03d}"
+
+    def find(self, ticket_id: str) -> Optional[Ticket]:
+        return self.session.get(Ticket, ticket_id)
+
+    def open_for(self, customer_id: str, category: str, order_id: Optional[str] = None) -> Optional[Ticket]:
+        """The customer's still-open ticket of this kind, so one problem makes one ticket."""
+        query = select(Ticket).where(
+            Ticket.customer_id == customer_id,
+            Ticket.category == category,
+            Ticket.status.in_(OPEN_STATUSES),
+        )
+        if order_id:
+            query = query.where(Ticket.order_id == order_id)
+        return self.session.execute(query.order_by(Ticket.created_at.desc()).limit(1)).scalar_one_or_none()
+
+    def queue_position(self, ticket: Ticket) -> int:
+        """1 = next in line for an agent."""
+        queued = self.session.execute(
+            select(Ticket.id).where(Ticket.status == "queued", Ticket.created_at <= ticket.created_at)
+        ).scalars()
+        return len(list(queued))
+
+    def set_status(self, ticket: Ticket, status: str, note: str, now: datetime) -> None:
+        ticket.status = status
+        ticket.updated_at = now
+        ticket.events.append(TicketEvent(at=now, status=status, note=note))

@@ -1,0 +1,1 @@
+"""The business store: SQLAlchemy models, engine/session handling and the demo seed."""

@@ -1,0 +1,205 @@
+"""SQLAlchemy models of the business store.
+
+All times are stored as naive Asia/Shanghai wall-clock times: the business runs
+in one time zone and every rule (return windows, service hours, fee bands) is
+stated in it. Money is stored as integer fen and read back as `Decimal` yuan, so
+SQLite and PostgreSQL give the same exact amounts.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import List, Optional
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+Base = declarative_base()
+
+CENT = Decimal("0.01")
+
+
+class Money(TypeDecorator):
+    """Decimal yuan in Python, integer fen in the database."""
+
+    impl = Integer
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return int((Decimal(str(value)) * 100).quantize(Decimal(1)))
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return (Decimal(value) / 100).quantize(CENT)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id = Column(String(16), primary_key=True)
+    name = Column(String(32), nullable=False)
+    phone = Column(String(16), nullable=False, unique=True)
+    id_card_last4 = Column(String(4), nullable=False)
+    member_level = Column(String(16), nullable=False)
+    points = Column(Integer, nullable=False, default=0)
+    wallet_balance = Column(Money, nullable=False, default=Decimal("0.00"))
+    wallet_frozen = Column(Boolean, nullable=False, default=False)
+    wechat_openid = Column(String(64), unique=True)
+
+    orders: List["Order"] = relationship("Order", back_populates="customer")
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    id = Column(String(16), primary_key=True)
+    customer_id = Column(String(16), ForeignKey("customers.id"), nullable=False, index=True)
+    # pending_payment / paid / shipped / delivered / refunding / refunded / cancelled
+    status = Column(String(20), nullable=False)
+    placed_at = Column(DateTime, nullable=False)
+    paid_at = Column(DateTime)
+    shipped_at = Column(DateTime)
+    delivered_at = Column(DateTime)
+    cancelled_at = Column(DateTime)
+    eta = Column(Date)
+    carrier = Column(String(32))
+    tracking_no = Column(String(32))
+    last_scan = Column(String(128))
+    logistics_exception = Column(String(128))
+    payment_method = Column(String(16))  # wallet / wechat / alipay / bank_card
+
+    customer: Customer = relationship("Customer", back_populates="orders")
+    items: List["OrderItem"] = relationship(
+        "OrderItem", back_populates="order", cascade="all, delete-orphan", order_by="OrderItem.id"
+    )
+    refunds: List["Refund"] = relationship(
+        "Refund", back_populates="order", cascade="all, delete-orphan", order_by="Refund.id"
+    )
+
+    @property
+    def total(self) -> Decimal:
+        return sum((item.price * item.qty for item in self.items), Decimal("0.00")).quantize(CENT)
+
+    @property
+    def item_summary(self) -> str:
+        return "、".join(
+            item.name if item.qty == 1 else f"{item.name}×{item.qty}" for item in self.items
+        )
+
+    @property
+    def latest_refund(self) -> Optional["Refund"]:
+        return self.refunds[-1] if self.refunds else None
+
+
+class OrderItem(Base):
+    __tablename__ = "order_items"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    order_id = Column(String(16), ForeignKey("orders.id"), nullable=False, index=True)
+    name = Column(String(64), nullable=False)
+    qty = Column(Integer, nullable=False)
+    price = Column(Money, nullable=False)
+
+    order: Order = relationship("Order", back_populates="items")
+
+
+class Refund(Base):
+    __tablename__ = "refunds"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    order_id = Column(String(16), ForeignKey("orders.id"), nullable=False, index=True)
+    amount = Column(Money, nullable=False)
+    reason = Column(String(16), nullable=False)  # no_reason / quality / wrong_item / cancel / other
+    reason_detail = Column(Text)
+    method = Column(String(16), nullable=False)  # where the money goes back to
+    status = Column(String(16), nullable=False)  # processing / refunded / rejected
+    requested_at = Column(DateTime, nullable=False)
+    completed_at = Column(DateTime)
+    ticket_id = Column(String(24), ForeignKey("tickets.id"))
+
+    order: Order = relationship("Order", back_populates="refunds")
+
+
+class WalletTransaction(Base):
+    __tablename__ = "wallet_transactions"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    customer_id = Column(String(16), ForeignKey("customers.id"), nullable=False, index=True)
+    occurred_at = Column(DateTime, nullable=False)
+    type = Column(String(8), nullable=False)  # 消费 / 充值 / 退款 / 提现
+    amount = Column(Money, nullable=False)
+    memo = Column(String(128))
+
+
+class FlightSchedule(Base):
+    __tablename__ = "flight_schedule"
+
+    flight_no = Column(String(8), primary_key=True)
+    origin = Column(String(16), nullable=False)
+    destination = Column(String(16), nullable=False)
+    departs_at = Column(String(5), nullable=False)  # "HH:MM", daily
+    arrives_at = Column(String(5), nullable=False)
+
+
+class FlightBooking(Base):
+    __tablename__ = "flight_bookings"
+
+    ref = Column(String(6), primary_key=True)
+    customer_id = Column(String(16), ForeignKey("customers.id"), nullable=False, index=True)
+    passenger = Column(String(32), nullable=False)
+    flight_no = Column(String(8), nullable=False)
+    origin = Column(String(16), nullable=False)
+    destination = Column(String(16), nullable=False)
+    departs_at = Column(DateTime, nullable=False)
+    cabin = Column(String(8), nullable=False)
+    fare = Column(Money, nullable=False)
+    status = Column(String(16), nullable=False)  # confirmed / flown / cancelled
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+
+    id = Column(String(24), primary_key=True)  # TK + yyyymmdd + sequence
+    category = Column(String(24), nullable=False)
+    priority = Column(String(8), nullable=False)  # urgent / high / normal / low
+    status = Column(String(16), nullable=False)  # open / queued / in_progress / resolved / closed
+    sla_due = Column(DateTime, nullable=False)
+    customer_id = Column(String(16), ForeignKey("customers.id"), index=True)
+    order_id = Column(String(16), ForeignKey("orders.id"))
+    booking_ref = Column(String(6), ForeignKey("flight_bookings.ref"))
+    conversation_id = Column(String(128), index=True)
+    summary = Column(Text, nullable=False)
+    context = Column(Text)  # JSON: the recent conversation turns
+    created_at = Column(DateTime, nullable=False)
+    updated_at = Column(DateTime, nullable=False)
+
+    events: List["TicketEvent"] = relationship(
+        "TicketEvent", back_populates="ticket", cascade="all, delete-orphan", order_by="TicketEvent.id"
+    )
+
+
+class TicketEvent(Base):
+    """One status change or note in a ticket's history."""
+
+    __tablename__ = "ticket_events"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    ticket_id = Column(String(24), ForeignKey("tickets.id"), nullable=False, index=True)
+    at = Column(DateTime, nullable=False)
+    status = Column(String(16), nullable=False)
+    note = Column(Text, nullable=False)
+
+    ticket: Ticket = relationship("Ticket", back_populates="events")
+

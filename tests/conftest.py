@@ -1,0 +1,30 @@
+"""Shared fixtures: a real SQLite business store seeded with the demo data."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from actions.store.db import create_schema, engine_for, session_scope
+from actions.store.seed import load_demo_data, seed
+
+# A Sunday morning inside service hours; the demo's relative dates hang off it.
+NOW = datetime(2026, 11, 22, 10, 0)
+
+
+@pytest.fixture
+def database_url(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'xinghe.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("XINGHE_NOW", NOW.isoformat())
+    engine = engine_for(url)
+    create_schema(engine)
+    with session_scope(engine) as session:
+        seed(session, load_demo_data(), now=NOW)
+    return url
+
+
+@pytest.fixture
+def session(database_url):
+    with session_scope(engine_for(database_url)) as session:
+        yield session
