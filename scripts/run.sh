@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# Start 星河智能客服 locally. Called by `make run`, `make shell`, `make interactive`.
+#
+#   scripts/run.sh [serve]      seed if empty, train if the data changed, start the
+#                               action server + `rasa run --enable-api` (REST channel),
+#                               wait until both answer, print how to talk to it, and
+#                               stay up until Ctrl-C / SIGTERM (then stop both, exit 0).
+#   scripts/run.sh shell        same set-up, then `rasa shell` in this terminal; reuses an
+#                               action server that is already up (e.g. from `make run`).
+#   scripts/run.sh interactive  action server + `rasa interactive` (which trains itself).
+#
+# Environment: RASA_PORT (5005), ACTIONS_PORT (5055), START_TIMEOUT (180 s),
+# VENV (.venv), DATABASE_URL (default: the SQLite file var/xinghe.db, chosen by actions/),
+# WEBCHAT_PATH (path of the web chat page served by Rasa, printed when it answers).
+# Logs: var/actions.log, var/rasa.log.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+MODE=${1:-serve}
+
+VENV=${VENV:-.venv}
+case $VENV in /*) BIN=$VENV/bin ;; *) BIN=$ROOT/$VENV/bin ;; esac
+RASA_PORT=${RASA_PORT:-5005}
+ACTIONS_PORT=${ACTIONS_PORT:-5055}
+START_TIMEOUT=${START_TIMEOUT:-180}
+WEBCHAT_PATH=${WEBCHAT_PATH:-}
+
+# No network at run time: Rasa's telemetry would try to phone home.
+export RASA_TELEMETRY_ENABLED=${RASA_TELEMETRY_ENABLED:-false}
+export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
+export SQLALCHEMY_SILENCE_UBER_WARNING=${SQLALCHEMY_SILENCE_UBER_WARNING:-1}
+# `rasa run actions` and custom channels in connectors/ import project packages.
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+
+ACTIONS_LOG=var/actions.log
+RASA_LOG=var/rasa.log
+
+die() { printf '错误 / error: %s\n' "$*" >&2; exit 1; }
+info() { printf '==> %s\n' "$*"; }
+
+case $MODE in serve | shell | interactive) ;; *) die "unknown mode '$MODE' (serve|shell|interactive)" ;; esac
+[ -x "$BIN/rasa" ] || die "$BIN/rasa not found: run \`make install\` first"
+mkdir -p var
+
+# --- helpers (Python from the venv, so curl is not required) -----------------
+
+# http_ok URL: true if URL answers 200 within 2 s.
+http_ok() {
+    "$BIN/python" - "$1" <<'EOF' 2>/dev/null
+import sys, urllib.request
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=2) as r:
+        sys.exit(0 if r.status == 200 else 1)
+except Exception:
+    sys.exit(1)
+EOF
+}
+
+# port_busy PORT: true if something listens on localhost:PORT.
+port_busy() {
+    "$BIN/python" - "$1" <<'EOF' 2>/dev/null
+import socket, sys
+s = socket.socket()
+s.settimeout(1)
+sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)
+EOF
+}
+
+free_port() {
+    "$BIN/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+tail_log() {
+    printf '\n----- last 40 lines of %s -----\n' "$1" >&2
+    tail -n 40 "$1" >&2 2>/dev/null || true
+    printf -- '-----\n' >&2
+}
+
+# --- process management -------------------------------------------------------
+# Each server starts in its own process group (job control, `set -m`), so that
+# stopping kills the whole group (Rasa/Sanic may fork) and a Ctrl-C reaches only
+# this script, which then stops the servers in order.
+PIDS=()
+NAMES=()
+LOGS=()
+
+start_bg() { # start_bg NAME LOGFILE CMD...
+    local name=$1 log=$2
+    shift 2
+    set -m
+    "$@" >"$log" 2>&1 &
+    local pid=$!
+    set +m
+    PIDS+=("$pid")
+    NAMES+=("$name")
+    LOGS+=("$log")
+    info "started $name (pid $pid), log: $log"
+}
+
+alive() { kill -0 "$1" 2>/dev/null; }
+
+stop_all() {
+    local pid i
+    ((${#PIDS[@]})) || return 0
+    for pid in "${PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+    for ((i = 0; i < 30; i++)); do # up to 15 s for a clean shutdown
+        local any=0
+        for pid in "${PIDS[@]}"; do alive "$pid" && any=1; done
+        ((any)) || break
+        sleep 0.5
+    done
+    for pid in "${PIDS[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    PIDS=()
+}
+
+on_signal() {
+    trap - INT TERM
+    printf '\n'
+    info "正在停止 / stopping ..."
+    stop_all
+    info "已停止 / stopped."
+    exit 0
+}
+trap on_signal INT TERM
+trap stop_all EXIT # also on errors: never leave servers behind
+
+# check_alive: fail with the log tail if one of our servers has exited.
+check_alive() {
+    local i
+    for i in "${!PIDS[@]}"; do
+        if ! alive "${PIDS[$i]}"; then
+            printf '\n' >&2
+            tail_log "${LOGS[$i]}"
+            die "${NAMES[$i]} exited unexpectedly (see ${LOGS[$i]})"
+        fi
+    done
+}
+
+# wait_for NAME URL...: poll until every URL answers, up to START_TIMEOUT s.
+wait_for() {
+    local what=$1 start=$SECONDS url pending
+    shift
+    local tty=0
+    [ -t 1 ] && tty=1
+    while :; do
+        pending=0
+        for url in "$@"; do http_ok "$url" || pending=1; done
+        ((pending)) || break
+        check_alive
+        local waited=$((SECONDS - start))
+        if ((waited >= START_TIMEOUT)); then
+            printf '\n' >&2
+            for i in "${!LOGS[@]}"; do tail_log "${LOGS[$i]}"; done
+            die "$what did not answer within ${START_TIMEOUT}s (START_TIMEOUT)"
+        fi
+        if ((tty)); then
+            printf '\r    等待 / waiting for %s ... %3ds' "$what" "$waited"
+        elif ((waited % 10 == 0)); then
+            printf '    等待 / waiting for %s ... %ds\n' "$what" "$waited"
+        fi
+        sleep 2
+    done
+    ((tty)) && printf '\r\033[K'
+    info "$what is up ($((SECONDS - start))s)"
+}
+
+# --- set-up ---------------------------------------------------------------------
+
+# endpoints.yml points at localhost:5055; for another port write a runtime copy.
+ENDPOINTS=endpoints.yml
+if [ "$ACTIONS_PORT" != 5055 ]; then
+    ENDPOINTS=var/endpoints.runtime.yml
+    "$BIN/python" - "$ACTIONS_PORT" endpoints.yml "$ENDPOINTS" <<'EOF'
+import sys
+import yaml
+
+port, src, dst = sys.argv[1:]
+with open(src, encoding="utf-8") as f:
+    data = yaml.safe_load(f) or {}
+action = data.get("action_endpoint") or {}
+action["url"] = f"http://localhost:{port}/webhook"
+data["action_endpoint"] = action
+with open(dst, "w", encoding="utf-8") as f:
+    yaml.safe_dump(data, f, allow_unicode=True, sort_keys=False)
+EOF
+    info "action server on port $ACTIONS_PORT: using $ENDPOINTS"
+fi
+
+info "准备演示数据 / seeding the demo database if it is empty"
+"$BIN/python" -m actions.store.seed --if-empty
+
+if [ "$MODE" != interactive ]; then # `rasa interactive` trains by itself
+    info "训练模型（数据未变时跳过）/ training (skipped when nothing changed)"
+    "$BIN/rasa" train --out models
+fi
+
+# Action server: reuse one that already answers on ACTIONS_PORT in shell /
+# interactive mode (e.g. `make run` in another terminal); serve mode needs both
+# ports free.
+if [ "$MODE" != serve ] && http_ok "http://localhost:$ACTIONS_PORT/health"; then
+    info "using the action server already running on port $ACTIONS_PORT"
+else
+    port_busy "$ACTIONS_PORT" && die "port $ACTIONS_PORT is in use (another \`make run\`?); set ACTIONS_PORT=..."
+    start_bg "action server" "$ACTIONS_LOG" \
+        "$BIN/rasa" run actions --actions actions -p "$ACTIONS_PORT"
+fi
+
+if [ "$MODE" = serve ]; then
+    port_busy "$RASA_PORT" && die "port $RASA_PORT is in use (another \`make run\`?); set RASA_PORT=..."
+    start_bg "rasa" "$RASA_LOG" \
+        "$BIN/rasa" run --enable-api --cors '*' -p "$RASA_PORT" \
+        --endpoints "$ENDPOINTS" --credentials credentials.yml
+    info "Rasa 启动约需 1 分钟 / Rasa takes about a minute to load the model"
+    wait_for "action server + rasa" \
+        "http://localhost:$ACTIONS_PORT/health" "http://localhost:$RASA_PORT/status"
+
+    cat <<EOF
+
+============================================================================
+ 星河智能客服已启动 / Xinghe customer-service assistant is running
+   Rasa (REST API):  http://localhost:$RASA_PORT
+   Action server:    http://localhost:$ACTIONS_PORT
+ 对话方式 / How to talk to it:
+   curl -s -X POST http://localhost:$RASA_PORT/webhooks/rest/webhook \\
+        -H 'Content-Type: application/json' \\
+        -d '{"sender":"demo","message":"你好"}'
+   或在另一个终端 / or, in another terminal:  make shell
+EOF
+    if [ -n "$WEBCHAT_PATH" ] && http_ok "http://localhost:$RASA_PORT$WEBCHAT_PATH"; then
+        echo "   网页聊天 / web chat:  http://localhost:$RASA_PORT$WEBCHAT_PATH"
+    fi
+    cat <<EOF
+ 日志 / logs: $RASA_LOG, $ACTIONS_LOG
+ 按 Ctrl-C 停止 / press Ctrl-C to stop.
+============================================================================
+EOF
+    # Stay up until a signal arrives or a server dies. `sleep & wait` keeps the
+    # trap responsive (a trapped signal interrupts `wait` at once).
+    while :; do
+        check_alive
+        sleep 1 &
+        wait $! 2>/dev/null || true
+    done
+fi
+
+# shell / interactive: a Rasa server of their own on a free port.
+if ((${#PIDS[@]})); then
+    wait_for "action server" "http://localhost:$ACTIONS_PORT/health"
+fi
+port=$RASA_PORT
+port_busy "$port" && port=$(free_port)
+info "rasa $MODE on port $port (输入 /stop 退出 / type /stop to quit)"
+status=0
+"$BIN/rasa" "$MODE" --endpoints "$ENDPOINTS" -p "$port" || status=$?
+stop_all
+exit "$status"

@@ -1,0 +1,17 @@
+"""Smoke test of the running assistant: Rasa + action server + trained model."""
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_greeting_gets_a_text_reply(chat):
+    sender = chat.new_sender()
+    replies = chat.say(sender, "你好")
+    texts = [m.get("text", "") for m in replies]
+    assert any(t.strip() for t in texts), f"no text reply to 你好: {replies!r}"
+
+
+def test_request_human_intent_is_recognised(chat):
+    parsed = chat.parse("我要转人工")
+    assert parsed["intent"]["name"] == "request_human", parsed["intent"]
