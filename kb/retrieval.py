@@ -1,0 +1,389 @@
+"""Chinese retrieval over the 星河 knowledge base (no Rasa imports).
+
+Documents and queries go through the same analyzer: normalise (traditional to
+simplified, full-width to half-width, lower case, punctuation and emoji out),
+segment with a private jieba tokenizer that knows the KB's own terms, map every
+synonym to its group's first word, drop stopwords. BM25 (bm25s) ranks the
+documents. `answer()` answers only when the best one scores and covers enough of
+the question, asks back when the runner-up is close, and leaves requests about
+the customer's own records (an order number, "我的快递到哪了") to the lookups.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+import bm25s
+import jieba
+import numpy as np
+import opencc
+import yaml
+
+KB_DIR = Path(__file__).resolve().parent
+DEFAULT_DIR = KB_DIR / "documents"
+SYNONYMS_PATH = KB_DIR / "synonyms.yml"
+STOPWORDS_PATH = KB_DIR / "stopwords.txt"
+LOOKUPS_PATH = KB_DIR / "lookups.yml"
+
+CATEGORIES = ("mall", "wallet", "travel", "service")
+CHANNELS = ("web", "wechat", "phone")
+REQUIRED_FIELDS = ("id", "title", "category", "keywords", "facts", "short")
+
+# Decision constants, chosen on kb/eval/tuning.yml only (never on questions.yml)
+# with `python -m kb evaluate --questions kb/eval/tuning.yml` and a grid over
+# the three values (fewest confident-wrong answers first, then most answered):
+# - MIN_SCORE: floor on the best BM25 score; one shared common word scores less.
+#   Tuning results were flat from 0 to 1.5, so it sits at the top of that range.
+# - MIN_COVERAGE: share of the question's IDF weight the best document contains;
+#   off-topic questions that share a word or two with a document stay under it.
+# - CLOSE_MARGIN: a runner-up within this fraction of the best score is offered
+#   as an alternative instead of answering outright (0.3 turned the remaining
+#   confident-wrong answers of the tuning set into questions back).
+MIN_SCORE = 1.5
+MIN_COVERAGE = 0.4
+CLOSE_MARGIN = 0.3
+MAX_ALTERNATIVES = 2
+
+# Single characters left by segmentation are mostly particles or typos: they
+# count less when judging how much of the question a document covers.
+SINGLE_CHARACTER_WEIGHT = 0.3
+
+_NON_WORD = re.compile(r"[^\w.%+\-]+")
+_HAS_WORD_CHAR = re.compile(r"[^\W_]")
+_TITLE_SEPARATORS = re.compile(r"[^\w]+|与|和|及")
+_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n?(.*)\Z", re.DOTALL)
+
+
+class DocumentError(ValueError):
+    """A KB document that cannot be read or misses required content."""
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    title: str
+    category: str
+    keywords: Tuple[str, ...]
+    channels: Tuple[str, ...]
+    facts: Tuple[str, ...]
+    short: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    document: Document
+    score: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    query: str
+    document: Optional[Document]  # None: not sure, offer a human
+    alternatives: Tuple[Document, ...]  # non-empty: ask which one is meant
+    confident: bool  # answer `document` outright
+    score: float
+    coverage: float
+
+    @property
+    def outcome(self) -> str:
+        """What the assistant does: "answered", "clarify" or "not_sure"."""
+        if self.confident:
+            return "answered"
+        return "clarify" if self.document else "not_sure"
+
+
+# --- reading documents -------------------------------------------------------------
+
+
+def split_front_matter(text: str) -> Tuple[dict, str]:
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        raise DocumentError("no YAML front matter between --- lines")
+    try:
+        meta = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as error:
+        raise DocumentError(f"front matter is not valid YAML: {error}") from None
+    if not isinstance(meta, dict):
+        raise DocumentError("front matter is not a YAML mapping")
+    return meta, match.group(2).strip()
+
+
+def front_matter_problems(meta: Mapping, body: str) -> List[str]:
+    """Everything that keeps a document from being served (empty list: fine)."""
+    problems = [f"missing field `{name}`" for name in REQUIRED_FIELDS if name not in meta]
+    for name in ("id", "title", "short"):
+        if name in meta and not (isinstance(meta[name], str) and meta[name].strip()):
+            problems.append(f"`{name}` must be a non-empty string")
+    for name in ("keywords", "facts", "channels"):
+        if name in meta and not isinstance(meta[name], list):
+            problems.append(f"`{name}` must be a list")
+    if "category" in meta and meta["category"] not in CATEGORIES:
+        problems.append(f"`category` must be one of {', '.join(CATEGORIES)}")
+    unknown_channels = set(meta.get("channels") or []) - set(CHANNELS)
+    if unknown_channels:
+        problems.append(f"unknown channels {sorted(unknown_channels)}")
+    if not body:
+        problems.append("empty answer body")
+    return problems
+
+
+def parse_document(path: Path) -> Document:
+    try:
+        meta, body = split_front_matter(path.read_text(encoding="utf-8"))
+    except DocumentError as error:
+        raise DocumentError(f"{path.name}: {error}") from None
+    problems = front_matter_problems(meta, body)
+    if problems:
+        raise DocumentError(f"{path.name}: {'; '.join(problems)}")
+    return Document(
+        id=meta["id"].strip(),
+        title=meta["title"].strip(),
+        category=meta["category"],
+        keywords=tuple(str(word) for word in meta["keywords"]),
+        channels=tuple(meta.get("channels") or CHANNELS),
+        facts=tuple(meta["facts"]),
+        short=meta["short"].strip(),
+        body=body,
+    )
+
+
+def document_paths(directory: Path) -> List[Path]:
+    return sorted(Path(directory).glob("*.md"))
+
+
+def read_documents(directory: Path = DEFAULT_DIR) -> List[Document]:
+    return [parse_document(path) for path in document_paths(directory)]
+
+
+def read_synonym_groups(path: Path = SYNONYMS_PATH) -> List[List[str]]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return [[str(word) for word in group] for group in data.get("groups", [])]
+
+
+def read_stopwords(path: Path = STOPWORDS_PATH) -> List[str]:
+    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The designer-edited language files next to the documents."""
+
+    synonym_groups: Tuple[Tuple[str, ...], ...]
+    stopwords: Tuple[str, ...]
+    status_phrases: Tuple[str, ...]  # "我的快递到哪了": asks about the customer's own records
+    how_to_phrases: Tuple[str, ...]  # "怎么查": asks how to look something up, a KB question
+
+    @classmethod
+    def load(
+        cls,
+        synonyms_path: Path = SYNONYMS_PATH,
+        stopwords_path: Path = STOPWORDS_PATH,
+        lookups_path: Path = LOOKUPS_PATH,
+    ) -> "Lexicon":
+        lookups = yaml.safe_load(lookups_path.read_text(encoding="utf-8")) or {}
+        return cls(
+            tuple(tuple(group) for group in read_synonym_groups(synonyms_path)),
+            tuple(read_stopwords(stopwords_path)),
+            tuple(str(phrase) for phrase in lookups.get("status_phrases", [])),
+            tuple(str(phrase) for phrase in lookups.get("how_to_phrases", [])),
+        )
+
+
+# --- text analysis -----------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _to_simplified() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def normalize(text: str) -> str:
+    """Simplified, half-width, lower-case text with punctuation and emoji as spaces."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _to_simplified().convert(text).lower()
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+# Identifiers from the spec's entity formats: an order, flight or ticket number
+# (or a booking reference with letters and digits) means "look this one up".
+_RECORD_ID = re.compile(
+    r"(?<![a-z0-9])(?:xh\d{10}|tk\d{8,}|[a-z]{2}\d{3,4}|(?=[a-z]*\d)(?=\d*[a-z])[a-z0-9]{6})(?![a-z0-9])"
+)
+
+
+class LookupDetector:
+    """Recognises requests for one customer's own records, which the KB cannot answer."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self._status = tuple(normalize(phrase).replace(" ", "") for phrase in lexicon.status_phrases)
+        self._how_to = tuple(normalize(phrase).replace(" ", "") for phrase in lexicon.how_to_phrases)
+
+    def is_lookup(self, query: str) -> bool:
+        text = normalize(query)
+        if _RECORD_ID.search(text):
+            return True
+        compact = text.replace(" ", "")
+        asks_status = any(phrase in compact for phrase in self._status)
+        return asks_status and not any(phrase in compact for phrase in self._how_to)
+
+
+def title_terms(title: str) -> List[str]:
+    return [part for part in _TITLE_SEPARATORS.split(normalize(title)) if 2 <= len(part) <= 8]
+
+
+class Analyzer:
+    """Turns text into index tokens; documents and queries share it."""
+
+    def __init__(self, domain_words: Iterable[str], lexicon: Lexicon) -> None:
+        self._canonical: Dict[str, str] = {}
+        self._phrases: List[Tuple[re.Pattern, str]] = []
+        for group in lexicon.synonym_groups:
+            self._add_synonym_group([normalize(word) for word in group])
+        self._stopwords: FrozenSet[str] = frozenset(normalize(word) for word in lexicon.stopwords)
+        # A private tokenizer: the global jieba (Rasa's JiebaTokenizer) keeps its dictionary.
+        self._tokenizer = jieba.Tokenizer()
+        for word in {normalize(word) for word in domain_words} | set(self._canonical):
+            if word and " " not in word:
+                self._tokenizer.add_word(word)
+
+    def _add_synonym_group(self, group: Sequence[str]) -> None:
+        canonical = group[0]
+        for word in group:
+            if " " in word:  # jieba splits on spaces: match such phrases in the text
+                pattern = re.compile(rf"(?<![a-z]){re.escape(word)}(?![a-z])")
+                self._phrases.append((pattern, canonical))
+            else:
+                self._canonical[word] = canonical
+
+    def tokens(self, text: str) -> List[str]:
+        text = normalize(text)
+        for pattern, canonical in self._phrases:
+            text = pattern.sub(f" {canonical} ", text)
+        tokens = []
+        for piece in self._tokenizer.cut_for_search(text, HMM=False):
+            if piece in self._stopwords or not _HAS_WORD_CHAR.search(piece):
+                continue
+            token = self._canonical.get(piece, piece)
+            if token not in self._stopwords:
+                tokens.append(token)
+        return tokens
+
+    def query_tokens(self, text: str) -> List[str]:
+        return list(dict.fromkeys(self.tokens(text)))
+
+
+def domain_words(documents: Iterable[Document]) -> List[str]:
+    words: List[str] = []
+    for document in documents:
+        words.extend(document.keywords)
+        words.extend(title_terms(document.title))
+    return words
+
+
+def document_tokens(analyzer: Analyzer, document: Document) -> List[str]:
+    fields = (document.title, " ".join(document.keywords), document.short, document.body)
+    return analyzer.tokens(" ".join(fields))
+
+
+def inverse_document_frequency(document_count: int, containing: int) -> float:
+    return math.log(1 + (document_count - containing + 0.5) / (containing + 0.5))
+
+
+# --- the knowledge base ------------------------------------------------------------
+
+
+class KnowledgeBase:
+    """The documents plus a BM25 index over them, built once in the constructor."""
+
+    def __init__(self, documents: Sequence[Document], lexicon: Lexicon) -> None:
+        if not documents:
+            raise DocumentError("the knowledge base has no documents")
+        self.documents: Tuple[Document, ...] = tuple(documents)
+        self._by_id = {document.id: document for document in self.documents}
+        if len(self._by_id) != len(self.documents):
+            raise DocumentError("duplicate document ids: run `python -m kb check`")
+        self._position = {document.id: i for i, document in enumerate(self.documents)}
+        self.lexicon = lexicon
+        self.analyzer = Analyzer(domain_words(self.documents), lexicon)
+        self._lookups = LookupDetector(lexicon)
+        corpus = [document_tokens(self.analyzer, document) for document in self.documents]
+        self._token_sets = [frozenset(tokens) for tokens in corpus]
+        self._document_frequency = self._count_document_frequency()
+        self._bm25 = bm25s.BM25()
+        self._bm25.index(corpus, show_progress=False)
+        self._channel_masks = {
+            channel: np.array([channel in d.channels for d in self.documents], dtype=np.float32)
+            for channel in CHANNELS
+        }
+
+    @classmethod
+    def load(cls, directory: Path = DEFAULT_DIR, lexicon: Optional[Lexicon] = None) -> "KnowledgeBase":
+        return cls(read_documents(directory), lexicon or Lexicon.load())
+
+    @property
+    def vocabulary_size(self) -> int:
+        return len(self._document_frequency)
+
+    def get(self, doc_id: str) -> Optional[Document]:
+        return self._by_id.get(doc_id)
+
+    def search(self, query: str, k: int = 3, channel: Optional[str] = None) -> List[Hit]:
+        """The k best documents with a positive score, best first."""
+        return self._rank(self.analyzer.query_tokens(query), k, channel)
+
+    def answer(self, query: str, channel: Optional[str] = None) -> Answer:
+        """Decides between answering, asking which document is meant, and not being sure."""
+        tokens = self.analyzer.query_tokens(query)
+        hits = self._rank(tokens, 1 + MAX_ALTERNATIVES, channel)
+        if not hits:
+            return Answer(query, None, (), False, 0.0, 0.0)
+        best = hits[0]
+        coverage = self._coverage(tokens, best.document)
+        if best.score < MIN_SCORE or coverage < MIN_COVERAGE or self._lookups.is_lookup(query):
+            return Answer(query, None, (), False, best.score, coverage)
+        close = tuple(hit.document for hit in hits[1:] if hit.score >= best.score * (1 - CLOSE_MARGIN))
+        return Answer(query, best.document, close, not close, best.score, coverage)
+
+    def _rank(self, tokens: List[str], k: int, channel: Optional[str]) -> List[Hit]:
+        token_ids = self._bm25.get_tokens_ids(tokens)
+        if not token_ids:
+            return []
+        mask = self._channel_masks[channel] if channel else None
+        scores = self._bm25.get_scores_from_ids(token_ids, weight_mask=mask)
+        k = min(k, len(scores))
+        best = np.argpartition(-scores, k - 1)[:k]
+        best = best[np.argsort(-scores[best], kind="stable")]
+        return [Hit(self.documents[i], float(scores[i])) for i in best if scores[i] > 0]
+
+    def _count_document_frequency(self) -> Dict[str, int]:
+        counts: Dict[str, int] = {}
+        for tokens in self._token_sets:
+            for token in tokens:
+                counts[token] = counts.get(token, 0) + 1
+        return counts
+
+    def _coverage(self, tokens: Sequence[str], document: Document) -> float:
+        """Share of the query's IDF weight found in the document; unknown words weigh most."""
+        present = self._token_sets[self._position[document.id]]
+        total = found = 0.0
+        for token in tokens:
+            weight = inverse_document_frequency(
+                len(self.documents), self._document_frequency.get(token, 0)
+            ) * (SINGLE_CHARACTER_WEIGHT if len(token) == 1 else 1.0)
+            total += weight
+            if token in present:
+                found += weight
+        return found / total if total else 0.0
+
+
+@functools.lru_cache(maxsize=1)
+def default_kb() -> KnowledgeBase:
+    """The shipped KB, indexed once per process (the action server calls this)."""
+    return KnowledgeBase.load()

@@ -1,0 +1,239 @@
+"""Knowledge base: the checker, the retriever's decisions and the evaluation targets."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jieba
+import pytest
+
+from kb.checker import check_kb, read_kb_facts
+from kb.evaluation import (
+    CONFIDENT_WRONG_TARGET,
+    TOP1_TARGET,
+    evaluate_quality,
+    read_questions,
+    synthetic_kb,
+)
+from kb.retrieval import DEFAULT_DIR, DocumentError, KnowledgeBase, default_kb
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# One plain customer question per kb_fact of the demo data.
+FACT_QUESTIONS = {
+    "return_window": "收到货不喜欢可以七天无理由退货吗",
+    "quality_return": "商品有质量问题能退换吗",
+    "refund_timeline": "退款多久能到账",
+    "return_shipping": "退货运费谁出",
+    "free_shipping": "满多少包邮",
+    "delivery_time": "付款后多久发货",
+    "cancel_order": "怎么取消订单",
+    "pending_payment": "下单后不付款订单多久会关闭",
+    "change_address": "收货地址能修改吗",
+    "invoice": "怎么开发票",
+    "payment_methods": "支持哪些付款方式",
+    "price_protect": "买完降价了能退差价吗",
+    "membership": "会员等级怎么划分",
+    "points": "积分怎么抵扣",
+    "wallet_withdraw": "钱包余额提现收手续费吗",
+    "wallet_frozen": "账户被冻结了怎么解冻",
+    "reset_password": "登录密码忘记了怎么重置",
+    "bind_phone": "怎么更换绑定的手机号",
+    "flight_change_fee": "机票改签收多少手续费",
+    "flight_refund_fee": "机票退票收多少手续费",
+    "baggage": "经济舱免费托运行李多少公斤",
+    "checkin": "在线值机什么时候开放",
+    "flight_delay": "航班延误有补偿吗",
+    "service_hours": "客服热线电话是多少",
+    "complaint": "投诉后多久有人处理",
+    "privacy": "客服会问我要验证码吗",
+    "elderly": "老年人打热线怎么直接转人工",
+    "exchange": "可以换尺码吗",
+    "coupon": "优惠券可以叠加使用吗",
+    "lost_package": "显示已签收但是没收到包裹",
+}
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return default_kb()
+
+
+def copy_documents(tmp_path: Path) -> Path:
+    directory = tmp_path / "documents"
+    shutil.copytree(DEFAULT_DIR, directory)
+    return directory
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "kb", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+
+
+# --- the checker -----------------------------------------------------------------------
+
+
+def test_shipped_kb_passes_the_checker() -> None:
+    assert check_kb() == []
+
+
+def test_check_command_passes_on_the_shipped_kb() -> None:
+    result = run_cli("check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("ok:")
+
+
+def test_checker_finds_a_duplicate_id(tmp_path: Path) -> None:
+    directory = copy_documents(tmp_path)
+    shutil.copy(directory / "baggage.md", directory / "baggage-copy.md")
+    assert any("duplicate id `baggage`" in problem for problem in check_kb(directory))
+
+
+def test_checker_finds_a_fact_no_document_states(tmp_path: Path) -> None:
+    directory = copy_documents(tmp_path)
+    (directory / "baggage.md").unlink()
+    assert "fact `baggage` is not stated by any document" in check_kb(directory)
+
+
+def test_checker_finds_a_wrong_number(tmp_path: Path) -> None:
+    directory = copy_documents(tmp_path)
+    path = directory / "shipping-fee.md"
+    head, body = path.read_text(encoding="utf-8").rsplit("---\n", 1)
+    path.write_text(head + "---\n" + body.replace("99元", "88元"), encoding="utf-8")
+    problems = check_kb(directory)
+    assert any("shipping-fee: claims fact `free_shipping`" in p and "99" in p for p in problems)
+
+
+def test_checker_finds_missing_fields_empty_body_and_unknown_facts(tmp_path: Path) -> None:
+    directory = copy_documents(tmp_path)
+    path = directory / "coupon.md"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("facts: [coupon]", "facts: [coupon, no_such_fact]")
+    path.write_text(text, encoding="utf-8")
+    baggage = directory / "baggage.md"
+    meta = baggage.read_text(encoding="utf-8").rsplit("---\n", 1)[0]
+    baggage.write_text("\n".join(l for l in meta.splitlines() if not l.startswith("short:")) + "\n---\n")
+    problems = "\n".join(check_kb(directory))
+    assert "baggage.md: missing field `short`; empty answer body" in problems
+    assert "coupon: unknown fact id `no_such_fact`" in problems
+
+
+def test_check_command_fails_on_a_broken_kb(tmp_path: Path) -> None:
+    directory = copy_documents(tmp_path)
+    (directory / "points.md").unlink()
+    result = run_cli("--directory", str(directory), "check")
+    assert result.returncode == 1
+    assert "fact `points` is not stated by any document" in result.stdout
+
+
+def test_list_ask_and_build_commands_run() -> None:
+    listing = run_cli("list")
+    assert listing.returncode == 0 and "shipping-fee" in listing.stdout
+    ask = run_cli("ask", "滿多少包郵")
+    assert ask.returncode == 0 and "decision: answered" in ask.stdout and "99元" in ask.stdout
+    build = run_cli("build")
+    assert build.returncode == 0 and re.match(r"built index: \d+ documents, \d+ terms in", build.stdout)
+
+
+def test_loading_a_broken_kb_fails_loudly(tmp_path: Path) -> None:
+    directory = copy_documents(tmp_path)
+    shutil.copy(directory / "baggage.md", directory / "baggage-copy.md")
+    with pytest.raises(DocumentError, match="duplicate document ids"):
+        KnowledgeBase.load(directory)
+
+
+# --- answers -------------------------------------------------------------------------
+
+
+def test_fact_questions_cover_every_kb_fact() -> None:
+    assert set(FACT_QUESTIONS) == set(read_kb_facts())
+
+
+@pytest.mark.parametrize("fact_id, question", sorted(FACT_QUESTIONS.items()))
+def test_every_fact_is_answered_by_a_natural_question(kb: KnowledgeBase, fact_id: str, question: str) -> None:
+    answer = kb.answer(question)
+    assert answer.outcome == "answered", (question, answer)
+    assert fact_id in answer.document.facts
+
+
+def test_traditional_query_answers_like_simplified(kb: KnowledgeBase) -> None:
+    simplified, traditional = kb.answer("满多少包邮"), kb.answer("滿多少包郵")
+    assert simplified.document.id == traditional.document.id == "shipping-fee"
+    assert traditional.score == pytest.approx(simplified.score)
+    assert traditional.confident
+
+
+def test_full_width_and_emoji_query_works(kb: KnowledgeBase) -> None:
+    answer = kb.answer("滿９９包郵嗎？！😊")
+    assert answer.confident and answer.document.id == "shipping-fee"
+    assert kb.answer("ＲＥＦＵＮＤ多久到賬").document.id == "refund-arrival"
+
+
+@pytest.mark.parametrize("question", ["今天天气怎么样", "我的快递到哪了", "XH2611010001到哪了", "😊😊", ""])
+def test_out_of_scope_question_is_not_answered(kb: KnowledgeBase, question: str) -> None:
+    answer = kb.answer(question)
+    assert not answer.confident and answer.document is None
+    assert answer.outcome == "not_sure"
+
+
+def test_how_to_look_up_is_still_answered(kb: KnowledgeBase) -> None:
+    assert kb.answer("怎么查快递到哪了").document.id == "track-logistics"
+
+
+def test_close_call_offers_alternatives(kb: KnowledgeBase) -> None:
+    answer = kb.answer("密码忘了")
+    assert answer.outcome == "clarify" and not answer.confident
+    options = {answer.document.id, *(document.id for document in answer.alternatives)}
+    assert {"reset-password", "payment-password"} <= options
+
+
+def test_channel_filter_leaves_out_documents_not_on_that_channel(kb: KnowledgeBase) -> None:
+    assert kb.search("电子行程单怎么下载")[0].document.id == "flight-itinerary"
+    assert "flight-itinerary" not in [hit.document.id for hit in kb.search("电子行程单怎么下载", channel="phone")]
+
+
+def test_get_returns_documents_by_id(kb: KnowledgeBase) -> None:
+    assert kb.get("baggage").title == "行李额度"
+    assert kb.get("no-such-document") is None
+
+
+def test_index_is_built_once_per_process() -> None:
+    assert default_kb() is default_kb()
+
+
+def test_global_jieba_dictionary_is_untouched(kb: KnowledgeBase) -> None:
+    kb.answer("满多少包邮")
+    assert "满多少包邮" not in jieba.lcut("满多少包邮")
+
+
+def test_synthetic_kb_is_deterministic_and_sized(kb: KnowledgeBase) -> None:
+    first, second = synthetic_kb(kb, 300), synthetic_kb(kb, 300)
+    assert len(first.documents) == 300
+    assert first.documents == second.documents
+    assert first.get("shipping-fee") is not None
+
+
+# --- evaluation targets (figures computed here, never written down) -----------------------
+
+
+def test_evaluation_meets_the_targets(kb: KnowledgeBase) -> None:
+    report = evaluate_quality(kb, read_questions())
+    assert len(report.in_kb) >= 150 and len(report.out_of_kb) >= 30
+    assert report.top_k(1) >= TOP1_TARGET
+    assert report.confident_wrong <= CONFIDENT_WRONG_TARGET
+
+
+def test_evaluation_and_tuning_sets_do_not_overlap() -> None:
+    evaluation = {question.text for question in read_questions()}
+    tuning = {question.text for question in read_questions(ROOT / "kb" / "eval" / "tuning.yml")}
+    assert not evaluation & tuning
+
+
+def test_evaluate_command_exits_zero_when_targets_are_met() -> None:
+    result = run_cli("evaluate")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "targets: met" in result.stdout
