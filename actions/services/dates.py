@@ -1,0 +1,138 @@
+"""Dates as customers type them (明天 · 下周三 · 12月5号 · 2026-12-05), resolved to a calendar day.
+
+Choices where Chinese is ambiguous:
+- a date without a year (12月5号) is the next one to come: typed after 5 December it
+  means next year's; a bare day (5号) typed after the 5th means next month's;
+- a bare weekday (周三) is the coming one with today excluded, so 周三 said on a
+  Wednesday is next week's;
+- 这周三 / 本周三 / 下周三 / 上周三 name a day of this / next / last calendar week,
+  weeks starting on Monday; 这周三 said on a Friday is therefore already past;
+- 12.5 and 12/5 are not read as dates (decimal or fraction?), only with a year.
+"""
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date, timedelta
+from re import Match, Pattern
+from typing import Callable, Iterable, List, Optional, Tuple
+
+from actions.services.formatting import fold_width
+
+CN_DIGITS = {
+    "零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3,
+    "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+}
+NUMBER = r"(\d{1,2}|[零〇一二两兩三四五六七八九十]{1,3})"
+
+RELATIVE_DAYS = {
+    "大前天": -3, "前天": -2, "昨天": -1, "昨日": -1, "今天": 0, "今日": 0,
+    "明天": 1, "明日": 1, "后天": 2, "後天": 2, "大后天": 3, "大後天": 3,
+}
+WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
+WEEK_OFFSETS = {"上": -1, "这": 0, "這": 0, "本": 0, "下": 1, "下下": 2}
+
+FULL_DATE = re.compile(r"(?<!\d)(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)")
+MONTH_DAY = re.compile(rf"(?<!\d){NUMBER}月{NUMBER}[日号號]?")
+WEEKDAY = re.compile(r"(下下|下|上|这|這|本)?(?:个|個)?(?:周|週|星期|礼拜|禮拜)([一二三四五六日天])")
+# Longest first, so 大后天 is not read as 后天.
+RELATIVE = re.compile("|".join(sorted(RELATIVE_DAYS, key=len, reverse=True)))
+DAY_OF_MONTH = re.compile(rf"(?<![\d月零〇一二两兩三四五六七八九十]){NUMBER}[号號日]")
+
+
+def chinese_number(text: str) -> Optional[int]:
+    """'5' / '五' / '十二' / '二十一' / '三十' -> int; None for anything else."""
+    if text.isdigit():
+        return int(text)
+    tens, has_ten, ones = text.partition("十")
+    if not has_ten:
+        return CN_DIGITS.get(text)
+    tens_value = CN_DIGITS.get(tens) if tens else 1
+    ones_value = CN_DIGITS.get(ones) if ones else 0
+    if tens_value is None or ones_value is None:
+        return None
+    return tens_value * 10 + ones_value
+
+
+def shift_month(year: int, month: int, months: int) -> Tuple[int, int]:
+    index = year * 12 + month - 1 + months
+    return index // 12, index % 12 + 1
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day of another month, clamped to its length (31 March - 1 month = 28/29 February)."""
+    year, month = shift_month(day.year, day.month, months)
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def week_start(day: date) -> date:
+    """The Monday of the day's week."""
+    return day - timedelta(days=day.weekday())
+
+
+def is_past(day: date, today: date) -> bool:
+    return day < today
+
+
+def _calendar_day(year: int, month: Optional[int], day: Optional[int]) -> Optional[date]:
+    if month is None or day is None:
+        return None
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _first_to_come(today: date, candidates: Iterable[Tuple[int, Optional[int], Optional[int]]]) -> Optional[date]:
+    for year, month, day in candidates:
+        found = _calendar_day(year, month, day)
+        if found is not None and not is_past(found, today):
+            return found
+    return None
+
+
+def _full_date(match: Match[str], today: date) -> Optional[date]:
+    return _calendar_day(int(match[1]), int(match[2]), int(match[3]))
+
+
+def _month_day(match: Match[str], today: date) -> Optional[date]:
+    month, day = chinese_number(match[1]), chinese_number(match[2])
+    return _first_to_come(today, ((today.year + years, month, day) for years in (0, 1)))
+
+
+def _day_of_month(match: Match[str], today: date) -> Optional[date]:
+    day = chinese_number(match[1])
+    # Two months ahead at most: no two months in a row both lack a 31st.
+    months = (shift_month(today.year, today.month, ahead) for ahead in range(3))
+    return _first_to_come(today, ((year, month, day) for year, month in months))
+
+
+def _weekday(match: Match[str], today: date) -> date:
+    weekday = WEEKDAYS[match[2]]
+    if match[1] is None:
+        return today + timedelta(days=(weekday - today.weekday() - 1) % 7 + 1)
+    return week_start(today) + timedelta(weeks=WEEK_OFFSETS[match[1]], days=weekday)
+
+
+def _relative(match: Match[str], today: date) -> date:
+    return today + timedelta(days=RELATIVE_DAYS[match[0]])
+
+
+# Most specific form first: 2026年12月5日 before 12月5日 before 5日.
+PARSERS: List[Tuple[Pattern[str], Callable[[Match[str], date], Optional[date]]]] = [
+    (FULL_DATE, _full_date),
+    (MONTH_DAY, _month_day),
+    (WEEKDAY, _weekday),
+    (RELATIVE, _relative),
+    (DAY_OF_MONTH, _day_of_month),
+]
+
+
+def resolve_date(text: str, today: date) -> Optional[date]:
+    """The calendar day a message names, or None (also for an impossible one like 2月30日)."""
+    text = fold_width(text)
+    for pattern, build in PARSERS:
+        match = pattern.search(text)
+        if match:
+            return build(match, today)
+    return None

@@ -1,0 +1,106 @@
+from datetime import date
+
+import pytest
+
+from actions.services.dates import add_months, chinese_number, is_past, resolve_date, week_start
+
+SUNDAY = date(2026, 11, 22)  # the demo's today
+WEDNESDAY = date(2026, 11, 25)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("今天", date(2026, 11, 22)),
+        ("明天下午", date(2026, 11, 23)),
+        ("后天", date(2026, 11, 24)),
+        ("後天", date(2026, 11, 24)),  # traditional
+        ("大后天", date(2026, 11, 25)),
+        ("大後天", date(2026, 11, 25)),
+        ("昨天", date(2026, 11, 21)),
+        # Monday-based weeks: on a Sunday the next week starts tomorrow.
+        ("下周三", date(2026, 11, 25)),
+        ("下星期三", date(2026, 11, 25)),
+        ("下礼拜三", date(2026, 11, 25)),
+        ("下禮拜三", date(2026, 11, 25)),
+        ("下个星期一", date(2026, 11, 23)),
+        ("下下周一", date(2026, 11, 30)),
+        ("周三", date(2026, 11, 25)),
+        ("星期三", date(2026, 11, 25)),
+        ("周日", date(2026, 11, 29)),  # today is Sunday: the coming one, today excluded
+        ("星期天", date(2026, 11, 29)),
+        ("这周五", date(2026, 11, 20)),  # this week's Friday, already past
+        ("本周五", date(2026, 11, 20)),
+        ("12月5号", date(2026, 12, 5)),
+        ("12月5日", date(2026, 12, 5)),
+        ("十二月五号", date(2026, 12, 5)),
+        ("改到12月5號", date(2026, 12, 5)),
+        ("11月22号", date(2026, 11, 22)),  # today is not past
+        ("11月1号", date(2027, 11, 1)),  # already past this year
+        ("三月一日", date(2027, 3, 1)),
+        ("5号", date(2026, 12, 5)),  # passed this month
+        ("22号", date(2026, 11, 22)),
+        ("二十八号", date(2026, 11, 28)),
+        ("31号", date(2026, 12, 31)),  # November has no 31st
+        ("2026-12-05", date(2026, 12, 5)),
+        ("2026/12/05", date(2026, 12, 5)),
+        ("2026年12月5日", date(2026, 12, 5)),
+        ("2027.1.3", date(2027, 1, 3)),
+        ("２０２６－１２－０５", date(2026, 12, 5)),  # full-width
+        ("１２月５号", date(2026, 12, 5)),
+        ("2026-11-01", date(2026, 11, 1)),  # explicit year: kept even if past
+    ],
+)
+def test_date_forms_resolve_against_a_sunday(text, expected):
+    assert resolve_date(text, SUNDAY) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["你好", "我要改签", "12.5", "12/5", "下周", "13月5号", "2月30号", "2026-02-30", "MU5101", "XH2611010001号"],
+)
+def test_text_without_a_clear_day_resolves_to_none(text):
+    assert resolve_date(text, SUNDAY) is None
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("周三", date(2026, 12, 2)),  # said on a Wednesday: next week's, not today
+        ("周五", date(2026, 11, 27)),
+        ("周一", date(2026, 11, 30)),
+        ("这周三", date(2026, 11, 25)),
+        ("下周三", date(2026, 12, 2)),
+        ("上周三", date(2026, 11, 18)),
+    ],
+)
+def test_weekdays_said_midweek(text, expected):
+    assert resolve_date(text, WEDNESDAY) == expected
+
+
+def test_a_bare_day_and_month_roll_over_the_year_end():
+    new_years_eve = date(2026, 12, 31)
+    assert resolve_date("3号", new_years_eve) == date(2027, 1, 3)
+    assert resolve_date("12月30号", new_years_eve) == date(2027, 12, 30)
+    assert resolve_date("周一", new_years_eve) == date(2027, 1, 4)
+
+
+def test_is_past_counts_today_as_not_past():
+    assert is_past(date(2026, 11, 21), SUNDAY)
+    assert not is_past(SUNDAY, SUNDAY)
+    assert not is_past(date(2026, 11, 23), SUNDAY)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("5", 5), ("五", 5), ("十", 10), ("十二", 12), ("二十", 20), ("二十一", 21), ("三十一", 31), ("两", 2),
+     ("十十", None), ("廿", None)],
+)
+def test_chinese_numbers(text, expected):
+    assert chinese_number(text) == expected
+
+
+def test_calendar_helpers():
+    assert week_start(SUNDAY) == date(2026, 11, 16)
+    assert add_months(date(2026, 3, 31), -1) == date(2026, 2, 28)
+    assert add_months(date(2026, 11, 22), 2) == date(2027, 1, 22)
