@@ -15,6 +15,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -203,3 +204,18 @@ class TicketEvent(Base):
 
     ticket: Ticket = relationship("Ticket", back_populates="events")
 
+
+
+class FaqQuestion(Base):
+    """A policy question the assistant was asked, and whether the knowledge base answered it."""
+
+    __tablename__ = "faq_questions"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    asked_at = Column(DateTime, nullable=False, index=True)
+    conversation_id = Column(String(128))
+    channel = Column(String(16))
+    question = Column(Text, nullable=False)
+    outcome = Column(String(16), nullable=False)  # answered / clarify / not_sure
+    document_id = Column(String(64))
+    score = Column(Float, nullable=False)

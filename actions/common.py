@@ -1,0 +1,90 @@
+"""What every action shares: error handling, the conversation context, the customer."""
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+logger = logging.getLogger(__name__)
+
+CONTEXT_TURNS = 12
+
+
+def conversation_context(tracker: Tracker, turns: int = CONTEXT_TURNS) -> List[Dict[str, Any]]:
+    """The last messages of the conversation, for the agent who picks up a ticket."""
+    messages = [
+        {
+            "by": "customer" if event["event"] == "user" else "bot",
+            "text": event.get("text") or "",
+            "intent": (event.get("parse_data") or {}).get("intent", {}).get("name")
+            if event["event"] == "user"
+            else None,
+            "at": event.get("timestamp"),
+        }
+        for event in tracker.events
+        if event.get("event") in ("user", "bot") and event.get("text")
+    ]
+    return messages[-turns:]
+
+
+def verified_customer(tracker: Tracker) -> Optional[str]:
+    return tracker.get_slot("verified_customer_id")
+
+
+def latest_intent(tracker: Tracker) -> Optional[str]:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+class GuardedAction(Action, ABC):
+    """An action whose failures become a polite reply instead of a broken turn."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        try:
+            return self.act(dispatcher, tracker, domain)
+        except Exception:
+            logger.exception("action %s failed for conversation %s", self.name(), tracker.sender_id)
+            dispatcher.utter_message(response="utter_service_error")
+            return []
+
+    @abstractmethod
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        """The action's work; exceptions are logged and answered by `run`."""
+
+
+# Intents that leave the form to the rules (hand over, stop, small talk) instead of
+# being read as an answer to the form's question.
+DIGRESSION_INTENTS = {"request_human", "complain", "deny", "goodbye", "out_of_scope", "bot_challenge", "ask_faq"}
+
+
+class GuardedFormValidation(FormValidationAction, ABC):
+    """Form validation that survives store errors and answers junk with a format hint.
+
+    When the customer's message fills nothing, Rasa would reject the form and let
+    the policies guess; unless the message is a digression handled by a rule, the
+    customer instead gets `utter_invalid_<slot>` and the same question again.
+    """
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        requested = tracker.get_slot("requested_slot")
+        try:
+            events = await super().run(dispatcher, tracker, domain)
+        except Exception:
+            logger.exception("validation %s failed for conversation %s", self.name(), tracker.sender_id)
+            dispatcher.utter_message(response="utter_service_error")
+            return [SlotSet(requested, None)] if requested else []
+        filled = any(isinstance(e, dict) and e.get("event") == "slot" and e.get("name") != "requested_slot"
+                     for e in events)
+        just_activated = (tracker.active_loop or {}).get("name") != self.form_name()
+        if requested and not filled and not just_activated and latest_intent(tracker) not in DIGRESSION_INTENTS:
+            dispatcher.utter_message(response=f"utter_invalid_{requested}")
+            events.append(SlotSet(requested, None))
+        return events

@@ -1,0 +1,93 @@
+"""Identity verification form: registered phone + ID card last 4, three tries per session.
+
+The journey that asked for verification (slot `journey`) continues by rule once
+the form ends; its own form checks `verified_customer_id` again, so a locked or
+abandoned check never leads to a change.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import GuardedFormValidation, conversation_context, verified_customer
+from actions.services import clock
+from actions.services.formatting import mask_name
+from actions.services.identity import MAX_ATTEMPTS, IdentityVerifier, parse_id_last4, parse_phone
+from actions.services.tickets import TicketService
+from actions.store.db import session_scope
+
+
+def is_locked(tracker: Tracker) -> bool:
+    return (tracker.get_slot("verification_failures") or 0) >= MAX_ATTEMPTS
+
+
+class ValidateVerifyIdentityForm(GuardedFormValidation):
+    def name(self) -> Text:
+        return "validate_verify_identity_form"
+
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Text]:
+        # Verified once per session; a locked check asks nothing more.
+        if verified_customer(tracker) or is_locked(tracker):
+            return []
+        return domain_slots
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        if is_locked(tracker):
+            dispatcher.utter_message(response="utter_identity_locked", ticket_id=tracker.get_slot("identity_ticket_id"))
+            return [SlotSet("requested_slot", None)]
+        return await super().run(dispatcher, tracker, domain)
+
+    def validate_phone_number(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        phone = parse_phone(str(value))
+        if phone is None:
+            dispatcher.utter_message(response="utter_invalid_phone_number")
+        return {"phone_number": phone}
+
+    def validate_id_last4(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        id_last4 = parse_id_last4(str(value))
+        if id_last4 is None:
+            dispatcher.utter_message(response="utter_invalid_id_last4")
+            return {"id_last4": None}
+        failures = int(tracker.get_slot("verification_failures") or 0)
+        with session_scope() as session:
+            result = IdentityVerifier(session).verify(tracker.get_slot("phone_number"), id_last4, failures)
+            if result.verified:
+                dispatcher.utter_message(
+                    response="utter_identity_verified", customer_name=mask_name(result.customer.name)
+                )
+                return {"id_last4": id_last4, "verified_customer_id": result.customer.id}
+            if result.locked:
+                ticket = TicketService(session).open(
+                    "identity",
+                    "身份验证连续3次未通过，需人工核实身份",
+                    clock.now(),
+                    conversation_id=tracker.sender_id,
+                    context=conversation_context(tracker),
+                )
+                dispatcher.utter_message(response="utter_identity_locked", ticket_id=ticket.id)
+                # required_slots() now returns nothing, which ends the form.
+                return {"phone_number": None, "id_last4": None, "verification_failures": failures + 1,
+                        "identity_ticket_id": ticket.id}
+        dispatcher.utter_message(response="utter_identity_mismatch", attempts_left=result.attempts_left)
+        return {"phone_number": None, "id_last4": None, "verification_failures": failures + 1}
+
+
+class VerifiedJourneyValidation(GuardedFormValidation):
+    """A form that changes money or reveals it asks nothing of an unverified customer."""
+
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Text]:
+        return domain_slots if verified_customer(tracker) else []

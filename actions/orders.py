@@ -1,0 +1,138 @@
+"""Order status and order cancellation."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import GuardedAction, GuardedFormValidation, verified_customer
+from actions.identity import VerifiedJourneyValidation
+from actions.services import clock
+from actions.services.formatting import PAYMENT_METHOD_NAMES, yuan
+from actions.services.orders import OrderService, order_facts, parse_order_id
+from actions.services.refunds import refund_timeline
+from actions.store.db import session_scope
+from actions.store.models import Order
+
+
+def status_response(order: Order) -> str:
+    if order.status == "shipped" and order.logistics_exception:
+        return "utter_order_status_shipped_exception"
+    return f"utter_order_status_{order.status}"
+
+
+def read_order_id(value: Any, dispatcher: CollectingDispatcher) -> str | None:
+    order_id = parse_order_id(str(value))
+    if order_id is None:
+        dispatcher.utter_message(response="utter_invalid_order_id")
+    return order_id
+
+
+def owned_order(session, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> Order | None:
+    """The customer's own order named in `value`; someone else's is refused like an unknown one."""
+    order_id = read_order_id(value, dispatcher)
+    if order_id is None:
+        return None
+    order = OrderService(session).owned_by(order_id, verified_customer(tracker))
+    if order is None:
+        dispatcher.utter_message(response="utter_order_not_yours", order_id=order_id)
+    return order
+
+
+class ValidateOrderStatusForm(GuardedFormValidation):
+    def name(self) -> Text:
+        return "validate_order_status_form"
+
+    def validate_order_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        order_id = read_order_id(value, dispatcher)
+        if order_id is None:
+            return {"order_id": None}
+        with session_scope() as session:
+            if OrderService(session).find(order_id) is None:
+                dispatcher.utter_message(response="utter_order_not_found", order_id=order_id)
+                return {"order_id": None}
+        return {"order_id": order_id}
+
+
+class ActionOrderStatus(GuardedAction):
+    """Order status needs no identity check: it shows nothing personal unmasked."""
+
+    def name(self) -> Text:
+        return "action_order_status"
+
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        with session_scope() as session:
+            order = OrderService(session).find(tracker.get_slot("order_id"))
+            if order is not None:
+                dispatcher.utter_message(response=status_response(order), **order_facts(order))
+        return []
+
+
+class ValidateCancelOrderForm(VerifiedJourneyValidation):
+    def name(self) -> Text:
+        return "validate_cancel_order_form"
+
+    def validate_order_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        with session_scope() as session:
+            order = owned_order(session, value, dispatcher, tracker)
+            if order is None:
+                return {"order_id": None}
+            if not OrderService.can_cancel(order):
+                dispatcher.utter_message(response=f"utter_cancel_refused_{order.status}", order_id=order.id)
+                return {"order_id": order.id, "requested_slot": None}
+            return {"order_id": order.id}
+
+
+class ActionAskCancelConfirmed(GuardedAction):
+    """The cancel question names the order, its items and amount."""
+
+    def name(self) -> Text:
+        return "action_ask_cancel_confirmed"
+
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        with session_scope() as session:
+            order = OrderService(session).find(tracker.get_slot("order_id"))
+            dispatcher.utter_message(response="utter_ask_cancel_confirmed", **order_facts(order))
+        return []
+
+
+class ActionCancelOrder(GuardedAction):
+    """Cancels after an explicit yes; anything else leaves the order as it was."""
+
+    def name(self) -> Text:
+        return "action_cancel_order"
+
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        reset = [SlotSet("cancel_confirmed", None)]
+        order_id = tracker.get_slot("order_id")
+        confirmed = tracker.get_slot("cancel_confirmed")
+        if confirmed is None:  # the form stopped early and already said why
+            return reset
+        if not confirmed:
+            dispatcher.utter_message(response="utter_cancel_kept", order_id=order_id)
+            return reset
+        with session_scope() as session:
+            service = OrderService(session)
+            order = service.owned_by(order_id, verified_customer(tracker))
+            if order is None or not service.can_cancel(order):
+                dispatcher.utter_message(response="utter_service_error")
+                return reset
+            refund = service.cancel(order, clock.now())
+            if refund is None:
+                dispatcher.utter_message(response="utter_order_cancelled_unpaid", order_id=order.id)
+            else:
+                dispatcher.utter_message(
+                    response="utter_order_cancelled_refund",
+                    order_id=order.id,
+                    amount=yuan(refund.amount),
+                    refund_method=PAYMENT_METHOD_NAMES[refund.method],
+                    timeline="即时原路退回，" + refund_timeline(refund.method),
+                )
+        return reset

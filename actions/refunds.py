@@ -1,0 +1,173 @@
+"""Returns and refunds: the refund form, its submission and refund progress."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import GuardedAction, conversation_context, verified_customer
+from actions.identity import VerifiedJourneyValidation
+from actions.orders import owned_order
+from actions.services import clock
+from actions.services.formatting import PAYMENT_METHOD_NAMES, month_day, yuan
+from actions.services.orders import OrderService, order_facts
+from actions.services.refunds import (
+    NO_REASON_DAYS,
+    QUALITY_DAYS,
+    REASON_NAMES,
+    RefundPolicy,
+    RefundService,
+    classify_reason,
+    refund_timeline,
+)
+from actions.store.db import session_scope
+
+OUTSIDE_RULES_WHY = {
+    "no_reason_expired": f"已超过{NO_REASON_DAYS}天无理由退货期限（质量问题可在签收{QUALITY_DAYS}天内申请）",
+    "expired": f"已超过{QUALITY_DAYS}天的售后期限",
+}
+RETURN_SHIPPING = {
+    "no_reason": "无理由退货的寄回运费由您承担，金卡及以上会员每月有2次运费险。",
+    "other": "无理由退货的寄回运费由您承担，金卡及以上会员每月有2次运费险。",
+    "quality": "质量问题的来回运费由星河承担。",
+    "wrong_item": "发错货/少件的来回运费由星河承担。",
+}
+REFUND_STATES = {"processing": "退款处理中", "refunded": "已退款", "rejected": "退款未通过"}
+FORM_SLOTS = ("refund_reason", "refund_detail", "refund_confirmed")
+
+
+class ValidateRefundForm(VerifiedJourneyValidation):
+    def name(self) -> Text:
+        return "validate_refund_form"
+
+    def validate_order_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        with session_scope() as session:
+            order = owned_order(session, value, dispatcher, tracker)
+            if order is None:
+                return {"order_id": None}
+            state = RefundPolicy.order_state(order)
+            if not state.allowed:
+                dispatcher.utter_message(response=f"utter_refund_{state.code}", **order_facts(order))
+                return {"order_id": order.id, "requested_slot": None}
+            return {"order_id": order.id}
+
+    def validate_refund_reason(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        detail = str(value).strip()
+        reason = classify_reason(detail)
+        now = clock.now()
+        with session_scope() as session:
+            order = OrderService(session).owned_by(tracker.get_slot("order_id"), verified_customer(tracker))
+            eligibility = RefundPolicy.eligibility(order, reason, now.date())
+            if eligibility.allowed:
+                return {"refund_reason": reason, "refund_detail": detail}
+            ticket = RefundService(session).open_exception(
+                order, reason, detail, eligibility, now,
+                conversation_id=tracker.sender_id, context=conversation_context(tracker),
+            )
+            dispatcher.utter_message(
+                response="utter_refund_outside_rules",
+                order_id=order.id,
+                days=eligibility.days_since_delivery,
+                why=OUTSIDE_RULES_WHY[eligibility.code],
+                ticket_id=ticket.id,
+            )
+        return {"refund_reason": reason, "refund_detail": detail, "requested_slot": None}
+
+
+class ActionAskRefundConfirmed(GuardedAction):
+    """The confirmation shows exactly what will be refunded, where to and when."""
+
+    def name(self) -> Text:
+        return "action_ask_refund_confirmed"
+
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        with session_scope() as session:
+            order = OrderService(session).find(tracker.get_slot("order_id"))
+            facts = order_facts(order)
+            dispatcher.utter_message(
+                response="utter_ask_refund_confirmed",
+                **facts,
+                reason_name=REASON_NAMES[tracker.get_slot("refund_reason")],
+                refund_method=facts["payment_method"],
+                timeline=refund_timeline(order.payment_method),
+            )
+        return []
+
+
+class ActionSubmitRefund(GuardedAction):
+    """Records the refund after an explicit yes, with its review ticket."""
+
+    def name(self) -> Text:
+        return "action_submit_refund"
+
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        reset = [SlotSet(slot, None) for slot in FORM_SLOTS]
+        confirmed = tracker.get_slot("refund_confirmed")
+        order_id = tracker.get_slot("order_id")
+        if confirmed is None:  # the form stopped early and already said why
+            return reset
+        if not confirmed:
+            dispatcher.utter_message(response="utter_refund_kept", order_id=order_id)
+            return reset
+        reason = tracker.get_slot("refund_reason")
+        with session_scope() as session:
+            order = OrderService(session).owned_by(order_id, verified_customer(tracker))
+            refund, ticket = RefundService(session).request(
+                order, reason, tracker.get_slot("refund_detail") or "", clock.now(),
+                conversation_id=tracker.sender_id, context=conversation_context(tracker),
+            )
+            dispatcher.utter_message(
+                response="utter_refund_submitted",
+                ticket_id=ticket.id,
+                amount=yuan(refund.amount),
+                refund_method=PAYMENT_METHOD_NAMES[refund.method],
+                timeline=refund_timeline(refund.method),
+                return_shipping=RETURN_SHIPPING[reason],
+            )
+        return reset
+
+
+class ActionRefundStatus(GuardedAction):
+    """The verified customer's refunds, newest first (only the named order's, if one was named)."""
+
+    def name(self) -> Text:
+        return "action_refund_status"
+
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        customer_id = verified_customer(tracker)
+        if customer_id is None:  # verification was stopped or locked and has said so
+            return []
+        named = next(tracker.get_latest_entity_values("order_id"), None)
+        with session_scope() as session:
+            refunds = RefundService(session).for_customer(customer_id)
+            if named:
+                refunds = [r for r in refunds if r.order_id == named.upper()]
+            if not refunds:
+                dispatcher.utter_message(response="utter_refund_status_none")
+            for refund in refunds[:3]:
+                dispatcher.utter_message(
+                    response="utter_refund_status_item",
+                    order_id=refund.order_id,
+                    items=refund.order.item_summary,
+                    refund_state=REFUND_STATES[refund.status],
+                    refund_amount=yuan(refund.amount),
+                    refund_method=PAYMENT_METHOD_NAMES.get(refund.method, refund.method),
+                    refund_requested_on=month_day(refund.requested_at),
+                    progress=self._progress(refund),
+                )
+        return []
+
+    @staticmethod
+    def _progress(refund) -> str:
+        if refund.status == "refunded":
+            return f"已于{month_day(refund.completed_at)}退回，请留意账户到账记录。"
+        if refund.status == "processing":
+            return f"审核通过后原路退回，{refund_timeline(refund.method)}。"
+        return "如有疑问可以转人工客服为您说明。"

@@ -1,0 +1,64 @@
+import json
+
+from sqlalchemy import select
+
+from actions.handoff import ActionHandleFallback, ActionHandoff
+from actions.store.models import Ticket
+from tests.actions.conftest import make_tracker
+
+HISTORY = [
+    {"event": "user", "text": "我要退货", "parse_data": {"intent": {"name": "request_refund"}}},
+    {"event": "bot", "text": "请输入您在星河注册的手机号。"},
+]
+
+
+def test_handoff_in_hours_queues_with_the_conversation(run, session):
+    tracker = make_tracker("转人工", intent="request_human", history=HISTORY, sender_id="web-42")
+    result = run(ActionHandoff(), tracker)
+    ticket = session.execute(select(Ticket)).scalar_one()
+    assert result.message("utter_handoff_queued") == {**result.messages[0], "ticket_id": ticket.id, "ahead": 0}
+    assert (ticket.category, ticket.status, ticket.conversation_id) == ("handoff", "queued", "web-42")
+    assert [m["text"] for m in json.loads(ticket.context)] == ["我要退货", "请输入您在星河注册的手机号。", "转人工"]
+    assert result.slots() == {"handoff_ticket_id": ticket.id}
+
+
+def test_handoff_after_hours_leaves_a_ticket_and_a_call_back_time(run, session, monkeypatch):
+    monkeypatch.setenv("XINGHE_NOW", "2026-11-22T22:30:00+08:00")
+    result = run(ActionHandoff(), make_tracker("人工", intent="request_human"))
+    message = result.message("utter_handoff_after_hours")
+    assert message["callback_at"] == "11月23日 09:00"
+    assert session.get(Ticket, message["ticket_id"]).status == "open"
+
+
+def test_asking_twice_does_not_queue_twice(run, session):
+    first = run(ActionHandoff(), make_tracker("转人工", intent="request_human"))
+    again = make_tracker("人呢", intent="request_human", slots=first.slots())
+    assert run(ActionHandoff(), again).responses == ["utter_handoff_already"]
+    assert len(session.execute(select(Ticket)).all()) == 1
+
+
+def test_a_complaint_becomes_a_high_priority_ticket(run, session):
+    run(ActionHandoff(), make_tracker("你们快递太慢了我要投诉", intent="complain", slots={"verified_customer_id": "C001"}))
+    ticket = session.execute(select(Ticket)).scalar_one()
+    assert (ticket.category, ticket.priority, ticket.customer_id) == ("complaint", "high", "C001")
+    assert "快递太慢" in ticket.summary
+
+
+def fallback_after(intents):
+    history = [{"event": "user", "text": "x", "parse_data": {"intent": {"name": i}}} for i in intents]
+    return make_tracker("啊吧啊吧", intent="nlu_fallback", history=history)
+
+
+def test_first_misunderstanding_asks_to_rephrase(run):
+    assert run(ActionHandleFallback(), fallback_after(["greet"])).responses == ["utter_default"]
+
+
+def test_second_misunderstanding_in_a_row_offers_a_human(run):
+    assert run(ActionHandleFallback(), fallback_after(["greet", "nlu_fallback"])).responses == ["utter_offer_human"]
+
+
+def test_store_down_gets_a_polite_reply_not_a_crash(run, monkeypatch, tmp_path):
+    (tmp_path / "not-a-dir").write_text("")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'not-a-dir' / 'x.db'}")
+    result = run(ActionHandoff(), make_tracker("转人工", intent="request_human"))
+    assert result.responses == ["utter_service_error"] and result.events == []
