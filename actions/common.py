@@ -71,6 +71,10 @@ class GuardedFormValidation(FormValidationAction, ABC):
     customer instead gets `utter_invalid_<slot>` and the same question again.
     """
 
+    @abstractmethod
+    def name(self) -> Text:
+        """Abstract so the action server does not register this base class itself."""
+
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:

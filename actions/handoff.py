@@ -59,7 +59,7 @@ class ActionHandoff(GuardedAction):
             )
             if handoff.queued:
                 dispatcher.utter_message(
-                    response="utter_handoff_queued", ticket_id=handoff.ticket.id, ahead=handoff.position - 1
+                    response="utter_handoff_queued", ticket_id=handoff.ticket.id, position=handoff.position
                 )
             else:
                 dispatcher.utter_message(

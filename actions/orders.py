@@ -110,7 +110,8 @@ class ActionCancelOrder(GuardedAction):
         return "action_cancel_order"
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        reset = [SlotSet("cancel_confirmed", None)]
+        # A finished journey forgets its order, so the next one asks which order is meant.
+        reset = [SlotSet("cancel_confirmed", None), SlotSet("order_id", None)]
         order_id = tracker.get_slot("order_id")
         confirmed = tracker.get_slot("cancel_confirmed")
         if confirmed is None:  # the form stopped early and already said why
@@ -133,6 +134,6 @@ class ActionCancelOrder(GuardedAction):
                     order_id=order.id,
                     amount=yuan(refund.amount),
                     refund_method=PAYMENT_METHOD_NAMES[refund.method],
-                    timeline="即时原路退回，" + refund_timeline(refund.method),
+                    timeline=refund_timeline(refund.method),
                 )
         return reset

@@ -36,7 +36,8 @@ RETURN_SHIPPING = {
     "wrong_item": "发错货/少件的来回运费由星河承担。",
 }
 REFUND_STATES = {"processing": "退款处理中", "refunded": "已退款", "rejected": "退款未通过"}
-FORM_SLOTS = ("refund_reason", "refund_detail", "refund_confirmed")
+# A finished journey forgets its order, so the next one asks which order is meant.
+FORM_SLOTS = ("order_id", "refund_reason", "refund_detail", "refund_confirmed")
 
 
 class ValidateRefundForm(VerifiedJourneyValidation):

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
+from rasa.shared.core.domain import Domain
 
 ROOT = Path(__file__).resolve().parents[1]
 UNUSED = re.compile(r"The utterance '(utter_\w+)' is not used in any story or rule\.")
@@ -30,16 +30,16 @@ def responses_sent_by_actions() -> tuple[set[str], set[str]]:
 
 
 def main() -> int:
-    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    domain = Domain.load(ROOT / "domain").as_dict()
     responses = set(domain["responses"])
     form_questions = {f"utter_ask_{slot}" for form in domain["forms"].values() for slot in form["required_slots"]}
     names, prefixes = responses_sent_by_actions()
-    problems = [f"actions send '{name}', which domain.yml does not define" for name in sorted(names - responses)]
-    problems += [f"no response in domain.yml starts with '{prefix}'" for prefix in sorted(prefixes)
+    problems = [f"actions send '{name}', which domain/ does not define" for name in sorted(names - responses)]
+    problems += [f"no response in domain/ starts with '{prefix}'" for prefix in sorted(prefixes)
                  if not any(r.startswith(prefix) for r in responses)]
 
     run = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "rasa"), "data", "validate", "--data", "data"],
+        [str(ROOT / ".venv" / "bin" / "rasa"), "data", "validate", "--domain", "domain", "--data", "data"],
         cwd=ROOT, capture_output=True, text=True,
     )
     output = run.stdout + run.stderr

@@ -193,7 +193,7 @@ info "准备演示数据 / seeding the demo database if it is empty"
 
 if [ "$MODE" != interactive ]; then # `rasa interactive` trains by itself
     info "训练模型（数据未变时跳过）/ training (skipped when nothing changed)"
-    "$BIN/rasa" train --out models
+    "$BIN/rasa" train --domain domain --out models
 fi
 
 # Action server: reuse one that already answers on ACTIONS_PORT in shell /
@@ -253,6 +253,10 @@ port=$RASA_PORT
 port_busy "$port" && port=$(free_port)
 info "rasa $MODE on port $port (输入 /stop 退出 / type /stop to quit)"
 status=0
-"$BIN/rasa" "$MODE" --endpoints "$ENDPOINTS" -p "$port" || status=$?
+if [ "$MODE" = interactive ]; then
+    "$BIN/rasa" interactive --domain domain --endpoints "$ENDPOINTS" -p "$port" || status=$?
+else
+    "$BIN/rasa" shell --endpoints "$ENDPOINTS" -p "$port" || status=$?
+fi
 stop_all
 exit "$status"

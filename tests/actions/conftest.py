@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional
 
 import pytest
-import yaml
+from rasa.shared.core.domain import Domain
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-DOMAIN = yaml.safe_load((Path(__file__).resolve().parents[2] / "domain.yml").read_text(encoding="utf-8"))
+DOMAIN = Domain.load(Path(__file__).resolve().parents[2] / "domain").as_dict()
 
 
 def make_tracker(

@@ -16,7 +16,8 @@ def test_handoff_in_hours_queues_with_the_conversation(run, session):
     tracker = make_tracker("转人工", intent="request_human", history=HISTORY, sender_id="web-42")
     result = run(ActionHandoff(), tracker)
     ticket = session.execute(select(Ticket)).scalar_one()
-    assert result.message("utter_handoff_queued") == {**result.messages[0], "ticket_id": ticket.id, "ahead": 0}
+    message = result.message("utter_handoff_queued")
+    assert (message["ticket_id"], message["position"]) == (ticket.id, 1)
     assert (ticket.category, ticket.status, ticket.conversation_id) == ("handoff", "queued", "web-42")
     assert [m["text"] for m in json.loads(ticket.context)] == ["我要退货", "请输入您在星河注册的手机号。", "转人工"]
     assert result.slots() == {"handoff_ticket_id": ticket.id}
