@@ -37,7 +37,7 @@ endif
 REQUIRE_MODEL = @if [ -z "$${XINGHE_MODEL:-}" ] && ! ls models/*.tar.gz >/dev/null 2>&1; then \
 	echo "error: no trained model in models/: run \`make train\` first" >&2; exit 1; fi
 
-.PHONY: help venv install seed seed-reset train run shell interactive validate \
+.PHONY: help venv install seed seed-reset train run shell interactive validate kb-eval faq-review \
 	test test-unit test-stories test-e2e lock clean distclean
 
 help: ## 列出命令 / list the targets
@@ -103,8 +103,15 @@ interactive: install ## 交互式训练 / rasa interactive (with the action serv
 
 # --- checks ----------------------------------------------------------------------
 
-validate: install ## 校验训练数据和领域 / rasa data validate; every warning explained or fatal
+validate: install ## 校验训练数据、领域和知识库 / rasa data validate (every warning explained or fatal) + kb check
 	$(PY) scripts/check_data.py
+	$(PY) -m kb check
+
+kb-eval: install ## 知识库检索评测 / KB retrieval evaluation: top-1/top-3, confident-wrong, latency (10k docs)
+	$(PY) -m kb evaluate --synthetic 10000
+
+faq-review: install ## 列出知识库没答上的问题 / questions the KB could not answer (last 7 days)
+	$(PY) -m actions.services.faq_log
 
 test-unit: install ## 单元与动作测试（不含 e2e）/ pytest tests/ without the e2e tests
 	$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)

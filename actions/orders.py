@@ -1,7 +1,7 @@
 """Order status and order cancellation."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Callable, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -42,6 +42,25 @@ def owned_order(session, value: Any, dispatcher: CollectingDispatcher, tracker: 
     return order
 
 
+def journey_order_slot(
+    value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, refusal: Callable[[Order], Optional[str]]
+) -> Dict[Text, Any]:
+    """Validates the order a journey acts on: the customer's own, and not refused.
+
+    `refusal(order)` names the response that explains why this journey cannot go
+    on with the order (which ends the form), or None when it can.
+    """
+    with session_scope() as session:
+        order = owned_order(session, value, dispatcher, tracker)
+        if order is None:
+            return {"order_id": None}
+        response = refusal(order)
+        if response:
+            dispatcher.utter_message(response=response, **order_facts(order))
+            return {"order_id": order.id, "requested_slot": None}
+        return {"order_id": order.id}
+
+
 class ValidateOrderStatusForm(GuardedFormValidation):
     def name(self) -> Text:
         return "validate_order_status_form"
@@ -80,14 +99,11 @@ class ValidateCancelOrderForm(VerifiedJourneyValidation):
     def validate_order_id(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        with session_scope() as session:
-            order = owned_order(session, value, dispatcher, tracker)
-            if order is None:
-                return {"order_id": None}
-            if not OrderService.can_cancel(order):
-                dispatcher.utter_message(response=f"utter_cancel_refused_{order.status}", order_id=order.id)
-                return {"order_id": order.id, "requested_slot": None}
-            return {"order_id": order.id}
+        return journey_order_slot(value, dispatcher, tracker, cancel_refusal)
+
+
+def cancel_refusal(order: Order) -> Optional[str]:
+    return None if OrderService.can_cancel(order) else f"utter_cancel_refused_{order.status}"
 
 
 class ActionAskCancelConfirmed(GuardedAction):

@@ -1,7 +1,7 @@
 """Returns and refunds: the refund form, its submission and refund progress."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -10,7 +10,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import GuardedAction, conversation_context, verified_customer
 from actions.identity import VerifiedJourneyValidation
-from actions.orders import owned_order
+from actions.orders import journey_order_slot
 from actions.services import clock
 from actions.services.formatting import PAYMENT_METHOD_NAMES, month_day, yuan
 from actions.services.orders import OrderService, order_facts
@@ -24,6 +24,7 @@ from actions.services.refunds import (
     refund_timeline,
 )
 from actions.store.db import session_scope
+from actions.store.models import Order
 
 OUTSIDE_RULES_WHY = {
     "no_reason_expired": f"已超过{NO_REASON_DAYS}天无理由退货期限（质量问题可在签收{QUALITY_DAYS}天内申请）",
@@ -40,6 +41,11 @@ REFUND_STATES = {"processing": "退款处理中", "refunded": "已退款", "reje
 FORM_SLOTS = ("order_id", "refund_reason", "refund_detail", "refund_confirmed")
 
 
+def refund_refusal(order: Order) -> Optional[str]:
+    state = RefundPolicy.order_state(order)
+    return None if state.allowed else f"utter_refund_{state.code}"
+
+
 class ValidateRefundForm(VerifiedJourneyValidation):
     def name(self) -> Text:
         return "validate_refund_form"
@@ -47,15 +53,7 @@ class ValidateRefundForm(VerifiedJourneyValidation):
     def validate_order_id(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        with session_scope() as session:
-            order = owned_order(session, value, dispatcher, tracker)
-            if order is None:
-                return {"order_id": None}
-            state = RefundPolicy.order_state(order)
-            if not state.allowed:
-                dispatcher.utter_message(response=f"utter_refund_{state.code}", **order_facts(order))
-                return {"order_id": order.id, "requested_slot": None}
-            return {"order_id": order.id}
+        return journey_order_slot(value, dispatcher, tracker, refund_refusal)
 
     def validate_refund_reason(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

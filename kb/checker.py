@@ -15,7 +15,6 @@ from kb.retrieval import (
     Document,
     DocumentError,
     document_paths,
-    front_matter_problems,
     normalize,
     parse_document,
     read_synonym_groups,

@@ -1,7 +1,6 @@
 """Returns and refunds: the after-sales rules of 星河商城 and the refund records."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Dict, List, Optional, Tuple

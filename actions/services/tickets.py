@@ -20,6 +20,8 @@ CATEGORIES: Dict[str, tuple] = {
     "account_frozen": ("high", 4),
     "identity": ("high", 4),  # verification failed three times
     "handoff": ("normal", 2),
+    "flight_change": ("normal", 24),  # the record of a completed rebooking (status resolved)
+    "flight_refund": ("normal", 24),  # the record of a completed flight cancellation (status resolved)
 }
 CATEGORY_NAMES = {
     "refund": "退款申请",
@@ -29,6 +31,8 @@ CATEGORY_NAMES = {
     "account_frozen": "账户解冻",
     "identity": "身份核验",
     "handoff": "人工服务",
+    "flight_change": "机票改签",
+    "flight_refund": "机票退票",
 }
 STATUS_NAMES = {
     "open": "待处理",
