@@ -90,7 +90,8 @@ seed-reset: install ## 恢复演示数据初始状态 / restore the demo databas
 	$(PY) -m actions.store.seed --reset
 
 train: install ## 训练模型（数据未变则跳过）/ train the model into models/ (skipped when nothing changed)
-	$(RASA) train --domain domain --out models
+	@start=$$SECONDS; $(RASA) train --domain domain --out models; \
+	echo "==> make train: $$((SECONDS - start)) s (Rasa skips training when the data and config are unchanged)"
 
 run: install ## 启动助手（动作服务器 + Rasa REST）/ seed, train, start the action server + Rasa; Ctrl-C stops
 	@scripts/run.sh serve
