@@ -40,6 +40,23 @@ def latest_intent(tracker: Tracker) -> Optional[str]:
     return (tracker.latest_message.get("intent") or {}).get("name")
 
 
+def journey_request(tracker: Tracker, intent: str) -> Dict[str, Any]:
+    """The customer's latest message with `intent`: its text and entities ({} if none).
+
+    A journey that verifies identity first runs turns after its request, when the
+    latest message is the ID-card answer; what was asked for is in the request.
+    """
+    for event in reversed(tracker.events):
+        parse_data = event.get("parse_data") or {}
+        if event.get("event") == "user" and (parse_data.get("intent") or {}).get("name") == intent:
+            return {"text": event.get("text") or "", "entities": parse_data.get("entities") or []}
+    return {}
+
+
+def entity_value(request: Dict[str, Any], entity: str) -> Optional[str]:
+    return next((e.get("value") for e in request.get("entities") or [] if e.get("entity") == entity), None)
+
+
 class GuardedAction(Action, ABC):
     """An action whose failures become a polite reply instead of a broken turn."""
 
@@ -56,6 +73,24 @@ class GuardedAction(Action, ABC):
     @abstractmethod
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         """The action's work; exceptions are logged and answered by `run`."""
+
+
+class VerifiedCustomerAction(GuardedAction, ABC):
+    """An action that serves the verified customer; it runs after the verification form.
+
+    When verification was stopped or locked there is no customer, and the form has
+    already told the customer so: the action then does nothing.
+    """
+
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        customer_id = verified_customer(tracker)
+        if customer_id is None:
+            return []
+        return self.act_for(customer_id, dispatcher, tracker)
+
+    @abstractmethod
+    def act_for(self, customer_id: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+        """The action's work for the verified customer `customer_id`."""
 
 
 # Intents that leave the form to the rules (hand over, stop, small talk) instead of

@@ -15,16 +15,6 @@ from actions.services.handoff import HandoffService
 from actions.services.tickets import OPEN_STATUSES, TicketService
 from actions.store.db import session_scope
 
-# Journeys the assistant does not run itself yet: an agent takes them with the context.
-AGENT_JOURNEYS = {
-    "account_lookup": "查询钱包余额/积分/会员等级",
-    "transaction_history": "查询钱包交易记录",
-    "flight_status": "查询航班动态",
-    "change_flight": "机票改签",
-    "cancel_flight": "机票退票",
-    "ticket_status": "查询工单进度",
-}
-
 
 def handoff_reason(tracker: Tracker) -> tuple[str, str]:
     """(ticket category, summary) for what the customer wants a person for."""
@@ -32,8 +22,6 @@ def handoff_reason(tracker: Tracker) -> tuple[str, str]:
     text = tracker.latest_message.get("text") or ""
     if intent == "complain":
         return "complaint", f"客户投诉：{text}"
-    if intent in AGENT_JOURNEYS:
-        return "handoff", f"客户需要人工办理{AGENT_JOURNEYS[intent]}：{text}"
     return "handoff", "客户请求人工服务"
 
 

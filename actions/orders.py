@@ -7,21 +7,33 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.orm import Session
 
-from actions.common import GuardedAction, GuardedFormValidation, verified_customer
+from actions.common import GuardedAction, GuardedFormValidation, conversation_context, verified_customer
 from actions.identity import VerifiedJourneyValidation
 from actions.services import clock
 from actions.services.formatting import PAYMENT_METHOD_NAMES, yuan
 from actions.services.orders import OrderService, order_facts, parse_order_id
 from actions.services.refunds import refund_timeline
+from actions.services.tickets import TicketService
 from actions.store.db import session_scope
-from actions.store.models import Order
+from actions.store.models import Order, Ticket
 
 
 def status_response(order: Order) -> str:
     if order.status == "shipped" and order.logistics_exception:
         return "utter_order_status_shipped_exception"
     return f"utter_order_status_{order.status}"
+
+
+def logistics_ticket(session: Session, order: Order, tracker: Tracker) -> Ticket:
+    """The stuck parcel's open logistics ticket; the first ask opens it, later asks find it."""
+    tickets = TicketService(session)
+    return tickets.open_for(order.customer_id, "logistics", order.id) or tickets.open(
+        "logistics", f"订单{order.id}物流异常：{order.logistics_exception}", clock.now(),
+        customer_id=order.customer_id, order_id=order.id,
+        conversation_id=tracker.sender_id, context=conversation_context(tracker),
+    )
 
 
 def read_order_id(value: Any, dispatcher: CollectingDispatcher) -> str | None:
@@ -87,8 +99,12 @@ class ActionOrderStatus(GuardedAction):
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         with session_scope() as session:
             order = OrderService(session).find(tracker.get_slot("order_id"))
-            if order is not None:
-                dispatcher.utter_message(response=status_response(order), **order_facts(order))
+            if order is None:
+                return []
+            response, facts = status_response(order), order_facts(order)
+            if response == "utter_order_status_shipped_exception":
+                facts["ticket_id"] = logistics_ticket(session, order, tracker).id
+            dispatcher.utter_message(response=response, **facts)
         return []
 
 

@@ -8,7 +8,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import GuardedAction, conversation_context, verified_customer
+from actions.common import GuardedAction, VerifiedCustomerAction, conversation_context, verified_customer
 from actions.identity import VerifiedJourneyValidation
 from actions.orders import journey_order_slot
 from actions.services import clock
@@ -133,16 +133,13 @@ class ActionSubmitRefund(GuardedAction):
         return reset
 
 
-class ActionRefundStatus(GuardedAction):
+class ActionRefundStatus(VerifiedCustomerAction):
     """The verified customer's refunds, newest first (only the named order's, if one was named)."""
 
     def name(self) -> Text:
         return "action_refund_status"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        customer_id = verified_customer(tracker)
-        if customer_id is None:  # verification was stopped or locked and has said so
-            return []
+    def act_for(self, customer_id: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
         named = next(tracker.get_latest_entity_values("order_id"), None)
         with session_scope() as session:
             refunds = RefundService(session).for_customer(customer_id)

@@ -45,6 +45,8 @@ import pytest
 import requests
 import yaml
 
+from actions.store.db import engine_for, session_scope
+
 ROOT = Path(__file__).resolve().parents[2]
 E2E_DIR = Path(__file__).resolve().parent
 SERVICE_TZ = ZoneInfo("Asia/Shanghai")
@@ -359,3 +361,11 @@ def xinghe_now(e2e_stack: E2EStack) -> str:
 @pytest.fixture(scope="session")
 def chat(e2e_stack: E2EStack) -> Chat:
     return Chat(e2e_stack.rasa_url)
+
+
+@pytest.fixture
+def store(database_url):
+    """Opens a session on the action server's database: `with store() as session: ...`."""
+    def open_session():
+        return session_scope(engine_for(database_url))
+    return open_session

@@ -1,45 +1,13 @@
 """Whole conversations over the REST channel, checked in the replies and in the store."""
 from __future__ import annotations
 
-from typing import List
-
 import pytest
 from sqlalchemy import select
 
-from actions.store.db import engine_for, session_scope
 from actions.store.models import Order, Refund, Ticket
+from tests.e2e.conversation import Conversation, conversation_to_verify
 
 pytestmark = pytest.mark.e2e
-
-
-class Conversation:
-    def __init__(self, chat) -> None:
-        self.chat = chat
-        self.sender = chat.new_sender()
-
-    def say(self, text: str) -> str:
-        """The bot's replies to one message, joined into one text."""
-        return "\n".join(self.chat.texts(self.sender, text))
-
-    def buttons(self, text: str) -> List[str]:
-        """Says `text`; the titles of the buttons offered in reply."""
-        return [b["title"] for m in self.chat.say(self.sender, text) for b in m.get("buttons") or []]
-
-
-def conversation_to_verify(chat, request: str, phone: str, id_last4: str) -> Conversation:
-    """Starts a journey that needs identity, and passes the check."""
-    talk = Conversation(chat)
-    assert "手机号" in talk.say(request)
-    assert "身份证" in talk.say(phone)
-    assert "身份验证成功" in talk.say(id_last4)
-    return talk
-
-
-@pytest.fixture
-def store(database_url):
-    def open_session():
-        return session_scope(engine_for(database_url))
-    return open_session
 
 
 def test_order_status_with_the_id_in_the_first_message(chat):
