@@ -56,6 +56,22 @@ FACT_QUESTIONS = {
     "lost_package": "显示已签收但是没收到包裹",
 }
 
+# Questions the web chat must answer outright (tests/e2e/test_knowledge.py) that
+# once got "which one do you mean?" or "not sure": document and text its body must state.
+ANSWERED_OUTRIGHT = [
+    ("收到货不喜欢能退吗，几天内可以退", "return-no-reason", "7天"),
+    ("用了十来天发现质量有问题还能退换吗", "quality-return", "15天"),
+    ("退款一般多久能到账", "refund-arrival", "3-7个工作日"),
+    ("退款一般几天能到账", "refund-arrival", "即时到账"),
+    ("下了单没付款会怎么样", "unpaid-order-close", "30分钟"),
+    ("可以用信用卡分期付款吗", "installment", "分期"),
+    ("怎么换绑手机号", "change-phone", "安全中心"),
+    ("人工客服几点上班", "service-hours", "09:00-21:00"),
+    ("投诉以后多久有人处理", "complaint", "24小时"),
+    ("换货可以换别的款式吗", "exchange", "尺码"),
+    ("包裹显示签收了其实没收到，怎么处理", "package-not-received", "48小时"),
+]
+
 
 @pytest.fixture(scope="module")
 def kb() -> KnowledgeBase:
@@ -178,6 +194,22 @@ def test_out_of_scope_question_is_not_answered(kb: KnowledgeBase, question: str)
     answer = kb.answer(question)
     assert not answer.confident and answer.document is None
     assert answer.outcome == "not_sure"
+
+
+@pytest.mark.parametrize("question, doc_id, text", ANSWERED_OUTRIGHT)
+def test_clear_best_document_is_answered_outright(kb: KnowledgeBase, question: str, doc_id: str, text: str) -> None:
+    answer = kb.answer(question)
+    assert answer.outcome == "answered", (question, answer)
+    assert answer.document.id == doc_id and text in answer.document.body
+
+
+def test_stopword_phrase_leaves_no_pieces_behind(kb: KnowledgeBase) -> None:
+    assert kb.analyzer.query_tokens("多长时间能到账") == ["到账"]
+
+
+def test_synonym_counts_as_its_standard_word_only(kb: KnowledgeBase) -> None:
+    assert kb.analyzer.query_tokens("寄出来") == ["发货"]
+    assert kb.analyzer.query_tokens("坏了") == ["质量问题"]
 
 
 def test_how_to_look_up_is_still_answered(kb: KnowledgeBase) -> None:
