@@ -1,24 +1,43 @@
 """Identity verification form: registered phone + ID card last 4, three tries per session.
 
+A channel that already knows who the customer is (a WeChat openid bound to an
+account, a logged-in web visitor) says so in the first message's metadata as
+`verified_customer_id`; the session then starts verified.
+
 The journey that asked for verification (slot `journey`) continues by rule once
 the form ends; its own form checks `verified_customer_id` again, so a locked or
 abandoned check never leads to a change.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+import logging
+from typing import Any, Dict, List, Optional, Text
 
-from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import GuardedFormValidation, conversation_context, verified_customer
+from actions.common import (
+    GuardedFormValidation,
+    conversation_context,
+    verified_customer,
+)
 from actions.services import clock
 from actions.services.formatting import mask_name
-from actions.services.identity import MAX_ATTEMPTS, IdentityVerifier, parse_id_last4, parse_phone
+from actions.services.identity import (
+    MAX_ATTEMPTS,
+    IdentityVerifier,
+    parse_id_last4,
+    parse_phone,
+)
 from actions.services.tickets import TicketService
 from actions.store.db import session_scope
+
+logger = logging.getLogger(__name__)
+
+# Metadata key a trusted channel sets; the REST channel passes no client metadata.
+CHANNEL_IDENTITY_KEY = "verified_customer_id"
 
 
 def is_locked(tracker: Tracker) -> bool:
@@ -91,3 +110,31 @@ class VerifiedJourneyValidation(GuardedFormValidation):
         self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Text]:
         return domain_slots if verified_customer(tracker) else []
+
+
+def vouched_customer(tracker: Tracker) -> Optional[str]:
+    """The known customer a channel vouched for at session start, else None."""
+    vouched = (tracker.get_slot("session_started_metadata") or {}).get(CHANNEL_IDENTITY_KEY)
+    if not vouched:
+        return None
+    try:
+        with session_scope() as session:
+            if IdentityVerifier(session).known_customer(str(vouched)) is not None:
+                return str(vouched)
+    except Exception:  # the store is down: the customer verifies the usual way later
+        logger.exception("could not look up vouched customer for %s", tracker.sender_id)
+        return None
+    logger.warning("channel vouched for unknown customer %s in %s", vouched, tracker.sender_id)
+    return None
+
+
+class ActionSessionStart(Action):
+    """Starts a session; verified at once when the channel vouches for a known customer."""
+
+    def name(self) -> Text:
+        return "action_session_start"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        customer_id = vouched_customer(tracker)
+        identity = [SlotSet("verified_customer_id", customer_id)] if customer_id else []
+        return [SessionStarted(), *identity, ActionExecuted("action_listen")]

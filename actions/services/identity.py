@@ -59,3 +59,7 @@ class IdentityVerifier:
         return self.session.execute(
             select(Customer).where(Customer.wechat_openid == openid)
         ).scalar_one_or_none()
+
+    def known_customer(self, customer_id: str) -> Optional[Customer]:
+        """The customer with this id, if there is one (for identities a channel vouches for)."""
+        return self.session.get(Customer, customer_id)

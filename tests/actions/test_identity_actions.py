@@ -1,6 +1,6 @@
 from sqlalchemy import select
 
-from actions.identity import ValidateVerifyIdentityForm
+from actions.identity import ActionSessionStart, ValidateVerifyIdentityForm
 from actions.store.models import Ticket
 from tests.actions.conftest import make_tracker
 
@@ -64,3 +64,28 @@ def test_a_malformed_id_tail_does_not_count_as_a_failure(run):
     result = run(ValidateVerifyIdentityForm(), answer_id("28"))
     assert result.responses == ["utter_invalid_id_last4"]
     assert "verification_failures" not in result.slots()
+
+
+def session_start(metadata):
+    return make_tracker("", intent="", slots={"session_started_metadata": metadata})
+
+
+def test_a_session_vouched_for_by_the_channel_starts_verified(run):
+    result = run(ActionSessionStart(), session_start({"verified_customer_id": "C001"}))
+    assert [e["event"] for e in result.events] == ["session_started", "slot", "action"]
+    assert result.slots() == {"verified_customer_id": "C001"}
+    assert result.events[-1]["name"] == "action_listen"
+
+
+def test_an_unknown_or_missing_vouched_customer_starts_unverified(run):
+    for metadata in ({"verified_customer_id": "C999"}, {"other": "x"}, None):
+        result = run(ActionSessionStart(), session_start(metadata))
+        assert [e["event"] for e in result.events] == ["session_started", "action"]
+
+
+def test_a_store_failure_still_starts_the_session_unverified(run, monkeypatch):
+    def store_down(*args, **kwargs):
+        raise OSError("database is unavailable")
+    monkeypatch.setattr("actions.identity.session_scope", store_down)
+    result = run(ActionSessionStart(), session_start({"verified_customer_id": "C001"}))
+    assert [e["event"] for e in result.events] == ["session_started", "action"]
