@@ -1,0 +1,169 @@
+"""Rasa graph components for Chinese customer text (config.yml names them by module path).
+
+    ChineseTextNormaliser   first in the pipeline: the message text becomes `nlu.text.normalise`
+                            of itself (same length), the original is kept aside.
+    DomainJiebaTokenizer    jieba with the user dictionary generated at training time from the
+                            lookup tables, the catalogue and the KB (`nlu.dictionary`), stored in
+                            the model; whitespace is never a token (Rasa issue #7910).
+    OriginalTextRestorer    last in the pipeline: the parse result carries the customer's own
+                            text again; entity offsets are unchanged because normalising never
+                            moves a character.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text
+
+import jieba
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_END,
+    ENTITY_ATTRIBUTE_START,
+    ENTITY_ATTRIBUTE_VALUE,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from nlu.dictionary import user_dictionary
+from nlu.text import normalise
+
+logger = logging.getLogger(__name__)
+
+ORIGINAL_TEXT = "text_before_normalisation"
+DICTIONARY_FILE = "userdict.txt"
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
+class ChineseTextNormaliser(GraphComponent):
+    """Traditional -> simplified, full-width -> half-width, ids upper-cased, emoji and repeated
+    punctuation blanked, before anything reads the text."""
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> ChineseTextNormaliser:
+        return cls()
+
+    @staticmethod
+    def _normalise(message: Message) -> None:
+        text = message.get(TEXT)
+        if not isinstance(text, str) or not text or message.get(ORIGINAL_TEXT) is not None:
+            return
+        normalised = normalise(text)
+        message.set(ORIGINAL_TEXT, text)
+        message.set(TEXT, normalised)
+        # An annotated value that is just the span as written becomes the span as normalised;
+        # otherwise the synonym mapper would learn 后天 -> 後天.
+        for entity in message.get(ENTITIES) or []:
+            if entity.get(ENTITY_ATTRIBUTE_VALUE) == text[entity[ENTITY_ATTRIBUTE_START]:entity[ENTITY_ATTRIBUTE_END]]:
+                entity[ENTITY_ATTRIBUTE_VALUE] = normalised[entity[ENTITY_ATTRIBUTE_START]:entity[ENTITY_ATTRIBUTE_END]]
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        for example in training_data.training_examples:
+            self._normalise(example)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            self._normalise(message)
+        return messages
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=True)
+class DomainJiebaTokenizer(Tokenizer):
+    """jieba segmentation that knows the domain's words; the dictionary travels inside the model."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            "intent_tokenization_flag": False,
+            "intent_split_symbol": "_",
+            "token_pattern": None,
+            "prefix_separator_symbol": None,
+            "dictionary_path": "data/jieba",  # hand-written segmentation fixes
+            "knowledge_base_path": "kb/documents",
+            "catalogue_path": "actions/store/demo_data.yml",
+        }
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource) -> None:
+        super().__init__(config)
+        self._model_storage = model_storage
+        self._resource = resource
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> DomainJiebaTokenizer:
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> DomainJiebaTokenizer:
+        try:
+            with model_storage.read_from(resource) as directory:
+                jieba.load_userdict(str(Path(directory) / DICTIONARY_FILE))
+        except ValueError:  # no trained resource (e.g. a model trained without NLU data)
+            logger.warning("no jieba dictionary in the model: segmenting with jieba's own")
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        entity_words = [word for values in training_data.lookup_tables for word in values["elements"]]
+        entity_words += [*training_data.entity_synonyms, *training_data.entity_synonyms.values()]
+        lines = user_dictionary(
+            entity_words,
+            Path(self._config["dictionary_path"]),
+            Path(self._config["knowledge_base_path"]),
+            Path(self._config["catalogue_path"]),
+        )
+        with self._model_storage.write_to(self._resource) as directory:
+            (Path(directory) / DICTIONARY_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        logger.info("jieba user dictionary: %d words", len(lines))
+        return self._resource
+
+    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+        text = message.get(attribute)
+        tokens = [Token(word, start) for word, start, _ in jieba.tokenize(text) if word.strip()]
+        return self._apply_token_pattern(tokens)
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
+class OriginalTextRestorer(GraphComponent):
+    """Puts the customer's own text back into the parse result."""
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> OriginalTextRestorer:
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            original: Optional[str] = message.get(ORIGINAL_TEXT)
+            if original is not None:
+                message.set(TEXT, original)
+        return messages

@@ -1,0 +1,51 @@
+"""Normalisation of customer text that keeps every character where it was.
+
+Customers write 訂單ＸＨ2611010001到哪了？？？😡; the NLU should see 订单XH2611010001到哪了?  .
+Every rule maps one character to one character (or to a space), so token and entity
+offsets computed on the normalised text are offsets in the original text too.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+import opencc
+
+# An ASCII run with a digit in it is an id (order, ticket, flight, booking): upper case.
+_ID_RUN = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z]*[0-9])[A-Za-z0-9]+(?![A-Za-z0-9])")
+_PUNCTUATION_RUN = re.compile(r"([!?.,~。！？，、…～])\1+")
+
+
+@functools.lru_cache(maxsize=1)
+def _to_simplified() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def _is_decoration(char: str) -> bool:
+    """Emoji, pictographs and the joiners / selectors / skin tones that build them."""
+    if char in "\u200d\ufe0e\ufe0f":
+        return True
+    category = unicodedata.category(char)
+    return category == "So" or (category == "Sk" and 0x1F3FB <= ord(char) <= 0x1F3FF)
+
+
+def _half_width(char: str) -> str:
+    folded = unicodedata.normalize("NFKC", char)
+    return folded if len(folded) == 1 else char
+
+
+def to_simplified(text: str) -> str:
+    """Traditional -> simplified with phrase context, character by character if lengths differ."""
+    converted = _to_simplified().convert(text)
+    if len(converted) == len(text):
+        return converted
+    return "".join(c if len(c := _to_simplified().convert(char)) == 1 else char for char in text)
+
+
+def normalise(text: str) -> str:
+    """Same-length text: simplified, half-width, ids upper-cased, emoji and repeated punctuation as spaces."""
+    text = "".join(" " if _is_decoration(char) else _half_width(char) for char in text)
+    text = to_simplified(text)
+    text = _ID_RUN.sub(lambda m: m.group(0).upper(), text)
+    return _PUNCTUATION_RUN.sub(lambda m: m.group(1) + " " * (len(m.group(0)) - 1), text)

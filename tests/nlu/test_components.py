@@ -1,0 +1,80 @@
+"""The Rasa components around jieba, run the way Rasa's graph runs them (train, load, process)."""
+from pathlib import Path
+
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from nlu.components import ChineseTextNormaliser, DomainJiebaTokenizer, OriginalTextRestorer
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = {
+    **DomainJiebaTokenizer.get_default_config(),
+    "dictionary_path": str(ROOT / "data" / "jieba"),
+    "knowledge_base_path": str(ROOT / "kb" / "documents"),
+    "catalogue_path": str(ROOT / "actions" / "store" / "demo_data.yml"),
+}
+
+
+@pytest.fixture
+def context():
+    return ExecutionContext(GraphSchema({}), "test")
+
+
+@pytest.fixture
+def trained_tokenizer(tmp_path, context):
+    """A tokenizer trained into a model storage, then loaded from it as `rasa run` does."""
+    storage = LocalModelStorage(tmp_path)
+    resource = Resource("tokenizer")
+    training = TrainingData(
+        training_examples=[Message.build("我要改签到上海虹桥", intent="change_flight")],
+        lookup_tables=[{"name": "city", "elements": ["上海虹桥", "敦煌莫高"]}],
+    )
+    DomainJiebaTokenizer.create(CONFIG, storage, resource, context).train(training)
+    return DomainJiebaTokenizer.load(CONFIG, storage, resource, context)
+
+
+def parse(text, tokenizer, context):
+    message = Message.build(text)
+    ChineseTextNormaliser.create({}, None, None, context).process([message])
+    tokenizer.process([message])
+    return message
+
+
+def test_a_traditional_full_width_message_is_tokenised_like_its_simplified_form(trained_tokenizer, context):
+    message = parse("訂單ＸＨ2611010001到哪了？？？", trained_tokenizer, context)
+    tokens = message.get("text_tokens")
+    assert [t.text for t in tokens][:3] == ["订单", "XH2611010001", "到"]
+    original = "訂單ＸＨ2611010001到哪了？？？"
+    assert [original[t.start:t.end] for t in tokens][:2] == ["訂單", "ＸＨ2611010001"]
+
+
+def test_whitespace_is_never_a_token(trained_tokenizer, context):
+    tokens = parse("check一下 XH2611010001  pls 😡", trained_tokenizer, context).get("text_tokens")
+    assert all(t.text.strip() for t in tokens)
+    assert "check" in [t.text for t in tokens] and "pls" in [t.text for t in tokens]
+
+
+def test_the_trained_dictionary_keeps_domain_words_whole(trained_tokenizer, context):
+    words = [t.text for t in parse("想改到敦煌莫高", trained_tokenizer, context).get("text_tokens")]
+    assert "敦煌莫高" in words  # jieba alone splits it: 敦煌 莫高
+
+
+def test_the_parse_result_shows_the_customers_own_text(context):
+    message = Message.build("退款進度？？？")
+    ChineseTextNormaliser.create({}, None, None, context).process([message])
+    assert message.get("text") == "退款进度?  "
+    OriginalTextRestorer.create({}, None, None, context).process([message])
+    assert message.get("text") == "退款進度？？？"
+
+
+def test_annotated_values_follow_the_normalised_text(context):
+    example = Message.build("改到後天", intent="change_flight", entities=[
+        {"entity": "date", "start": 2, "end": 4, "value": "後天"},
+        {"entity": "city", "start": 0, "end": 1, "value": "上海虹桥"},  # a synonym: kept
+    ])
+    ChineseTextNormaliser.create({}, None, None, context).process_training_data(TrainingData([example]))
+    assert [e["value"] for e in example.get("entities")] == ["后天", "上海虹桥"]

@@ -1,0 +1,30 @@
+"""Customer text normalisation: what the NLU sees, and that nothing moves."""
+import pytest
+
+from nlu.text import normalise
+
+
+@pytest.mark.parametrize("written, seen", [
+    ("訂單ＸＨ2611010001到哪了", "订单XH2611010001到哪了"),
+    ("订单xh2611010001到哪了", "订单XH2611010001到哪了"),
+    ("mu5101幾點起飛", "MU5101几点起飞"),
+    ("预订号k7m2qd", "预订号K7M2QD"),
+    ("退款進度？？？", "退款进度?  "),
+    ("我要退貨，謝謝～～", "我要退货,谢谢~ "),
+    ("👍🏻好的", "  好的"),
+    ("check一下 order pls", "check一下 order pls"),  # words without digits keep their case
+    ("乾燥的天氣", "干燥的天气"),
+])
+def test_customer_text_is_simplified_half_width_and_ids_upper_cased(written, seen):
+    assert normalise(written) == seen
+
+
+@pytest.mark.parametrize("text", ["訂單ＸＨ2611010001到哪了😡😡！！", "㈱½ｶ", "🇨🇳👨‍👩‍👧上海", "", "   "])
+def test_every_character_stays_where_it_was(text):
+    assert len(normalise(text)) == len(text)
+
+
+def test_an_id_keeps_its_offsets():
+    text = "請幫我查ＸＨ２６１１０１０００１，謝謝🙏"
+    start = text.index("Ｘ")
+    assert normalise(text)[start:start + 12] == "XH2611010001"
