@@ -37,7 +37,7 @@ endif
 REQUIRE_MODEL = @if [ -z "$${XINGHE_MODEL:-}" ] && ! ls models/*.tar.gz >/dev/null 2>&1; then \
 	echo "error: no trained model in models/: run \`make train\` first" >&2; exit 1; fi
 
-.PHONY: help venv install seed seed-reset train run shell interactive validate kb-eval faq-review \
+.PHONY: help venv install seed seed-reset train run shell interactive validate evaluate kb-eval faq-review \
 	test test-unit test-stories test-e2e lock clean distclean
 
 help: ## 列出命令 / list the targets
@@ -107,6 +107,9 @@ interactive: install ## 交互式训练 / rasa interactive (with the action serv
 validate: install ## 校验训练数据、领域和知识库 / rasa data validate (every warning explained or fatal) + kb check
 	$(PY) scripts/check_data.py
 	$(PY) -m kb check
+
+evaluate: install ## NLU 评测（交叉验证、留出集、外部集、延迟）/ NLU evaluation: CV vs the default pipeline, holdout, external set, latency (slow)
+	$(PY) scripts/evaluate.py
 
 kb-eval: install ## 知识库检索评测 / KB retrieval evaluation: top-1/top-3, confident-wrong, latency (10k docs)
 	$(PY) -m kb evaluate --synthetic 10000

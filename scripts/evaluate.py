@@ -1,0 +1,238 @@
+"""`make evaluate`: how well the NLU understands customers, with figures anyone can re-run.
+
+    1. 5-fold cross-validation of the shipped pipeline (config.yml) and of Rasa's default
+       pipeline with jieba (nlu/baseline_config.yml) on the same data: intent macro-F1,
+       entity micro-F1 (DIETClassifier, the learned extractor both pipelines have) and
+       the most confused intent pairs, side by side;
+    2. a full `rasa train --force` of the shipped model (timed), scored on the held-out
+       tests/nlu_holdout.yml, which is never trained on;
+    3. that model served by `rasa run --enable-api`: parse latency (p50/p95 of
+       /model/parse over the holdout) and, when the external set exists, small-talk
+       accuracy and false-action rate from its own scorer (score_external.py);
+    4. results/evaluation/summary.md and summary.json.
+
+Environment: XINGHE_EXTERNAL_EVAL (default ../shared/eval/external_zh.jsonl beside the
+repository), EVAL_FOLDS (5), EVAL_SKIP_CV=1 (steps 2-4 only, for a quick look).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import requests
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results" / "evaluation"
+BIN = Path(sys.executable).parent
+EXTERNAL = Path(os.environ.get("XINGHE_EXTERNAL_EVAL") or ROOT.parent / "shared" / "eval" / "external_zh.jsonl")
+HOLDOUT = ROOT / "tests" / "nlu_holdout.yml"
+PIPELINES = {"shipped": ROOT / "config.yml", "default": ROOT / "nlu" / "baseline_config.yml"}
+FOLDS = int(os.environ.get("EVAL_FOLDS", "5"))
+WORST_PAIRS = 5
+SERVER_START_TIMEOUT = 300
+ANNOTATION = re.compile(r"\[([^\]]+)\]\s*(?:\([^)]*\)|\{[^}]*\})")
+
+ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    "RASA_TELEMETRY_ENABLED": "false",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+}
+
+
+def rasa(args: List[str], log: Path) -> float:
+    """Runs `rasa <args>` with its output in `log`; the wall time in seconds. Fails loudly."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    with log.open("wb") as out:
+        code = subprocess.call([str(BIN / "rasa"), *args], cwd=ROOT, env=ENV, stdout=out, stderr=subprocess.STDOUT)
+    if code != 0:
+        tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
+        sys.exit(f"rasa {' '.join(args)} failed (exit {code}); log {log}:\n{tail}")
+    return time.monotonic() - start
+
+
+def read_json(path: Path) -> Dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def confused_pairs(errors_path: Path) -> List[Tuple[str, str, int]]:
+    """(true intent, predicted intent, count), most frequent first."""
+    errors = read_json(errors_path) if errors_path.exists() else []
+    counts = Counter((e["intent"], (e.get("intent_prediction") or {}).get("name")) for e in errors)
+    return [(gold, predicted, n) for (gold, predicted), n in counts.most_common(WORST_PAIRS)]
+
+
+def scores(report_dir: Path) -> Dict[str, Any]:
+    """The figures of one `rasa test nlu` output directory."""
+    intents = read_json(report_dir / "intent_report.json")
+    entity_report = report_dir / "DIETClassifier_report.json"
+    entities = read_json(entity_report) if entity_report.exists() else {}
+    return {
+        "intent_macro_f1": intents["macro avg"]["f1-score"],
+        "intent_accuracy": intents["accuracy"],
+        "entity_micro_f1": (entities.get("micro avg") or {}).get("f1-score"),
+        "confused": confused_pairs(report_dir / "intent_errors.json"),
+    }
+
+
+def cross_validate(name: str, config: Path) -> Dict[str, Any]:
+    out = RESULTS / "cv" / name
+    print(f"==> {FOLDS}-fold cross-validation of the {name} pipeline ({config.relative_to(ROOT)})", flush=True)
+    seconds = rasa(
+        ["test", "nlu", "--nlu", "data/nlu", "--config", str(config), "--cross-validation",
+         "--folds", str(FOLDS), "--out", str(out)],
+        RESULTS / f"cv-{name}.log",
+    )
+    return {**scores(out), "seconds": round(seconds)}
+
+
+def newest_model() -> Path:
+    return max((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+
+
+def holdout_texts() -> List[str]:
+    data = yaml.safe_load(HOLDOUT.read_text(encoding="utf-8"))
+    return [
+        ANNOTATION.sub(r"\1", line.strip()[2:])
+        for block in data["nlu"] if "intent" in block
+        for line in block["examples"].splitlines() if line.strip().startswith("- ")
+    ]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ParseServer:
+    """`rasa run --enable-api` on a free port: enough for /model/parse (no action server)."""
+
+    def __init__(self, model: Path) -> None:
+        self.url = f"http://127.0.0.1:{free_port()}"
+        self.log = (RESULTS / "server.log").open("wb")
+        self.proc = subprocess.Popen(
+            [str(BIN / "rasa"), "run", "--enable-api", "-m", str(model), "-p", self.url.rsplit(":", 1)[1]],
+            cwd=ROOT, env=ENV, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def __enter__(self) -> "ParseServer":
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                sys.exit(f"rasa run exited with {self.proc.returncode}: see {self.log.name}")
+            try:
+                if requests.get(f"{self.url}/status", timeout=2).ok:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(1)
+        sys.exit(f"rasa run did not answer within {SERVER_START_TIMEOUT}s: see {self.log.name}")
+
+    def __exit__(self, *exc: Any) -> None:
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(timeout=30)
+        self.log.close()
+
+
+def parse_latency(url: str, texts: List[str]) -> Dict[str, float]:
+    with requests.Session() as http:
+        http.post(f"{url}/model/parse", json={"text": "你好"}, timeout=30)  # warm-up
+        times = []
+        for text in texts:
+            start = time.perf_counter()
+            http.post(f"{url}/model/parse", json={"text": text}, timeout=30).raise_for_status()
+            times.append((time.perf_counter() - start) * 1000)
+    cuts = statistics.quantiles(times, n=100)
+    return {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(cuts[94], 1), "n": len(times)}
+
+
+def external_scores(url: str) -> Optional[Dict[str, Any]]:
+    """Runs the external set's own scorer; None when the set is not on this machine."""
+    if not EXTERNAL.exists():
+        return None
+    scorer = EXTERNAL.parent / "score_external.py"
+    out = subprocess.run([sys.executable, str(scorer), url, "--set", str(EXTERNAL)],
+                         capture_output=True, text=True, check=True)
+    (RESULTS / "external.log").write_text(out.stdout + out.stderr, encoding="utf-8")
+    last = out.stdout.strip().splitlines()[-1]
+    return {key: float(value) for key, value in re.findall(r"(\w+)=([\d.]+)", last)}
+
+
+def fmt(value: Optional[float]) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def summary(cv: Dict[str, Dict[str, Any]], result: Dict[str, Any]) -> str:
+    lines = ["# NLU evaluation", "", f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} on "
+             f"{os.cpu_count()} CPU cores by `make evaluate`.", ""]
+    if cv:
+        lines += [f"## {FOLDS}-fold cross-validation (data/nlu)", "",
+                  "| pipeline | intent macro-F1 | intent accuracy | entity micro-F1 (DIET) | time |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {name} | {fmt(r['intent_macro_f1'])} | {fmt(r['intent_accuracy'])} | "
+                  f"{fmt(r['entity_micro_f1'])} | {r['seconds']} s |" for name, r in cv.items()]
+        for name, r in cv.items():
+            pairs = ", ".join(f"{gold}→{predicted} ×{n}" for gold, predicted, n in r["confused"]) or "none"
+            lines.append(f"\nMost confused ({name}): {pairs}")
+        lines.append("")
+    hold = result["holdout"]
+    lines += ["## Shipped model", "",
+              f"- full training (`rasa train --force`): {result['training_seconds']} s",
+              f"- holdout ({result['holdout_size']} utterances, tests/nlu_holdout.yml): intent accuracy "
+              f"{fmt(hold['intent_accuracy'])}, macro-F1 {fmt(hold['intent_macro_f1'])}, "
+              f"entity micro-F1 {fmt(hold['entity_micro_f1'])}",
+              f"- parse latency over the holdout: p50 {result['latency']['p50_ms']} ms, "
+              f"p95 {result['latency']['p95_ms']} ms"]
+    external = result["external"]
+    lines.append(
+        f"- external set ({EXTERNAL.name}): small-talk accuracy {fmt(external.get('small_talk_acc'))}, "
+        f"false-action rate {fmt(external.get('false_action_rate'))} (n={int(external.get('n', 0))})"
+        if external else f"- external set: not found at {EXTERNAL}, skipped")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    cv = {} if os.environ.get("EVAL_SKIP_CV") else {
+        name: cross_validate(name, config) for name, config in PIPELINES.items()
+    }
+    print("==> full training of the shipped model", flush=True)
+    training_seconds = rasa(["train", "--domain", "domain", "--out", "models", "--force"], RESULTS / "train.log")
+    model = newest_model()
+    print(f"==> scoring {model.name} on {HOLDOUT.relative_to(ROOT)}", flush=True)
+    rasa(["test", "nlu", "--model", str(model), "--nlu", str(HOLDOUT), "--out", str(RESULTS / "holdout")],
+         RESULTS / "holdout.log")
+    texts = holdout_texts()
+    print("==> parse latency and external set against rasa run", flush=True)
+    with ParseServer(model) as server:
+        latency = parse_latency(server.url, texts)
+        external = external_scores(server.url)
+    result = {"model": model.name, "training_seconds": round(training_seconds), "holdout_size": len(texts),
+              "holdout": scores(RESULTS / "holdout"), "latency": latency, "external": external}
+    (RESULTS / "summary.json").write_text(json.dumps({"cross_validation": cv, **result}, ensure_ascii=False,
+                                                     indent=2), encoding="utf-8")
+    text = summary(cv, result)
+    (RESULTS / "summary.md").write_text(text, encoding="utf-8")
+    print("\n" + text)
+    if cv and cv["shipped"]["intent_macro_f1"] <= cv["default"]["intent_macro_f1"]:
+        print("the shipped pipeline does not beat the default pipeline on intent macro-F1", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
