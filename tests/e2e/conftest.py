@@ -46,6 +46,7 @@ import requests
 import yaml
 
 from actions.store.db import engine_for, session_scope
+from tests.connectors.drivers import channel_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 E2E_DIR = Path(__file__).resolve().parent
@@ -144,6 +145,9 @@ class E2EStack:
             TF_CPP_MIN_LOG_LEVEL="2",
             SQLALCHEMY_SILENCE_UBER_WARNING="1",
             PYTHONUNBUFFERED="1",
+            # WeChat and phone channels: test credentials, and a free port for the fake
+            # WeChat API that tests/e2e/test_wechat_phone.py starts.
+            **channel_environment(wechat_api_port=free_port()),
         )
 
     # -- set-up --
