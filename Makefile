@@ -24,6 +24,8 @@ export ACTIONS_PORT ?= 5055
 export VENV
 # No network at run time: Rasa telemetry off.  Quieter TensorFlow/SQLAlchemy.
 export RASA_TELEMETRY_ENABLED ?= false
+# `make run` prints the web chat demo page's URL (served by connectors/webchat).
+export WEBCHAT_PATH ?= /webhooks/webchat/demo
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 # actions/, connectors/, kb/ are imported by `rasa` and the action server.
@@ -57,8 +59,12 @@ $(PY):
 	echo "==> creating $(VENV) with $$py"; \
 	"$$py" -m venv $(VENV)
 
-install: $(STAMP) ## 安装依赖（文件变化时才重装）/ install dependencies (only when requirements change)
+install: $(STAMP) node_modules/.package-lock.json ## 安装依赖（文件变化时才重装）/ install dependencies (only when requirements change)
 	@:
+
+# The web chat widget's client library (socket.io-client) from the npm registry.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
 
 $(STAMP): requirements.txt requirements.lock | $(PY)
 	@$(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' || { \

@@ -148,6 +148,10 @@ class E2EStack:
             # WeChat and phone channels: test credentials, and a free port for the fake
             # WeChat API that tests/e2e/test_wechat_phone.py starts.
             **channel_environment(wechat_api_port=free_port()),
+            # Web chat: fixed test secrets (tests/e2e/test_webchat.py); pages come
+            # from the same server, so the default same-origin rule applies.
+            XINGHE_WEBCHAT_SECRET="e2e-webchat-visitor-secret-0123456789",
+            XINGHE_WEBCHAT_SITE_SECRET="e2e-webchat-site-secret-0123456789",
         )
 
     # -- set-up --
