@@ -2,7 +2,7 @@
 
 The channel, Socket.IO server, tokens, limits and transcript store are the real
 ones; only the dialogue is faked (the agent answers "收到：<text>" with a button,
-and answers "/handoff" the way the real handoff response is tagged), so these
+and answers "/handoff" and "/goodbye" tagged like the real handoff and goodbye responses), so these
 tests run in seconds without a model.  Clients are python-socketio's AsyncClient
 over long-polling (Rasa's pinned aiohttp lacks what its websocket client needs).
 """
@@ -43,6 +43,8 @@ class FakeAgent:
                                  "buttons": [{"title": "查订单物流", "payload": "/order_status"}]}
         if message.text == "/handoff":
             reply = {"text": "已为您转接人工客服", "utter_action": "utter_handoff_queued"}
+        if message.text == "/goodbye":
+            reply = {"text": "感谢您的咨询，再见！", "utter_action": "utter_goodbye"}
         await message.output_channel.send_response(message.sender_id, reply)
 
 

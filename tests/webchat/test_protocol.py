@@ -157,6 +157,16 @@ async def test_handoff_status_reaches_every_tab_and_the_history(server):
     assert [m.get("status") for m in history if m["role"] == "event"] == ["queued", "agent_joined", "agent_left"]
 
 
+async def test_saying_goodbye_asks_for_a_rating(server):
+    client = await server.started_client()
+    await client.say("你好")
+    await client.wait_for("bot_uttered")
+    assert client.of("rating_request") == []
+    await client.say("/goodbye")
+    request = (await client.wait_for("rating_request"))[0]
+    assert request["scale"] == 5 and "打分" in request["question"]
+
+
 async def test_a_rating_is_stored_with_the_conversation(server):
     client = await server.started_client()
     conversation_id = (await client.wait_for("session_confirm"))[0]["conversation_id"]

@@ -301,7 +301,8 @@
       data.messages.forEach(render);
       setUnread(unread);
     });
-    ["bot_uttered", "user_echo", "handoff", "rated"].forEach(function (event) { socket.on(event, render); });
+    ["bot_uttered", "user_echo", "handoff"].forEach(function (event) { socket.on(event, render); });
+    socket.on("rated", function (message) { rating.hidden = true; render(message); });  // any tab rated
     socket.on("bot_typing", function (data) { typing.hidden = !data.on; });
     socket.on("rating_request", function () { rating.show(); });
     socket.on("notice", function (data) { showNotice(data.notice); });
