@@ -13,7 +13,6 @@ import socket
 import uuid
 from typing import Any, Dict, List, Optional
 
-import pytest
 import pytest_asyncio
 import socketio
 from rasa.core.channels.channel import UserMessage, register
