@@ -40,10 +40,8 @@ ORIGINAL_TEXT = "text_before_normalisation"
 DICTIONARY_FILE = "userdict.txt"
 
 
-@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
-class ChineseTextNormaliser(GraphComponent):
-    """Traditional -> simplified, full-width -> half-width, ids upper-cased, emoji and repeated
-    punctuation blanked, before anything reads the text."""
+class StatelessComponent(GraphComponent):
+    """A component with no configuration and nothing to train or store."""
 
     @classmethod
     def create(
@@ -52,8 +50,14 @@ class ChineseTextNormaliser(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> ChineseTextNormaliser:
+    ) -> StatelessComponent:
         return cls()
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
+class ChineseTextNormaliser(StatelessComponent):
+    """Traditional -> simplified, full-width -> half-width, ids upper-cased, emoji and repeated
+    punctuation blanked, before anything reads the text."""
 
     @staticmethod
     def _normalise(message: Message) -> None:
@@ -148,18 +152,8 @@ class DomainJiebaTokenizer(Tokenizer):
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
-class OriginalTextRestorer(GraphComponent):
+class OriginalTextRestorer(StatelessComponent):
     """Puts the customer's own text back into the parse result."""
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> OriginalTextRestorer:
-        return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

@@ -11,8 +11,9 @@
        accuracy and false-action rate from its own scorer (score_external.py);
     4. results/evaluation/summary.md and summary.json.
 
-Environment: XINGHE_EXTERNAL_EVAL (default ../shared/eval/external_zh.jsonl beside the
-repository), EVAL_FOLDS (5), EVAL_SKIP_CV=1 (steps 2-4 only, for a quick look).
+Environment: XINGHE_EXTERNAL_EVAL (the external set; its scorer score_external.py sits beside
+it; `make evaluate` passes the one found beside the repository), EVAL_FOLDS (5),
+EVAL_SKIP_CV=1 (steps 2-4 only, for a quick look).
 """
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results" / "evaluation"
 BIN = Path(sys.executable).parent
-EXTERNAL = Path(os.environ.get("XINGHE_EXTERNAL_EVAL") or ROOT.parent / "shared" / "eval" / "external_zh.jsonl")
+# External evaluation data is never part of the project: its path comes from the caller.
+EXTERNAL = Path(os.environ["XINGHE_EXTERNAL_EVAL"]) if os.environ.get("XINGHE_EXTERNAL_EVAL") else None
 HOLDOUT = ROOT / "tests" / "nlu_holdout.yml"
 PIPELINES = {"shipped": ROOT / "config.yml", "default": ROOT / "nlu" / "baseline_config.yml"}
 FOLDS = int(os.environ.get("EVAL_FOLDS", "5"))
@@ -162,7 +164,7 @@ def parse_latency(url: str, texts: List[str]) -> Dict[str, float]:
 
 def external_scores(url: str) -> Optional[Dict[str, Any]]:
     """Runs the external set's own scorer; None when the set is not on this machine."""
-    if not EXTERNAL.exists():
+    if EXTERNAL is None or not EXTERNAL.exists():
         return None
     scorer = EXTERNAL.parent / "score_external.py"
     out = subprocess.run([sys.executable, str(scorer), url, "--set", str(EXTERNAL)],
@@ -199,9 +201,9 @@ def summary(cv: Dict[str, Dict[str, Any]], result: Dict[str, Any]) -> str:
               f"p95 {result['latency']['p95_ms']} ms"]
     external = result["external"]
     lines.append(
-        f"- external set ({EXTERNAL.name}): small-talk accuracy {fmt(external.get('small_talk_acc'))}, "
+        f"- external set ({EXTERNAL and EXTERNAL.name}): small-talk accuracy {fmt(external.get('small_talk_acc'))}, "
         f"false-action rate {fmt(external.get('false_action_rate'))} (n={int(external.get('n', 0))})"
-        if external else f"- external set: not found at {EXTERNAL}, skipped")
+        if external else f"- external set: not found ({EXTERNAL or 'XINGHE_EXTERNAL_EVAL unset'}), skipped")
     return "\n".join(lines) + "\n"
 
 
