@@ -22,8 +22,9 @@ from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence,
 import bm25s
 import jieba
 import numpy as np
-import opencc
 import yaml
+
+from nlu.text import to_simplified
 
 KB_DIR = Path(__file__).resolve().parent
 DEFAULT_DIR = KB_DIR / "documents"
@@ -210,15 +211,10 @@ class Lexicon:
 # --- text analysis -----------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=1)
-def _to_simplified() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
-
-
 def normalize(text: str) -> str:
     """Simplified, half-width, lower-case text with punctuation and emoji as spaces."""
     text = unicodedata.normalize("NFKC", text)
-    text = _to_simplified().convert(text).lower()
+    text = to_simplified(text).lower()
     return " ".join(_NON_WORD.sub(" ", text).split())
 
 

@@ -13,6 +13,15 @@ class Conversation:
         """The bot's replies to one message, joined into one text."""
         return "\n".join(self.chat.texts(self.sender, text))
 
+    def fail_verification(self, request: str, phone: str, times: int = 3) -> str:
+        """Asks for a journey that needs identity and gives a wrong ID tail `times` times;
+        the last reply."""
+        self.say(request)
+        for _ in range(times):
+            self.say(phone)
+            reply = self.say("0000")
+        return reply
+
     def buttons(self, text: str) -> List[str]:
         """Says `text`; the titles of the buttons offered in reply."""
         return [b["title"] for m in self.chat.say(self.sender, text) for b in m.get("buttons") or []]

@@ -94,10 +94,7 @@ def test_refund_progress_lists_the_customers_refund(chat):
 
 def test_three_wrong_checks_lock_and_file_a_ticket(chat, store):
     talk = Conversation(chat)
-    talk.say("我要退款")
-    for _ in range(3):
-        talk.say("13800138001")
-        reply = talk.say("0000")
+    reply = talk.fail_verification("我要退款", "13800138001")
     assert "连续3次" in reply
     with store() as session:
         ticket = session.execute(select(Ticket).where(Ticket.conversation_id == talk.sender)).scalar_one()

@@ -183,10 +183,7 @@ def test_refund_declined_then_confirmed(chat, store):
 
 def test_three_wrong_checks_end_a_flight_change_without_a_question(chat, store):
     talk = Conversation(chat)
-    talk.say("我要改签")
-    for _ in range(3):
-        talk.say("13900139002")
-        reply = talk.say("0000")
+    reply = talk.fail_verification("我要改签", "13900139002")
     assert "连续3次" in reply and "预订号" not in reply
     with store() as session:
         assert session.get(FlightBooking, "H5R8WE").status == "confirmed"
