@@ -42,6 +42,7 @@ HOLDOUT = ROOT / "tests" / "nlu_holdout.yml"
 PIPELINES = {"shipped": ROOT / "config.yml", "default": ROOT / "nlu" / "baseline_config.yml"}
 FOLDS = int(os.environ.get("EVAL_FOLDS", "5"))
 WORST_PAIRS = 5
+FALLBACK_CANDIDATES = (0.3, 0.4, 0.5, 0.6, 0.7)
 SERVER_START_TIMEOUT = 300
 ANNOTATION = re.compile(r"\[([^\]]+)\]\s*(?:\([^)]*\)|\{[^}]*\})")
 
@@ -105,10 +106,11 @@ def newest_model() -> Path:
     return max((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
 
 
-def holdout_texts() -> List[str]:
+def holdout_examples() -> List[Tuple[str, str]]:
+    """(text without entity annotations, intent) of every holdout utterance."""
     data = yaml.safe_load(HOLDOUT.read_text(encoding="utf-8"))
     return [
-        ANNOTATION.sub(r"\1", line.strip()[2:])
+        (ANNOTATION.sub(r"\1", line.strip()[2:]), block["intent"])
         for block in data["nlu"] if "intent" in block
         for line in block["examples"].splitlines() if line.strip().startswith("- ")
     ]
@@ -150,24 +152,54 @@ class ParseServer:
         self.log.close()
 
 
-def parse_latency(url: str, texts: List[str]) -> Dict[str, float]:
+def parse_holdout(url: str, examples: List[Tuple[str, str]]) -> Tuple[Dict[str, float], List[Dict[str, Any]]]:
+    """Latency of /model/parse over the holdout, and its parse results."""
     with requests.Session() as http:
         http.post(f"{url}/model/parse", json={"text": "你好"}, timeout=30)  # warm-up
-        times = []
-        for text in texts:
+        times, parses = [], []
+        for text, _ in examples:
             start = time.perf_counter()
-            http.post(f"{url}/model/parse", json={"text": text}, timeout=30).raise_for_status()
+            response = http.post(f"{url}/model/parse", json={"text": text}, timeout=30)
             times.append((time.perf_counter() - start) * 1000)
+            response.raise_for_status()
+            parses.append(response.json())
     cuts = statistics.quantiles(times, n=100)
-    return {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(cuts[94], 1), "n": len(times)}
+    return {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(cuts[94], 1), "n": len(times)}, parses
+
+
+def fallback_tradeoff(examples: List[Tuple[str, str]], parses: List[Dict[str, Any]]) -> List[Dict[str, float]]:
+    """For candidate fallback thresholds: the share of holdout utterances the assistant would
+    act on with the right intent, and with a wrong one (the ambiguity threshold as shipped)."""
+    ambiguity = fallback_setting("ambiguity_threshold")
+    top_two = []
+    for parse in parses:
+        ranking = [r["confidence"] for r in parse["intent_ranking"] if r["name"] != "nlu_fallback"]
+        names = [r["name"] for r in parse["intent_ranking"] if r["name"] != "nlu_fallback"]
+        top_two.append((names[0], ranking[0], ranking[1] if len(ranking) > 1 else 0.0))
+    rows = []
+    for threshold in FALLBACK_CANDIDATES:
+        accepted = [(gold, name) for (_, gold), (name, first, second) in zip(examples, top_two)
+                    if first >= threshold and first - second >= ambiguity]
+        rows.append({"threshold": threshold,
+                     "right": sum(gold == name for gold, name in accepted) / len(examples),
+                     "wrong": sum(gold != name for gold, name in accepted) / len(examples)})
+    return rows
+
+
+def fallback_setting(key: str) -> float:
+    """A setting of the shipped FallbackClassifier (`threshold`: below it the assistant does not act)."""
+    pipeline = yaml.safe_load(PIPELINES["shipped"].read_text(encoding="utf-8"))["pipeline"]
+    return next(float(c[key]) for c in pipeline if c["name"] == "FallbackClassifier")
 
 
 def external_scores(url: str) -> Optional[Dict[str, Any]]:
-    """Runs the external set's own scorer; None when the set is not on this machine."""
+    """Runs the external set's own scorer, at the shipped fallback threshold; None when the
+    set is not on this machine."""
     if EXTERNAL is None or not EXTERNAL.exists():
         return None
     scorer = EXTERNAL.parent / "score_external.py"
-    out = subprocess.run([sys.executable, str(scorer), url, "--set", str(EXTERNAL)],
+    out = subprocess.run([sys.executable, str(scorer), url, "--set", str(EXTERNAL),
+                          "--threshold", str(fallback_setting("threshold"))],
                          capture_output=True, text=True, check=True)
     (RESULTS / "external.log").write_text(out.stdout + out.stderr, encoding="utf-8")
     last = out.stdout.strip().splitlines()[-1]
@@ -202,8 +234,13 @@ def summary(cv: Dict[str, Dict[str, Any]], result: Dict[str, Any]) -> str:
     external = result["external"]
     lines.append(
         f"- external set ({EXTERNAL and EXTERNAL.name}): small-talk accuracy {fmt(external.get('small_talk_acc'))}, "
-        f"false-action rate {fmt(external.get('false_action_rate'))} (n={int(external.get('n', 0))})"
+        f"false-action rate {fmt(external.get('false_action_rate'))} at the fallback threshold "
+        f"{fallback_setting('threshold')} (n={int(external.get('n', 0))})"
         if external else f"- external set: not found ({EXTERNAL or 'XINGHE_EXTERNAL_EVAL unset'}), skipped")
+    lines += ["", f"## Fallback threshold on the holdout (shipped: {fallback_setting('threshold')}, "
+              f"ambiguity {fallback_setting('ambiguity_threshold')})", "",
+              "| threshold | acted on, right intent | acted on, wrong intent |", "|---|---|---|"]
+    lines += [f"| {row['threshold']} | {fmt(row['right'])} | {fmt(row['wrong'])} |" for row in result["fallback_tradeoff"]]
     return "\n".join(lines) + "\n"
 
 
@@ -218,13 +255,14 @@ def main() -> int:
     print(f"==> scoring {model.name} on {HOLDOUT.relative_to(ROOT)}", flush=True)
     rasa(["test", "nlu", "--model", str(model), "--nlu", str(HOLDOUT), "--out", str(RESULTS / "holdout")],
          RESULTS / "holdout.log")
-    texts = holdout_texts()
+    examples = holdout_examples()
     print("==> parse latency and external set against rasa run", flush=True)
     with ParseServer(model) as server:
-        latency = parse_latency(server.url, texts)
+        latency, parses = parse_holdout(server.url, examples)
         external = external_scores(server.url)
-    result = {"model": model.name, "training_seconds": round(training_seconds), "holdout_size": len(texts),
-              "holdout": scores(RESULTS / "holdout"), "latency": latency, "external": external}
+    result = {"model": model.name, "training_seconds": round(training_seconds), "holdout_size": len(examples),
+              "holdout": scores(RESULTS / "holdout"), "latency": latency, "external": external,
+              "fallback_tradeoff": fallback_tradeoff(examples, parses)}
     (RESULTS / "summary.json").write_text(json.dumps({"cross_validation": cv, **result}, ensure_ascii=False,
                                                      indent=2), encoding="utf-8")
     text = summary(cv, result)
