@@ -87,6 +87,7 @@ def test_exception_ticket_is_opened_once_per_order(session):
         ("发错货/少件", "wrong_item"),
         ("其他原因", "other"),
         ("耳机左边没声音，坏了", "quality"),
+        ("鞋底开胶了", "quality"),
         ("拍错了，不想要了", "no_reason"),
         ("收到的颜色发错了", "wrong_item"),
         ("就是想退", "other"),
