@@ -173,9 +173,9 @@ def fallback_tradeoff(examples: List[Tuple[str, str]], parses: List[Dict[str, An
     ambiguity = fallback_setting("ambiguity_threshold")
     top_two = []
     for parse in parses:
-        ranking = [r["confidence"] for r in parse["intent_ranking"] if r["name"] != "nlu_fallback"]
-        names = [r["name"] for r in parse["intent_ranking"] if r["name"] != "nlu_fallback"]
-        top_two.append((names[0], ranking[0], ranking[1] if len(ranking) > 1 else 0.0))
+        ranking = [r for r in parse["intent_ranking"] if r["name"] != "nlu_fallback"]
+        second = ranking[1]["confidence"] if len(ranking) > 1 else 0.0
+        top_two.append((ranking[0]["name"], ranking[0]["confidence"], second))
     rows = []
     for threshold in FALLBACK_CANDIDATES:
         accepted = [(gold, name) for (_, gold), (name, first, second) in zip(examples, top_two)
