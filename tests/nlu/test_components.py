@@ -2,13 +2,20 @@
 from pathlib import Path
 
 import pytest
+from rasa.shared.nlu.training_data.features import Features
+from scipy.sparse import csr_matrix
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.components import ChineseTextNormaliser, DomainJiebaTokenizer, OriginalTextRestorer
+from nlu.components import (
+    ChineseTextNormaliser,
+    DomainJiebaTokenizer,
+    OriginalTextRestorer,
+    RegularisedLogisticRegressionClassifier,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = {
@@ -78,3 +85,36 @@ def test_annotated_values_follow_the_normalised_text(context):
     ])
     ChineseTextNormaliser.create({}, None, None, context).process_training_data(TrainingData([example]))
     assert [e["value"] for e in example.get("entities")] == ["后天", "上海虹桥"]
+
+
+def featurised(vector, intent=None):
+    message = Message.build("x", intent=intent)
+    message.add_features(Features(csr_matrix([vector]), "sentence", "text", "test"))
+    return message
+
+
+@pytest.mark.parametrize("strength", [1.0, 10.0])
+def test_the_classifier_keeps_its_regularisation_through_training_and_loading(tmp_path, context, strength):
+    storage, resource = LocalModelStorage(tmp_path), Resource("intents")
+    config = {**RegularisedLogisticRegressionClassifier.get_default_config(), "C": strength}
+    examples = [featurised([1, 0, 0], "greet"), featurised([1, 1, 0], "greet"),
+                featurised([0, 0, 1], "thanks"), featurised([0, 1, 1], "thanks")]
+    RegularisedLogisticRegressionClassifier.create(config, storage, resource, context).train(TrainingData(examples))
+    loaded = RegularisedLogisticRegressionClassifier.load(config, storage, resource, context)
+    assert loaded.clf.C == strength
+
+
+def test_weaker_regularisation_makes_a_short_message_seen_in_training_confident(tmp_path, context):
+    """Why C is raised: with Rasa's C=1 a one-word greeting stays near the class prior."""
+    examples = [featurised([1, 0, 0, 0], "greet")] + [featurised([0, 1, 1, 0], "affirm")] * 3 + \
+        [featurised([0, 0, 1, 1], "thanks")] * 3
+    confidence = {}
+    for strength in (1.0, 10.0):
+        config = {**RegularisedLogisticRegressionClassifier.get_default_config(), "C": strength}
+        classifier = RegularisedLogisticRegressionClassifier.create(
+            config, LocalModelStorage(tmp_path), Resource(f"intents-{strength:g}"), context)
+        classifier.train(TrainingData(examples))
+        [message] = classifier.process([featurised([1, 0, 0, 0])])
+        assert message.get("intent")["name"] == "greet"
+        confidence[strength] = message.get("intent")["confidence"]
+    assert confidence[1.0] < 0.8 < confidence[10.0]
