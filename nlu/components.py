@@ -132,15 +132,26 @@ class DomainJiebaTokenizer(Tokenizer):
             logger.warning("no jieba dictionary in the model: segmenting with jieba's own")
         return cls(config, model_storage, resource)
 
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+        # Part of the dictionary comes from files Rasa does not fingerprint (hand entries,
+        # KB, catalogue): without this, `rasa train` would keep the old dictionary after an edit.
+        config = {**cls.get_default_config(), **config}
+        return "\n".join(cls._dictionary_lines([], config))
+
+    @staticmethod
+    def _dictionary_lines(entity_words: List[str], config: Dict[Text, Any]) -> List[str]:
+        return user_dictionary(
+            entity_words,
+            Path(config["dictionary_path"]),
+            Path(config["knowledge_base_path"]),
+            Path(config["catalogue_path"]),
+        )
+
     def train(self, training_data: TrainingData) -> Resource:
         entity_words = [word for values in training_data.lookup_tables for word in values["elements"]]
         entity_words += [*training_data.entity_synonyms, *training_data.entity_synonyms.values()]
-        lines = user_dictionary(
-            entity_words,
-            Path(self._config["dictionary_path"]),
-            Path(self._config["knowledge_base_path"]),
-            Path(self._config["catalogue_path"]),
-        )
+        lines = self._dictionary_lines(entity_words, self._config)
         with self._model_storage.write_to(self._resource) as directory:
             (Path(directory) / DICTIONARY_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
         logger.info("jieba user dictionary: %d words", len(lines))

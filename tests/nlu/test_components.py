@@ -1,4 +1,5 @@
 """The Rasa components around jieba, run the way Rasa's graph runs them (train, load, process)."""
+import shutil
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,7 @@ from scipy.sparse import csr_matrix
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
+from rasa.engine.training.fingerprinting import calculate_fingerprint_key
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -118,3 +120,21 @@ def test_weaker_regularisation_makes_a_short_message_seen_in_training_confident(
         assert message.get("intent")["name"] == "greet"
         confidence[strength] = message.get("intent")["confidence"]
     assert confidence[1.0] < 0.8 < confidence[10.0]
+
+
+def test_editing_the_kb_or_catalogue_makes_rasa_retrain_the_dictionary(tmp_path):
+    """Rasa skips training when its fingerprint is unchanged; the dictionary's own sources count too."""
+    kb, catalogue = tmp_path / "kb", tmp_path / "demo_data.yml"
+    shutil.copytree(ROOT / "kb" / "documents", kb)
+    catalogue.write_text("orders:\n- items:\n  - name: 无线蓝牙耳机 Pro\n", encoding="utf-8")
+    config = {**CONFIG, "knowledge_base_path": str(kb), "catalogue_path": str(catalogue)}
+    before = calculate_fingerprint_key(DomainJiebaTokenizer, config, {})
+    assert calculate_fingerprint_key(DomainJiebaTokenizer, config, {}) == before
+
+    catalogue.write_text("orders:\n- items:\n  - name: 降噪头戴耳机\n", encoding="utf-8")
+    after_catalogue = calculate_fingerprint_key(DomainJiebaTokenizer, config, {})
+    assert after_catalogue != before
+
+    document = (kb / "account-frozen.md").read_text(encoding="utf-8")
+    (kb / "account-frozen.md").write_text(document.replace("keywords: [", "keywords: [碎屏理赔, "), encoding="utf-8")
+    assert calculate_fingerprint_key(DomainJiebaTokenizer, config, {}) != after_catalogue
