@@ -15,3 +15,11 @@ def test_greeting_gets_a_text_reply(chat):
 def test_request_human_intent_is_recognised(chat):
     parsed = chat.parse("我要转人工")
     assert parsed["intent"]["name"] == "request_human", parsed["intent"]
+
+
+@pytest.mark.parametrize("junk", ["😀😀", "？？？", "👍"])
+def test_an_emoji_or_punctuation_only_message_is_asked_again_not_an_error(chat, junk):
+    """Such messages leave nothing to classify; they used to crash the parse with a server error."""
+    assert chat.parse(junk)["intent"]["name"] == "nlu_fallback"
+    texts = "\n".join(m.get("text", "") for m in chat.say(chat.new_sender(), junk))
+    assert "没太理解" in texts, texts

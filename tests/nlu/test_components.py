@@ -2,7 +2,9 @@
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.nlu.training_data.features import Features
 from scipy.sparse import csr_matrix
 from rasa.engine.graph import ExecutionContext, GraphSchema
@@ -138,3 +140,32 @@ def test_editing_the_kb_or_catalogue_makes_rasa_retrain_the_dictionary(tmp_path)
     document = (kb / "account-frozen.md").read_text(encoding="utf-8")
     (kb / "account-frozen.md").write_text(document.replace("keywords: [", "keywords: [碎屏理赔, "), encoding="utf-8")
     assert calculate_fingerprint_key(DomainJiebaTokenizer, config, {}) != after_catalogue
+
+
+def test_the_classifier_sees_the_same_features_as_rasas_own(tmp_path, context):
+    """Its faster feature matrix must equal Rasa's: sparse then dense sentence features, in order."""
+    message = Message.build("x")
+    message.add_features(Features(csr_matrix([[1, 0], [0, 1]]), "sequence", "text", "count"))
+    message.add_features(Features(csr_matrix([[1, 1]]), "sentence", "text", "count"))
+    message.add_features(Features(np.array([[0.5, 0.25]]), "sentence", "text", "dense"))
+    message.add_features(Features(csr_matrix([[0, 2, 3]]), "sentence", "text", "char"))
+    message.add_features(Features(csr_matrix([[7]]), "sentence", "intent", "label"))
+    classifier = RegularisedLogisticRegressionClassifier.create(
+        RegularisedLogisticRegressionClassifier.get_default_config(), LocalModelStorage(tmp_path),
+        Resource("intents"), context)
+    ours = classifier._create_X([message, message]).toarray()
+    assert ours.tolist() == LogisticRegressionClassifier._create_X(classifier, [message, message]).toarray().tolist()
+    assert ours[0].tolist() == [1, 1, 0, 2, 3, 0.5, 0.25]
+
+
+def test_a_message_with_nothing_to_featurise_gets_no_intent_instead_of_crashing(tmp_path, context):
+    """An emoji-only message leaves no tokens, so no features: the fallback must take it, not an error."""
+    config = RegularisedLogisticRegressionClassifier.get_default_config()
+    classifier = RegularisedLogisticRegressionClassifier.create(
+        config, LocalModelStorage(tmp_path), Resource("intents"), context)
+    classifier.train(TrainingData([featurised([1, 0], "greet"), featurised([0, 1], "thanks")]))
+    emoji_only, greeting = Message.build("😀"), featurised([1, 0])
+    classifier.process([emoji_only, greeting])
+    assert emoji_only.get("intent") == {"name": None, "confidence": 0.0}
+    assert emoji_only.get("intent_ranking") == []
+    assert greeting.get("intent")["name"] == "greet"
