@@ -19,7 +19,7 @@ def test_request_human_intent_is_recognised(chat):
 
 @pytest.mark.parametrize("junk", ["😀😀", "？？？", "👍"])
 def test_an_emoji_or_punctuation_only_message_is_asked_again_not_an_error(chat, junk):
-    """Such messages leave nothing to classify; they used to crash the parse with a server error."""
+    """Emoji leave nothing to classify (that used to crash the parse); punctuation alone is too unclear to act on."""
     assert chat.parse(junk)["intent"]["name"] == "nlu_fallback"
     texts = "\n".join(m.get("text", "") for m in chat.say(chat.new_sender(), junk))
     assert "没太理解" in texts, texts
