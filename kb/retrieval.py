@@ -31,6 +31,7 @@ DEFAULT_DIR = KB_DIR / "documents"
 SYNONYMS_PATH = KB_DIR / "synonyms.yml"
 STOPWORDS_PATH = KB_DIR / "stopwords.txt"
 LOOKUPS_PATH = KB_DIR / "lookups.yml"
+LEXICON_PATHS = (SYNONYMS_PATH, STOPWORDS_PATH, LOOKUPS_PATH)
 
 CATEGORIES = ("mall", "wallet", "travel", "service")
 CHANNELS = ("web", "wechat", "phone")

@@ -5,23 +5,29 @@
     DomainJiebaTokenizer    jieba with the user dictionary generated at training time from the
                             lookup tables, the catalogue and the KB (`nlu.dictionary`), stored in
                             the model; whitespace is never a token (Rasa issue #7910).
+    KnowledgeBaseFeaturizer how well the knowledge base covers the message, as sentence features:
+                            whether a message is a policy question (ask_faq) or something we do
+                            not serve (out_of_scope) depends on what the KB covers.
     OriginalTextRestorer    last in the pipeline: the parse result carries the customer's own
                             text again; entity offsets are unchanged because normalising never
                             moves a character.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
 import jieba
+import numpy as np
 from scipy.sparse import csr_matrix, hstack, vstack
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.constants import (
     ENTITIES,
@@ -39,6 +45,7 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from kb.retrieval import LEXICON_PATHS, STRONG_SCORE, KnowledgeBase, document_paths
 from nlu.dictionary import user_dictionary
 from nlu.text import normalise
 
@@ -168,6 +175,61 @@ class DomainJiebaTokenizer(Tokenizer):
         text = message.get(attribute)
         tokens = [Token(word, start) for word, start, _ in jieba.tokenize(text) if word.strip()]
         return self._apply_token_pattern(tokens)
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
+class KnowledgeBaseFeaturizer(DenseFeaturizer, GraphComponent):
+    """Four numbers per message from the KB retriever the assistant answers with: best score
+    (scaled to the score the KB trusts outright), share of the message the best document
+    covers, whether the KB would answer outright, and whether it has a document to offer."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {**DenseFeaturizer.get_default_config(), "knowledge_base_path": "kb/documents"}
+
+    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+        config = {**self.get_default_config(), **config}
+        super().__init__(name, config)
+        self._kb = KnowledgeBase.load(Path(config["knowledge_base_path"]))
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> KnowledgeBaseFeaturizer:
+        return cls(config, execution_context.node_name)
+
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        pass
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+        # The features come from files Rasa does not fingerprint: an edited KB retrains.
+        config = {**cls.get_default_config(), **config}
+        digest = hashlib.sha256()
+        for path in [*document_paths(Path(config["knowledge_base_path"])), *LEXICON_PATHS]:
+            digest.update(path.read_bytes())
+        return digest.hexdigest()
+
+    def features(self, text: str) -> np.ndarray:
+        answer = self._kb.answer(text)
+        return np.array([[min(answer.score / STRONG_SCORE, 1.0), answer.coverage,
+                          float(answer.confident), float(answer.document is not None)]])
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self.process(training_data.training_examples)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT)
+            if text:  # intent-only examples of stories carry no text
+                self.add_features_to_message(None, self.features(text), TEXT, message)
+        return messages
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)

@@ -17,6 +17,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from nlu.components import (
     ChineseTextNormaliser,
     DomainJiebaTokenizer,
+    KnowledgeBaseFeaturizer,
     OriginalTextRestorer,
     RegularisedLogisticRegressionClassifier,
 )
@@ -169,3 +170,38 @@ def test_a_message_with_nothing_to_featurise_gets_no_intent_instead_of_crashing(
     assert emoji_only.get("intent") == {"name": None, "confidence": 0.0}
     assert emoji_only.get("intent_ranking") == []
     assert greeting.get("intent")["name"] == "greet"
+
+
+def kb_features(text, context, kb=ROOT / "kb" / "documents"):
+    featurizer = KnowledgeBaseFeaturizer.create({"knowledge_base_path": str(kb)}, None, None, context)
+    message = Message.build(text)
+    featurizer.process([message])
+    (sentence,) = [f for f in message.features if f.type == "sentence"]
+    assert not [f for f in message.features if f.type == "sequence"]
+    return sentence.features[0]
+
+
+def test_a_policy_question_the_kb_answers_scores_high_and_chit_chat_scores_nothing(context):
+    strength, coverage, answered, offered = kb_features("退货运费谁出", context)
+    assert answered == offered == 1.0 and strength > 0.5 and coverage > 0.5
+    assert list(kb_features("今天天气怎么样", context)) == [0.0, 0.0, 0.0, 0.0]
+
+
+def test_the_kb_features_are_added_to_training_examples_too(context):
+    featurizer = KnowledgeBaseFeaturizer.create({"knowledge_base_path": str(ROOT / "kb" / "documents")},
+                                                None, None, context)
+    training = TrainingData(training_examples=[Message.build("退货运费谁出", intent="ask_faq")])
+    featurizer.process_training_data(training)
+    (sentence,) = training.training_examples[0].features
+    assert sentence.type == "sentence" and sentence.features.shape == (1, 4)
+
+
+def test_editing_the_kb_makes_rasa_retrain_with_new_kb_features(tmp_path):
+    kb = tmp_path / "kb"
+    shutil.copytree(ROOT / "kb" / "documents", kb)
+    config = {"knowledge_base_path": str(kb)}
+    before = calculate_fingerprint_key(KnowledgeBaseFeaturizer, config, {})
+    assert calculate_fingerprint_key(KnowledgeBaseFeaturizer, config, {}) == before
+    document = (kb / "account-frozen.md").read_text(encoding="utf-8")
+    (kb / "account-frozen.md").write_text(document.replace("keywords: [", "keywords: [碎屏理赔, "), encoding="utf-8")
+    assert calculate_fingerprint_key(KnowledgeBaseFeaturizer, config, {}) != before
