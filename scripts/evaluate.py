@@ -13,7 +13,9 @@
 
 Environment: XINGHE_EXTERNAL_EVAL (the external set; its scorer score_external.py sits beside
 it; `make evaluate` passes the one found beside the repository), EVAL_FOLDS (5),
-EVAL_SKIP_CV=1 (skips step 3, for a quick look).
+EVAL_SKIP_CV=1 (skips step 3, for a quick look), EVAL_PIPELINES=shipped (cross-validates
+only the shipped pipeline: the default one takes three times as long and changes only
+when the data does).
 """
 from __future__ import annotations
 
@@ -245,6 +247,11 @@ def summary(cv: Dict[str, Dict[str, Any]], result: Dict[str, Any]) -> str:
 
 
 def main() -> int:
+    chosen = os.environ.get("EVAL_PIPELINES", ",".join(PIPELINES)).split(",")
+    if set(chosen) - set(PIPELINES):
+        print(f"EVAL_PIPELINES names {', '.join(sorted(set(chosen) - set(PIPELINES)))}; "
+              f"known: {', '.join(PIPELINES)}", file=sys.stderr)
+        return 2
     RESULTS.mkdir(parents=True, exist_ok=True)
     print("==> full training of the shipped model", flush=True)
     training_seconds = rasa(["train", "--domain", "domain", "--out", "models", "--force"], RESULTS / "train.log")
@@ -262,14 +269,14 @@ def main() -> int:
               "fallback_tradeoff": fallback_tradeoff(examples, parses)}
     # Cross-validation last: it takes most of the time, and the shipped model is usable before it.
     cv = {} if os.environ.get("EVAL_SKIP_CV") else {
-        name: cross_validate(name, config) for name, config in PIPELINES.items()
+        name: cross_validate(name, config) for name, config in PIPELINES.items() if name in chosen
     }
     (RESULTS / "summary.json").write_text(json.dumps({"cross_validation": cv, **result}, ensure_ascii=False,
                                                      indent=2), encoding="utf-8")
     text = summary(cv, result)
     (RESULTS / "summary.md").write_text(text, encoding="utf-8")
     print("\n" + text)
-    if cv and cv["shipped"]["intent_macro_f1"] <= cv["default"]["intent_macro_f1"]:
+    if len(cv) == 2 and cv["shipped"]["intent_macro_f1"] <= cv["default"]["intent_macro_f1"]:
         print("the shipped pipeline does not beat the default pipeline on intent macro-F1", file=sys.stderr)
         return 1
     return 0
