@@ -27,6 +27,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.constants import (
@@ -226,9 +227,11 @@ class KnowledgeBaseFeaturizer(DenseFeaturizer, GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            text = message.get(TEXT)
-            if text:  # intent-only examples of stories carry no text
-                self.add_features_to_message(None, self.features(text), TEXT, message)
+            # Only messages with words: intent-only story examples carry no text, and an
+            # emoji-only message has no tokens, so no sparse features; a dense feature
+            # alone crashes DIET, while no features at all make the parse fall back.
+            if message.get(TOKENS_NAMES[TEXT]):
+                self.add_features_to_message(None, self.features(message.get(TEXT)), TEXT, message)
         return messages
 
 

@@ -175,6 +175,7 @@ def test_a_message_with_nothing_to_featurise_gets_no_intent_instead_of_crashing(
 def kb_features(text, context, kb=ROOT / "kb" / "documents"):
     featurizer = KnowledgeBaseFeaturizer.create({"knowledge_base_path": str(kb)}, None, None, context)
     message = Message.build(text)
+    DomainJiebaTokenizer(CONFIG, None, None).process([message])
     featurizer.process([message])
     (sentence,) = [f for f in message.features if f.type == "sentence"]
     assert not [f for f in message.features if f.type == "sequence"]
@@ -191,6 +192,7 @@ def test_the_kb_features_are_added_to_training_examples_too(context):
     featurizer = KnowledgeBaseFeaturizer.create({"knowledge_base_path": str(ROOT / "kb" / "documents")},
                                                 None, None, context)
     training = TrainingData(training_examples=[Message.build("退货运费谁出", intent="ask_faq")])
+    DomainJiebaTokenizer(CONFIG, None, None).process_training_data(training)
     featurizer.process_training_data(training)
     (sentence,) = training.training_examples[0].features
     assert sentence.type == "sentence" and sentence.features.shape == (1, 4)
@@ -205,3 +207,14 @@ def test_editing_the_kb_makes_rasa_retrain_with_new_kb_features(tmp_path):
     document = (kb / "account-frozen.md").read_text(encoding="utf-8")
     (kb / "account-frozen.md").write_text(document.replace("keywords: [", "keywords: [碎屏理赔, "), encoding="utf-8")
     assert calculate_fingerprint_key(KnowledgeBaseFeaturizer, config, {}) != before
+
+
+def test_a_message_without_words_gets_no_kb_features(context):
+    """DIET cannot take a dense sentence feature without sparse ones: an emoji-only message crashed."""
+    featurizer = KnowledgeBaseFeaturizer.create({"knowledge_base_path": str(ROOT / "kb" / "documents")},
+                                                None, None, context)
+    message = Message.build("😀😀")
+    ChineseTextNormaliser.create({}, None, None, context).process([message])
+    DomainJiebaTokenizer(CONFIG, None, None).process([message])
+    featurizer.process([message])
+    assert message.features == []
