@@ -172,8 +172,13 @@ def test_a_message_with_nothing_to_featurise_gets_no_intent_instead_of_crashing(
     assert greeting.get("intent")["name"] == "greet"
 
 
-def kb_features(text, context, kb=ROOT / "kb" / "documents"):
-    featurizer = KnowledgeBaseFeaturizer.create({"knowledge_base_path": str(kb)}, None, None, context)
+@pytest.fixture(scope="module")
+def kb_featurizer():
+    context = ExecutionContext(GraphSchema({}), "test")
+    return KnowledgeBaseFeaturizer.create({"knowledge_base_path": CONFIG["knowledge_base_path"]}, None, None, context)
+
+
+def kb_features(text, featurizer):
     message = Message.build(text)
     DomainJiebaTokenizer(CONFIG, None, None).process([message])
     featurizer.process([message])
@@ -182,18 +187,16 @@ def kb_features(text, context, kb=ROOT / "kb" / "documents"):
     return sentence.features[0]
 
 
-def test_a_policy_question_the_kb_answers_scores_high_and_chit_chat_scores_nothing(context):
-    strength, coverage, answered, offered = kb_features("退货运费谁出", context)
+def test_a_policy_question_the_kb_answers_scores_high_and_chit_chat_scores_nothing(kb_featurizer):
+    strength, coverage, answered, offered = kb_features("退货运费谁出", kb_featurizer)
     assert answered == offered == 1.0 and strength > 0.5 and coverage > 0.5
-    assert list(kb_features("今天天气怎么样", context)) == [0.0, 0.0, 0.0, 0.0]
+    assert list(kb_features("今天天气怎么样", kb_featurizer)) == [0.0, 0.0, 0.0, 0.0]
 
 
-def test_the_kb_features_are_added_to_training_examples_too(context):
-    featurizer = KnowledgeBaseFeaturizer.create({"knowledge_base_path": str(ROOT / "kb" / "documents")},
-                                                None, None, context)
+def test_the_kb_features_are_added_to_training_examples_too(kb_featurizer):
     training = TrainingData(training_examples=[Message.build("退货运费谁出", intent="ask_faq")])
     DomainJiebaTokenizer(CONFIG, None, None).process_training_data(training)
-    featurizer.process_training_data(training)
+    kb_featurizer.process_training_data(training)
     (sentence,) = training.training_examples[0].features
     assert sentence.type == "sentence" and sentence.features.shape == (1, 4)
 
@@ -209,12 +212,10 @@ def test_editing_the_kb_makes_rasa_retrain_with_new_kb_features(tmp_path):
     assert calculate_fingerprint_key(KnowledgeBaseFeaturizer, config, {}) != before
 
 
-def test_a_message_without_words_gets_no_kb_features(context):
+def test_a_message_without_words_gets_no_kb_features(kb_featurizer, context):
     """DIET cannot take a dense sentence feature without sparse ones: an emoji-only message crashed."""
-    featurizer = KnowledgeBaseFeaturizer.create({"knowledge_base_path": str(ROOT / "kb" / "documents")},
-                                                None, None, context)
     message = Message.build("😀😀")
     ChineseTextNormaliser.create({}, None, None, context).process([message])
     DomainJiebaTokenizer(CONFIG, None, None).process([message])
-    featurizer.process([message])
+    kb_featurizer.process([message])
     assert message.features == []
