@@ -46,6 +46,8 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+import kb.retrieval
+import nlu.text
 from kb.retrieval import LEXICON_PATHS, STRONG_SCORE, KnowledgeBase, document_paths
 from nlu.dictionary import user_dictionary
 from nlu.text import normalise
@@ -54,6 +56,17 @@ logger = logging.getLogger(__name__)
 
 ORIGINAL_TEXT = "text_before_normalisation"
 DICTIONARY_FILE = "userdict.txt"
+# Rasa fingerprints a component's own class source, not the modules it calls: an edit to
+# the normalisation or to the retriever's scoring must retrain the components that use them.
+NORMALISER_SOURCES = (Path(nlu.text.__file__),)
+KB_FEATURE_SOURCES = (Path(kb.retrieval.__file__), Path(nlu.text.__file__))
+
+
+def files_digest(paths: List[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 class StatelessComponent(GraphComponent):
@@ -74,6 +87,10 @@ class StatelessComponent(GraphComponent):
 class ChineseTextNormaliser(StatelessComponent):
     """Traditional -> simplified, full-width -> half-width, ids upper-cased, emoji and repeated
     punctuation blanked, before anything reads the text."""
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+        return files_digest(list(NORMALISER_SOURCES))
 
     @staticmethod
     def _normalise(message: Message) -> None:
@@ -209,12 +226,10 @@ class KnowledgeBaseFeaturizer(DenseFeaturizer, GraphComponent):
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
-        # The features come from files Rasa does not fingerprint: an edited KB retrains.
+        # The features come from files Rasa does not fingerprint: an edited KB or retriever retrains.
         config = {**cls.get_default_config(), **config}
-        digest = hashlib.sha256()
-        for path in [*document_paths(Path(config["knowledge_base_path"])), *LEXICON_PATHS]:
-            digest.update(path.read_bytes())
-        return digest.hexdigest()
+        return files_digest([*document_paths(Path(config["knowledge_base_path"])), *LEXICON_PATHS,
+                             *KB_FEATURE_SOURCES])
 
     def features(self, text: str) -> np.ndarray:
         answer = self._kb.answer(text)

@@ -14,6 +14,7 @@ from rasa.engine.training.fingerprinting import calculate_fingerprint_key
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+import nlu.components
 from nlu.components import (
     ChineseTextNormaliser,
     DomainJiebaTokenizer,
@@ -210,6 +211,22 @@ def test_editing_the_kb_makes_rasa_retrain_with_new_kb_features(tmp_path):
     document = (kb / "account-frozen.md").read_text(encoding="utf-8")
     (kb / "account-frozen.md").write_text(document.replace("keywords: [", "keywords: [碎屏理赔, "), encoding="utf-8")
     assert calculate_fingerprint_key(KnowledgeBaseFeaturizer, config, {}) != before
+
+
+@pytest.mark.parametrize("component, sources, constant", [
+    (KnowledgeBaseFeaturizer, "KB_FEATURE_SOURCES", "STRONG_SCORE = "),
+    (ChineseTextNormaliser, "NORMALISER_SOURCES", "_PUNCTUATION_RUN = "),
+])
+def test_editing_a_module_a_component_calls_makes_rasa_retrain_it(component, sources, constant, tmp_path, monkeypatch):
+    """Rasa hashes only the component class's own source; the retriever's and normaliser's modules count too."""
+    (original,) = [path for path in getattr(nlu.components, sources) if constant in path.read_text(encoding="utf-8")]
+    copy = tmp_path / original.name
+    copy.write_text(original.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setattr(nlu.components, sources, (copy,))
+    before = calculate_fingerprint_key(component, {}, {})
+    assert calculate_fingerprint_key(component, {}, {}) == before
+    copy.write_text(copy.read_text(encoding="utf-8").replace(constant, constant + "2 * "), encoding="utf-8")
+    assert calculate_fingerprint_key(component, {}, {}) != before
 
 
 def test_a_message_without_words_gets_no_kb_features(kb_featurizer, context):
