@@ -1,6 +1,7 @@
 """Normalisation of customer text that keeps every character where it was.
 
 Customers write 訂單ＸＨ2611010001到哪了？？？😡; the NLU should see 订单XH2611010001到哪了?  .
+A bare 👍 to 确认取消吗？ means yes: it reads as 好.
 Every rule maps one character to one character (or to a space), so token and entity
 offsets computed on the normalised text are offsets in the original text too.
 """
@@ -15,6 +16,8 @@ import opencc
 # An ASCII run with a digit in it is an id (order, ticket, flight, booking): upper case.
 _ID_RUN = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z]*[0-9])[A-Za-z0-9]+(?![A-Za-z0-9])")
 _PUNCTUATION_RUN = re.compile(r"([!?.,~。！？，、…～])\1+")
+# In Chinese chat a thumbs-up or OK sign answers yes; other emoji carry no request.
+_EMOJI_WORDS = {"👍": "好", "👌": "好", "🆗": "好"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -44,8 +47,11 @@ def to_simplified(text: str) -> str:
 
 
 def normalise(text: str) -> str:
-    """Same-length text: simplified, half-width, ids upper-cased, emoji and repeated punctuation as spaces."""
-    text = "".join(" " if _is_decoration(char) else _half_width(char) for char in text)
+    """Same-length text: simplified, half-width, ids upper-cased, 👍 as 好, other emoji and repeated
+    punctuation as spaces."""
+    text = "".join(
+        _EMOJI_WORDS.get(char) or (" " if _is_decoration(char) else _half_width(char)) for char in text
+    )
     text = to_simplified(text)
     text = _ID_RUN.sub(lambda m: m.group(0).upper(), text)
     return _PUNCTUATION_RUN.sub(lambda m: m.group(1) + " " * (len(m.group(0)) - 1), text)

@@ -31,7 +31,7 @@ def test_cancel_a_paid_order_after_verification_and_confirmation(chat, store):
     assert "确认取消订单 XH2611050004" in question and "39.00" in question
     with store() as session:
         assert session.get(Order, "XH2611050004").status == "paid"  # nothing changes before yes
-    reply = talk.say("确认")
+    reply = talk.say("👍")  # as customers answer in WeChat
     assert "已取消" in reply and "39.00元原路退回星河钱包" in reply
     with store() as session:
         order = session.get(Order, "XH2611050004")

@@ -11,7 +11,9 @@ from nlu.text import normalise
     ("预订号k7m2qd", "预订号K7M2QD"),
     ("退款進度？？？", "退款进度?  "),
     ("我要退貨，謝謝～～", "我要退货,谢谢~ "),
-    ("👍🏻好的", "  好的"),
+    ("👍🏻好的", "好 好的"),  # a thumbs-up says yes; its skin tone is decoration
+    ("👌", "好"),
+    ("收到😀🙏", "收到  "),
     ("check一下 order pls", "check一下 order pls"),  # words without digits keep their case
     ("乾燥的天氣", "干燥的天气"),
 ])
