@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, Iterable, List, Optional, Text
 
 import jieba
 import numpy as np
@@ -62,7 +62,7 @@ NORMALISER_SOURCES = (Path(nlu.text.__file__),)
 KB_FEATURE_SOURCES = (Path(kb.retrieval.__file__), Path(nlu.text.__file__))
 
 
-def files_digest(paths: List[Path]) -> str:
+def files_digest(paths: Iterable[Path]) -> str:
     digest = hashlib.sha256()
     for path in paths:
         digest.update(path.read_bytes())
@@ -85,12 +85,12 @@ class StatelessComponent(GraphComponent):
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
 class ChineseTextNormaliser(StatelessComponent):
-    """Traditional -> simplified, full-width -> half-width, ids upper-cased, emoji and repeated
-    punctuation blanked, before anything reads the text."""
+    """Traditional -> simplified, full-width -> half-width, ids upper-cased, 👍 read as 好, other
+    emoji and repeated punctuation blanked, before anything reads the text."""
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
-        return files_digest(list(NORMALISER_SOURCES))
+        return files_digest(NORMALISER_SOURCES)
 
     @staticmethod
     def _normalise(message: Message) -> None:
