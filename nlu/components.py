@@ -243,8 +243,9 @@ class KnowledgeBaseFeaturizer(DenseFeaturizer, GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             # Only messages with words: intent-only story examples carry no text, and an
-            # emoji-only message has no tokens, so no sparse features; a dense feature
-            # alone crashes DIET, while no features at all make the parse fall back.
+            # emoji-only message has no tokens, so no sparse features.  The KB's verdict
+            # alone would give it an intent from nothing (and crashes DIET), while no
+            # features at all make the parse fall back.
             if message.get(TOKENS_NAMES[TEXT]):
                 self.add_features_to_message(None, self.features(message.get(TEXT)), TEXT, message)
         return messages

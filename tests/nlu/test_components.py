@@ -230,7 +230,8 @@ def test_editing_a_module_a_component_calls_makes_rasa_retrain_it(component, sou
 
 
 def test_a_message_without_words_gets_no_kb_features(kb_featurizer, context):
-    """DIET cannot take a dense sentence feature without sparse ones: an emoji-only message crashed."""
+    """No KB features without words, so an emoji-only message falls back instead of being
+    classified from the KB's verdict alone."""
     message = Message.build("😀😀")
     ChineseTextNormaliser.create({}, None, None, context).process([message])
     DomainJiebaTokenizer(CONFIG, None, None).process([message])
