@@ -288,7 +288,7 @@ def main() -> int:
     text = summary(cv, result)
     (RESULTS / "summary.md").write_text(text, encoding="utf-8")
     print("\n" + text)
-    if len(cv) == 2 and cv["shipped"]["intent_macro_f1"] <= cv["default"]["intent_macro_f1"]:
+    if {"shipped", "default"} <= cv.keys() and cv["shipped"]["intent_macro_f1"] <= cv["default"]["intent_macro_f1"]:
         print("the shipped pipeline does not beat the default pipeline on intent macro-F1", file=sys.stderr)
         return 1
     return 0
