@@ -1,13 +1,15 @@
 """Normalisation of customer text that keeps every character where it was.
 
 Customers write 訂單ＸＨ2611010001到哪了？？？😡; the NLU should see 订单XH2611010001到哪了?  .
-A bare 👍 to 确认取消吗？ means yes: it reads as 好.
+A bare 👍 to 确认取消吗？ means yes: it reads as 好.  Kaomoji such as (*^▽^*) or ^_^ are
+decoration, like emoji.
 Every rule maps one character to one character (or to a space), so token and entity
 offsets computed on the normalised text are offsets in the original text too.
 """
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 
@@ -15,7 +17,8 @@ import opencc
 
 # An ASCII run with a digit in it is an id (order, ticket, flight, booking): upper case.
 _ID_RUN = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z]*[0-9])[A-Za-z0-9]+(?![A-Za-z0-9])")
-_PUNCTUATION_RUN = re.compile(r"([!?.,~。！？，、…～])\1+")
+_SENTENCE_PUNCTUATION = "!?.,~。！？，、…～"
+_PUNCTUATION_RUN = re.compile(f"([{re.escape(_SENTENCE_PUNCTUATION)}])\\1+")
 # In Chinese chat a thumbs-up or OK sign answers yes; other emoji carry no request.
 _EMOJI_WORDS = {"👍": "好", "👌": "好", "🆗": "好"}
 
@@ -33,6 +36,20 @@ def _is_decoration(char: str) -> bool:
     return category == "So" or (category == "Sk" and 0x1F3FB <= ord(char) <= 0x1F3FF)
 
 
+def _is_symbol(char: str) -> bool:
+    """Neither a letter, a digit, a space nor sentence punctuation: what kaomoji are made of."""
+    return not (char.isspace() or char in _SENTENCE_PUNCTUATION or unicodedata.category(char)[0] in "LN")
+
+
+def _blank_symbol_runs(text: str) -> str:
+    """Two or more symbols in a row (:) ^_^ (*^ ^*)) become spaces; a lone - / : or ( stays."""
+    pieces = []
+    for symbol, group in itertools.groupby(text, key=_is_symbol):
+        run = "".join(group)
+        pieces.append(" " * len(run) if symbol and len(run) > 1 else run)
+    return "".join(pieces)
+
+
 def _half_width(char: str) -> str:
     folded = unicodedata.normalize("NFKC", char)
     return folded if len(folded) == 1 else char
@@ -47,11 +64,11 @@ def to_simplified(text: str) -> str:
 
 
 def normalise(text: str) -> str:
-    """Same-length text: simplified, half-width, ids upper-cased, 👍 as 好, other emoji and repeated
-    punctuation as spaces."""
-    text = "".join(
-        _EMOJI_WORDS.get(char) or (" " if _is_decoration(char) else _half_width(char)) for char in text
-    )
+    """Same-length text: simplified, half-width, ids upper-cased, 👍 as 好, other emoji, kaomoji and
+    repeated punctuation as spaces."""
+    text = "".join(_EMOJI_WORDS.get(char) or _half_width(char) for char in text)
     text = to_simplified(text)
     text = _ID_RUN.sub(lambda m: m.group(0).upper(), text)
-    return _PUNCTUATION_RUN.sub(lambda m: m.group(1) + " " * (len(m.group(0)) - 1), text)
+    text = _PUNCTUATION_RUN.sub(lambda m: m.group(1) + " " * (len(m.group(0)) - 1), text)
+    # Runs first, so that the emoji inside a kaomoji do not split it into lone brackets.
+    return "".join(" " if _is_decoration(char) else char for char in _blank_symbol_runs(text))

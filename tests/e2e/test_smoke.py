@@ -17,9 +17,14 @@ def test_request_human_intent_is_recognised(chat):
     assert parsed["intent"]["name"] == "request_human", parsed["intent"]
 
 
-@pytest.mark.parametrize("junk", ["😀😀", "？？？", "🙂🎉"])
+@pytest.mark.parametrize("junk", ["😀😀", "？？？", "🙂🎉", "(*^▽^*)"])
 def test_an_emoji_or_punctuation_only_message_is_asked_again_not_an_error(chat, junk):
     """Emoji leave nothing to classify (that used to crash the parse); punctuation alone is too unclear to act on."""
     assert chat.parse(junk)["intent"]["name"] == "nlu_fallback"
     texts = "\n".join(m.get("text", "") for m in chat.say(chat.new_sender(), junk))
     assert "没太理解" in texts, texts
+
+
+@pytest.mark.parametrize("text, intent", [("你好(*^▽^*)", "greet"), ("谢谢^_^", "thanks")])
+def test_a_kaomoji_does_not_change_what_the_customer_says(chat, text, intent):
+    assert chat.parse(text)["intent"]["name"] == intent

@@ -14,6 +14,11 @@ from nlu.text import normalise
     ("👍🏻好的", "好 好的"),  # a thumbs-up says yes; its skin tone is decoration
     ("👌", "好"),
     ("收到😀🙏", "收到  "),
+    ("你好(*^▽^*)", "你好       "),  # kaomoji are decoration too
+    ("谢谢^_^", "谢谢   "),
+    ("好的:)", "好的  "),
+    ("到哪了?!", "到哪了?!"),  # sentence punctuation is not a kaomoji
+    ("改到2026-12-05", "改到2026-12-05"),  # nor is a lone hyphen
     ("check一下 order pls", "check一下 order pls"),  # words without digits keep their case
     ("乾燥的天氣", "干燥的天气"),
 ])
@@ -21,7 +26,7 @@ def test_customer_text_is_simplified_half_width_and_ids_upper_cased(written, see
     assert normalise(written) == seen
 
 
-@pytest.mark.parametrize("text", ["訂單ＸＨ2611010001到哪了😡😡！！", "㈱½ｶ", "🇨🇳👨‍👩‍👧上海", "", "   "])
+@pytest.mark.parametrize("text", ["訂單ＸＨ2611010001到哪了😡😡！！", "㈱½ｶ", "🇨🇳👨‍👩‍👧上海", "(╯°□°）╯︵ ┻━┻", "", "   "])
 def test_every_character_stays_where_it_was(text):
     assert len(normalise(text)) == len(text)
 
