@@ -42,7 +42,7 @@ def _is_symbol(char: str) -> bool:
 
 
 def _blank_symbol_runs(text: str) -> str:
-    """Two or more symbols in a row (:) ^_^ (*^ ^*)) become spaces; a lone - / : or ( stays."""
+    """Two or more symbols in a row, as in :) or ^_^ or (*^▽^*), become spaces; a lone - : or ( stays."""
     pieces = []
     for symbol, group in itertools.groupby(text, key=_is_symbol):
         run = "".join(group)
