@@ -1,0 +1,57 @@
+"""The word lists of data/nlu/lexicon.yml fire on what they name, and not inside other words."""
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from nlu.text import normalise
+
+LEXICON = Path(__file__).resolve().parents[2] / "data" / "nlu" / "lexicon.yml"
+
+
+@pytest.fixture(scope="module")
+def word_lists():
+    entries = yaml.safe_load(LEXICON.read_text(encoding="utf-8"))["nlu"]
+    # As the RegexFeaturizer reads them: case-insensitive, no word boundaries added.
+    return {entry["regex"]: [re.compile(line[2:], re.IGNORECASE) for line in entry["examples"].splitlines()]
+            for entry in entries}
+
+
+def fires(word_lists, name: str, text: str) -> bool:
+    return any(pattern.search(normalise(text)) for pattern in word_lists[name])
+
+
+@pytest.mark.parametrize("name, text", [
+    ("greeting_word", "nihao"),  # pinyin typed without switching the keyboard
+    ("greeting_word", "泥嚎呀"),  # homophone typos
+    ("greeting_word", "有没有人啊"),
+    ("greeting_word", "喂"),
+    ("greeting_word", "How are you"),
+    ("farewell_word", "zai jian"),
+    ("farewell_word", "在见啦"),
+    ("farewell_word", "88888"),
+    ("farewell_word", "我先遁了"),
+    ("farewell_word", "得闲再倾"),  # Cantonese
+    ("thanks_word", "xiexie"),
+    ("thanks_word", "三克油"),
+    ("thanks_word", "TYSM"),
+])
+def test_a_word_list_fires_on_its_words(word_lists, name, text):
+    assert fires(word_lists, name, text)
+
+
+@pytest.mark.parametrize("name, text", [
+    ("greeting_word", "有没有人工客服"),  # asks for a human
+    ("greeting_word", "你号码多少"),
+    ("greeting_word", "喂，我的快递到哪了"),  # 喂 alone greets; before a request it is a request
+    ("greeting_word", "shipping fee"),
+    ("farewell_word", "我现在见不到物流信息"),
+    ("farewell_word", "订单XH2611010088"),  # 88 inside an id
+    ("farewell_word", "电话13888888888"),
+    ("farewell_word", "account number"),  # "cu" inside a word
+    ("thanks_word", "不用麻烦了"),
+    ("thanks_word", "太麻烦了"),
+])
+def test_a_word_list_stays_quiet_inside_other_words(word_lists, name, text):
+    assert not fires(word_lists, name, text)
