@@ -41,8 +41,14 @@ def _is_symbol(char: str) -> bool:
     return not (char.isspace() or char in _SENTENCE_PUNCTUATION or unicodedata.category(char)[0] in "LN")
 
 
+# Brackets around no Chinese, no Latin letter, digit or space hold a face, as in (｡･ω･｡) or (・ω・),
+# whose eyes and mouth may be letters of other scripts or a full stop.
+_KAOMOJI_FACE = re.compile(r"[(（][^()（）\u4e00-\u9fffA-Za-z0-9\s]{1,15}[)）]")
+
+
 def _blank_symbol_runs(text: str) -> str:
     """Two or more symbols in a row, as in :) or ^_^ or (*^▽^*), become spaces; a lone - : or ( stays."""
+    text = _KAOMOJI_FACE.sub(lambda m: " " * len(m.group(0)), text)
     pieces = []
     for symbol, group in itertools.groupby(text, key=_is_symbol):
         run = "".join(group)

@@ -25,6 +25,6 @@ def test_an_emoji_or_punctuation_only_message_is_asked_again_not_an_error(chat, 
     assert "没太理解" in texts, texts
 
 
-@pytest.mark.parametrize("text, intent", [("你好(*^▽^*)", "greet"), ("谢谢^_^", "thanks")])
+@pytest.mark.parametrize("text, intent", [("你好(*^▽^*)", "greet"), ("谢谢^_^", "thanks"), ("嗨～(｡･ω･｡)ﾉ", "greet")])
 def test_a_kaomoji_does_not_change_what_the_customer_says(chat, text, intent):
     assert chat.parse(text)["intent"]["name"] == intent

@@ -17,6 +17,10 @@ from nlu.text import normalise
     ("你好(*^▽^*)", "你好       "),  # kaomoji are decoration too
     ("谢谢^_^", "谢谢   "),
     ("好的:)", "好的  "),
+    ("嗨(｡･ω･｡)", "嗨       "),  # a face in brackets, though its eyes are full stops and its mouth a letter
+    ("(・ω・)谢谢", "     谢谢"),
+    ("收货人(张三)", "收货人(张三)"),  # brackets around words are not a face
+    ("订单(XH2611010001)", "订单(XH2611010001)"),
     ("到哪了?!", "到哪了?!"),  # sentence punctuation is not a kaomoji
     ("改到2026-12-05", "改到2026-12-05"),  # nor is a lone hyphen
     ("check一下 order pls", "check一下 order pls"),  # words without digits keep their case
