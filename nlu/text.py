@@ -19,6 +19,9 @@ import opencc
 _ID_RUN = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z]*[0-9])[A-Za-z0-9]+(?![A-Za-z0-9])")
 _SENTENCE_PUNCTUATION = "!?.,~。！？，、…～"
 _PUNCTUATION_RUN = re.compile(f"([{re.escape(_SENTENCE_PUNCTUATION)}])\\1+")
+# A letter typed three times or more is drawn out (byeeee, hiiii): one is kept.  Lower case only,
+# so the ids upper-cased above (AAA123) are untouched.
+_DRAWN_OUT_LETTER = re.compile(r"([a-z])\1{2,}")
 # In Chinese chat a thumbs-up or OK sign answers yes; other emoji carry no request.
 _EMOJI_WORDS = {"👍": "好", "👌": "好", "🆗": "好"}
 
@@ -69,12 +72,17 @@ def to_simplified(text: str) -> str:
     return "".join(c if len(c := _to_simplified().convert(char)) == 1 else char for char in text)
 
 
+def _keep_first(match: re.Match) -> str:
+    return match.group(1) + " " * (len(match.group(0)) - 1)
+
+
 def normalise(text: str) -> str:
-    """Same-length text: simplified, half-width, ids upper-cased, 👍 as 好, other emoji, kaomoji and
-    repeated punctuation as spaces."""
+    """Same-length text: simplified, half-width, ids upper-cased, 👍 as 好, other emoji, kaomoji,
+    repeated punctuation and the repeats of a drawn-out letter as spaces."""
     text = "".join(_EMOJI_WORDS.get(char) or _half_width(char) for char in text)
     text = to_simplified(text)
     text = _ID_RUN.sub(lambda m: m.group(0).upper(), text)
-    text = _PUNCTUATION_RUN.sub(lambda m: m.group(1) + " " * (len(m.group(0)) - 1), text)
+    text = _PUNCTUATION_RUN.sub(_keep_first, text)
+    text = _DRAWN_OUT_LETTER.sub(_keep_first, text)
     # Runs first, so that the emoji inside a kaomoji do not split it into lone brackets.
     return "".join(" " if _is_decoration(char) else char for char in _blank_symbol_runs(text))

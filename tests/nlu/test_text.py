@@ -17,6 +17,9 @@ from nlu.text import normalise
     ("你好(*^▽^*)", "你好       "),  # kaomoji are decoration too
     ("谢谢^_^", "谢谢   "),
     ("好的:)", "好的  "),
+    ("byeeee", "bye   "),  # a drawn-out word keeps one of its letters
+    ("hellooo小星", "hello  小星"),
+    ("预订号aaa123", "预订号AAA123"),  # an id is not drawn out
     ("嗨(｡･ω･｡)", "嗨       "),  # a face in brackets, though its eyes are full stops and its mouth a letter
     ("(・ω・)谢谢", "     谢谢"),
     ("收货人(张三)", "收货人(张三)"),  # brackets around words are not a face
