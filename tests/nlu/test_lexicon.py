@@ -28,6 +28,11 @@ def fires(word_lists, name: str, text: str) -> bool:
     ("greeting_word", "有没有人啊"),
     ("greeting_word", "喂"),
     ("greeting_word", "How are you"),
+    ("greeting_word", "中秋节快乐"),  # a festival wish opens a chat
+    ("greeting_word", "吃了吗您"),
+    ("farewell_word", "早唞"),  # Cantonese good night
+    ("farewell_word", "掰"),
+    ("thanks_word", "thanx"),
     ("farewell_word", "zai jian"),
     ("farewell_word", "在见啦"),
     ("farewell_word", "88888"),
@@ -50,6 +55,7 @@ def test_a_word_list_fires_on_its_words(word_lists, name, text):
     ("farewell_word", "订单XH2611010088"),  # 88 inside an id
     ("farewell_word", "电话13888888888"),
     ("farewell_word", "account number"),  # "cu" inside a word
+    ("farewell_word", "掰扯一下这个账单"),  # 掰 alone says bye; in a word it does not
     ("thanks_word", "不用麻烦了"),
     ("thanks_word", "太麻烦了"),
 ])
