@@ -32,12 +32,12 @@ def fires(word_lists, name: str, text: str) -> bool:
     ("greeting_word", "吃了吗您"),
     ("farewell_word", "早唞"),  # Cantonese good night
     ("farewell_word", "掰"),
-    ("thanks_word", "thanx"),
     ("farewell_word", "zai jian"),
     ("farewell_word", "在见啦"),
     ("farewell_word", "88888"),
     ("farewell_word", "我先遁了"),
     ("farewell_word", "得闲再倾"),  # Cantonese
+    ("thanks_word", "thanx"),
     ("thanks_word", "xiexie"),
     ("thanks_word", "三克油"),
     ("thanks_word", "TYSM"),
@@ -54,8 +54,10 @@ def test_a_word_list_fires_on_its_words(word_lists, name, text):
     ("farewell_word", "我现在见不到物流信息"),
     ("farewell_word", "订单XH2611010088"),  # 88 inside an id
     ("farewell_word", "电话13888888888"),
+    ("farewell_word", "这件88元包邮吗"),  # a price
     ("farewell_word", "account number"),  # "cu" inside a word
     ("farewell_word", "掰扯一下这个账单"),  # 掰 alone says bye; in a word it does not
+    ("farewell_word", "我的bb霜到哪了"),  # BB cream, not bye-bye
     ("thanks_word", "不用麻烦了"),
     ("thanks_word", "太麻烦了"),
 ])
