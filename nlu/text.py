@@ -22,6 +22,9 @@ _PUNCTUATION_RUN = re.compile(f"([{re.escape(_SENTENCE_PUNCTUATION)}])\\1+")
 # A letter typed three times or more is drawn out (byeeee, hiiii): one is kept.  Lower case only,
 # so the ids upper-cased above (AAA123) are untouched.
 _DRAWN_OUT_LETTER = re.compile(r"([a-z])\1{2,}")
+# Brackets around no Chinese, no Latin letter, digit or space hold a face, as in (｡･ω･｡) or (・ω・),
+# whose eyes and mouth may be letters of other scripts or a full stop.
+_KAOMOJI_FACE = re.compile(r"[(（][^()（）\u4e00-\u9fffA-Za-z0-9\s]{1,15}[)）]")
 # In Chinese chat a thumbs-up or OK sign answers yes; other emoji carry no request.
 _EMOJI_WORDS = {"👍": "好", "👌": "好", "🆗": "好"}
 
@@ -44,13 +47,9 @@ def _is_symbol(char: str) -> bool:
     return not (char.isspace() or char in _SENTENCE_PUNCTUATION or unicodedata.category(char)[0] in "LN")
 
 
-# Brackets around no Chinese, no Latin letter, digit or space hold a face, as in (｡･ω･｡) or (・ω・),
-# whose eyes and mouth may be letters of other scripts or a full stop.
-_KAOMOJI_FACE = re.compile(r"[(（][^()（）\u4e00-\u9fffA-Za-z0-9\s]{1,15}[)）]")
-
-
 def _blank_symbol_runs(text: str) -> str:
-    """Two or more symbols in a row, as in :) or ^_^ or (*^▽^*), become spaces; a lone - : or ( stays."""
+    """A face in brackets, and two or more symbols in a row, as in :) or ^_^ or (*^▽^*), become
+    spaces; a lone - : or ( stays."""
     text = _KAOMOJI_FACE.sub(lambda m: " " * len(m.group(0)), text)
     pieces = []
     for symbol, group in itertools.groupby(text, key=_is_symbol):
