@@ -85,8 +85,8 @@ class StatelessComponent(GraphComponent):
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
 class ChineseTextNormaliser(StatelessComponent):
-    """Traditional -> simplified, full-width -> half-width, ids upper-cased, 👍 read as 好, other
-    emoji, kaomoji and repeated punctuation blanked, before anything reads the text."""
+    """Traditional -> simplified, full-width -> half-width, ids upper-cased, 👍 read as 好 (🙏 as 谢,
+    👋 as 嗨), other emoji, kaomoji and repeated punctuation blanked, before anything reads the text."""
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:

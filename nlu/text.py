@@ -1,7 +1,7 @@
 """Normalisation of customer text that keeps every character where it was.
 
 Customers write 訂單ＸＨ2611010001到哪了？？？😡; the NLU should see 订单XH2611010001到哪了?  .
-A bare 👍 to 确认取消吗？ means yes: it reads as 好.  Kaomoji such as (*^▽^*) or ^_^ are
+A bare 👍 to 确认取消吗？ means yes: it reads as 好; 🙏 reads as 谢 and 👋 as 嗨.  Kaomoji such as (*^▽^*) or ^_^ are
 decoration, like emoji.
 Every rule maps one character to one character (or to a space), so token and entity
 offsets computed on the normalised text are offsets in the original text too.
@@ -25,8 +25,9 @@ _DRAWN_OUT_LETTER = re.compile(r"([a-z])\1{2,}")
 # Brackets around no Chinese, no Latin letter, digit or space hold a face, as in (｡･ω･｡) or (・ω・),
 # whose eyes and mouth may be letters of other scripts or a full stop.
 _KAOMOJI_FACE = re.compile(r"[(（][^()（）\u4e00-\u9fffA-Za-z0-9\s]{1,15}[)）]")
-# In Chinese chat a thumbs-up or OK sign answers yes; other emoji carry no request.
-_EMOJI_WORDS = {"👍": "好", "👌": "好", "🆗": "好"}
+# In Chinese chat a thumbs-up or OK sign answers yes, folded hands thank (or ask politely) and a
+# waving hand greets; other emoji carry no request.
+_EMOJI_WORDS = {"👍": "好", "👌": "好", "🆗": "好", "🙏": "谢", "👋": "嗨"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -76,7 +77,7 @@ def _keep_first(match: re.Match) -> str:
 
 
 def normalise(text: str) -> str:
-    """Same-length text: simplified, half-width, ids upper-cased, 👍 as 好, other emoji, kaomoji,
+    """Same-length text: simplified, half-width, ids upper-cased, 👍 as 好 (🙏 谢, 👋 嗨), other emoji, kaomoji,
     repeated punctuation and the repeats of a drawn-out letter as spaces."""
     text = "".join(_EMOJI_WORDS.get(char) or _half_width(char) for char in text)
     text = to_simplified(text)

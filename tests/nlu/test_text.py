@@ -13,7 +13,8 @@ from nlu.text import normalise
     ("我要退貨，謝謝～～", "我要退货,谢谢~ "),
     ("👍🏻好的", "好 好的"),  # a thumbs-up says yes; its skin tone is decoration
     ("👌", "好"),
-    ("收到😀🙏", "收到  "),
+    ("收到😀🙏", "收到 谢"),  # folded hands thank; a smile is decoration
+    ("👋🏻👋", "嗨 嗨"),  # a waving hand greets
     ("你好(*^▽^*)", "你好       "),  # kaomoji are decoration too
     ("谢谢^_^", "谢谢   "),
     ("好的:)", "好的  "),
