@@ -8,6 +8,8 @@ Choices where Chinese is ambiguous:
 - 这周三 / 本周三 / 下周三 / 上周三 name a day of this / next / last calendar week,
   weeks starting on Monday; 这周三 said on a Friday is therefore already past;
 - 12.5 and 12/5 are not read as dates (decimal or fraction?), only with a year.
+English forms in mixed messages (tomorrow · next Friday · Dec 10 · 10th December) follow the
+same choices: next Friday is 下周五, Friday alone the coming one.
 """
 from __future__ import annotations
 
@@ -32,12 +34,32 @@ RELATIVE_DAYS = {
 WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
 WEEK_OFFSETS = {"上": -1, "这": 0, "這": 0, "本": 0, "下": 1, "下下": 2}
 
+ENGLISH_RELATIVE_DAYS = {
+    "the day before yesterday": -2, "day before yesterday": -2, "yesterday": -1, "today": 0,
+    "tonight": 0, "tomorrow": 1, "tmr": 1, "tmrw": 1, "the day after tomorrow": 2, "day after tomorrow": 2,
+}
+ENGLISH_WEEKDAYS = {
+    "monday": 0, "tuesday": 1, "tues": 1, "wednesday": 2, "thursday": 3, "thurs": 3,
+    "friday": 4, "saturday": 5, "sunday": 6,
+}
+ENGLISH_WEEK_OFFSETS = {"last": "上", "this": "这", "next": "下"}
+ENGLISH_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH_NAME = (r"(january|jan|february|feb|march|mar|april|apr|may|june|jun|july|jul|august|aug|"
+               r"september|sept|sep|october|oct|november|nov|december|dec)(?![a-z])\.?")
+_ORDINAL = r"(\d{1,2})(?:st|nd|rd|th)?"
+
 FULL_DATE = re.compile(r"(?<!\d)(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)")
 MONTH_DAY = re.compile(rf"(?<!\d){NUMBER}月{NUMBER}[日号號]?")
 WEEKDAY = re.compile(r"(下下|下|上|这|這|本)?(?:个|個)?(?:周|週|星期|礼拜|禮拜)([一二三四五六日天])")
 # Longest first, so 大后天 is not read as 后天.
 RELATIVE = re.compile("|".join(sorted(RELATIVE_DAYS, key=len, reverse=True)))
 DAY_OF_MONTH = re.compile(rf"(?<![\d月零〇一二两兩三四五六七八九十]){NUMBER}[号號日]")
+ENGLISH_RELATIVE = re.compile(
+    r"(?<![a-z])(" + "|".join(sorted(ENGLISH_RELATIVE_DAYS, key=len, reverse=True)) + r")(?![a-z])", re.IGNORECASE)
+ENGLISH_WEEKDAY = re.compile(
+    r"(?<![a-z])(?:(last|this|next)\s+)?(" + "|".join(ENGLISH_WEEKDAYS) + r")(?![a-z])", re.IGNORECASE)
+ENGLISH_MONTH_DAY = re.compile(
+    rf"(?<![a-z]){_MONTH_NAME}\s*{_ORDINAL}(?![\d:])|(?<![\d:]){_ORDINAL}\s*(?:of\s+)?{_MONTH_NAME}", re.IGNORECASE)
 
 
 def chinese_number(text: str) -> Optional[int]:
@@ -118,6 +140,23 @@ def _relative(match: Match[str], today: date) -> date:
     return today + timedelta(days=RELATIVE_DAYS[match[0]])
 
 
+def _english_relative(match: Match[str], today: date) -> date:
+    return today + timedelta(days=ENGLISH_RELATIVE_DAYS[match[1].lower()])
+
+
+def _english_weekday(match: Match[str], today: date) -> date:
+    weekday = ENGLISH_WEEKDAYS[match[2].lower()]
+    if match[1] is None:
+        return today + timedelta(days=(weekday - today.weekday() - 1) % 7 + 1)
+    return week_start(today) + timedelta(weeks=WEEK_OFFSETS[ENGLISH_WEEK_OFFSETS[match[1].lower()]], days=weekday)
+
+
+def _english_month_day(match: Match[str], today: date) -> Optional[date]:
+    month_name, day = (match[1], match[2]) if match[1] else (match[4], match[3])
+    month = ENGLISH_MONTHS.index(month_name[:3].lower()) + 1
+    return _first_to_come(today, ((today.year + years, month, int(day)) for years in (0, 1)))
+
+
 # Most specific form first: 2026年12月5日 before 12月5日 before 5日.
 PARSERS: List[Tuple[Pattern[str], Callable[[Match[str], date], Optional[date]]]] = [
     (FULL_DATE, _full_date),
@@ -125,6 +164,9 @@ PARSERS: List[Tuple[Pattern[str], Callable[[Match[str], date], Optional[date]]]]
     (WEEKDAY, _weekday),
     (RELATIVE, _relative),
     (DAY_OF_MONTH, _day_of_month),
+    (ENGLISH_MONTH_DAY, _english_month_day),
+    (ENGLISH_WEEKDAY, _english_weekday),
+    (ENGLISH_RELATIVE, _english_relative),
 ]
 
 

@@ -49,6 +49,18 @@ WEDNESDAY = date(2026, 11, 25)
         ("２０２６－１２－０５", date(2026, 12, 5)),  # full-width
         ("１２月５号", date(2026, 12, 5)),
         ("2026-11-01", date(2026, 11, 1)),  # explicit year: kept even if past
+        # English in mixed messages, with the same choices.
+        ("改到tomorrow", date(2026, 11, 23)),
+        ("day after tomorrow", date(2026, 11, 24)),
+        ("Yesterday", date(2026, 11, 21)),
+        ("Friday", date(2026, 11, 27)),
+        ("sunday", date(2026, 11, 29)),  # today excluded, as 周日
+        ("next Monday", date(2026, 11, 23)),  # as 下周一
+        ("this Friday", date(2026, 11, 20)),  # as 这周五
+        ("move my flight to Dec 10 pls", date(2026, 12, 10)),
+        ("December 5th", date(2026, 12, 5)),
+        ("5th of Dec.", date(2026, 12, 5)),
+        ("Nov 1", date(2027, 11, 1)),  # already past this year
     ],
 )
 def test_date_forms_resolve_against_a_sunday(text, expected):
@@ -57,7 +69,8 @@ def test_date_forms_resolve_against_a_sunday(text, expected):
 
 @pytest.mark.parametrize(
     "text",
-    ["你好", "我要改签", "12.5", "12/5", "下周", "13月5号", "2月30号", "2026-02-30", "MU5101", "XH2611010001号"],
+    ["你好", "我要改签", "12.5", "12/5", "下周", "13月5号", "2月30号", "2026-02-30", "MU5101", "XH2611010001号",
+     "market 5", "3:30 Dec", "Dec 32", "mayday", "see you Sun"],
 )
 def test_text_without_a_clear_day_resolves_to_none(text):
     assert resolve_date(text, SUNDAY) is None
