@@ -50,7 +50,8 @@ _ORDINAL = r"(\d{1,2})(?:st|nd|rd|th)?"
 
 FULL_DATE = re.compile(r"(?<!\d)(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)")
 MONTH_DAY = re.compile(rf"(?<!\d){NUMBER}月{NUMBER}[日号號]?")
-WEEKDAY = re.compile(r"(下下|下|上|这|這|本)?(?:个|個)?(?:周|週|星期|礼拜|禮拜)([一二三四五六日天])")
+# 一下 is "for a moment": in 退一下下周三的票 the week is 下周, not 下下周.
+WEEKDAY = re.compile(r"((?<!一)下下|下|上|这|這|本)?(?:个|個)?(?:周|週|星期|礼拜|禮拜)([一二三四五六日天])")
 # Longest first, so 大后天 is not read as 后天.
 RELATIVE = re.compile("|".join(sorted(RELATIVE_DAYS, key=len, reverse=True)))
 DAY_OF_MONTH = re.compile(rf"(?<![\d月零〇一二两兩三四五六七八九十]){NUMBER}[号號日]")
