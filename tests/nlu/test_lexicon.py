@@ -30,6 +30,14 @@ def fires(word_lists, name: str, text: str) -> bool:
     ("greeting_word", "How are you"),
     ("greeting_word", "中秋节快乐"),  # a festival wish opens a chat
     ("greeting_word", "吃了吗您"),
+    ("greeting_word", "小星最近怎么样"),  # asking after the bot opens a chat
+    ("greeting_word", "忙不忙呀"),
+    ("greeting_word", "在干嘛呢"),
+    ("greeting_word", "不好意思打扰一下"),
+    ("greeting_word", "what's up"),
+    ("greeting_word", "老板好"),  # someone addressed, then 好
+    ("greeting_word", "早！"),
+    ("greeting_word", "我回来了"),
     ("farewell_word", "早唞"),  # Cantonese good night
     ("farewell_word", "掰"),
     ("farewell_word", "zai jian"),
@@ -37,6 +45,9 @@ def fires(word_lists, name: str, text: str) -> bool:
     ("farewell_word", "88888"),
     ("farewell_word", "我先遁了"),
     ("farewell_word", "得闲再倾"),  # Cantonese
+    ("farewell_word", "没有其他问题了"),  # the answer to 还有什么可以帮您
+    ("farewell_word", "有问题再来找你"),
+    ("farewell_word", "有空再聊"),
     ("thanks_word", "thanx"),
     ("thanks_word", "xiexie"),
     ("thanks_word", "三克油"),
@@ -51,6 +62,13 @@ def test_a_word_list_fires_on_its_words(word_lists, name, text):
     ("greeting_word", "你号码多少"),
     ("greeting_word", "喂，我的快递到哪了"),  # 喂 alone greets; before a request it is a request
     ("greeting_word", "shipping fee"),
+    ("greeting_word", "能帮个忙吗"),  # a favour, not 忙吗
+    ("greeting_word", "我现在做什么才能退款"),
+    ("greeting_word", "customer support"),  # "sup" inside a word
+    ("greeting_word", "早点发货"),  # 早 alone greets
+    ("greeting_word", "退回来了吗"),
+    ("greeting_word", "我来了解一下运费险"),
+    ("farewell_word", "不再聊这个了，我的退款呢"),
     ("farewell_word", "我现在见不到物流信息"),
     ("farewell_word", "订单XH2611010088"),  # 88 inside an id
     ("farewell_word", "电话13888888888"),
