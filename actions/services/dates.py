@@ -118,9 +118,12 @@ def _full_date(match: Match[str], today: date) -> Optional[date]:
     return _calendar_day(int(match[1]), int(match[2]), int(match[3]))
 
 
-def _month_day(match: Match[str], today: date) -> Optional[date]:
-    month, day = chinese_number(match[1]), chinese_number(match[2])
+def _coming_month_day(today: date, month: Optional[int], day: Optional[int]) -> Optional[date]:
     return _first_to_come(today, ((today.year + years, month, day) for years in (0, 1)))
+
+
+def _month_day(match: Match[str], today: date) -> Optional[date]:
+    return _coming_month_day(today, chinese_number(match[1]), chinese_number(match[2]))
 
 
 def _day_of_month(match: Match[str], today: date) -> Optional[date]:
@@ -130,11 +133,15 @@ def _day_of_month(match: Match[str], today: date) -> Optional[date]:
     return _first_to_come(today, ((year, month, day) for year, month in months))
 
 
-def _weekday(match: Match[str], today: date) -> date:
-    weekday = WEEKDAYS[match[2]]
-    if match[1] is None:
+def _day_of_week(today: date, weekday: int, week: Optional[str]) -> date:
+    """The coming one (today excluded) without a week; else that day of 上/这/下/下下 week."""
+    if week is None:
         return today + timedelta(days=(weekday - today.weekday() - 1) % 7 + 1)
-    return week_start(today) + timedelta(weeks=WEEK_OFFSETS[match[1]], days=weekday)
+    return week_start(today) + timedelta(weeks=WEEK_OFFSETS[week], days=weekday)
+
+
+def _weekday(match: Match[str], today: date) -> date:
+    return _day_of_week(today, WEEKDAYS[match[2]], match[1])
 
 
 def _relative(match: Match[str], today: date) -> date:
@@ -146,16 +153,13 @@ def _english_relative(match: Match[str], today: date) -> date:
 
 
 def _english_weekday(match: Match[str], today: date) -> date:
-    weekday = ENGLISH_WEEKDAYS[match[2].lower()]
-    if match[1] is None:
-        return today + timedelta(days=(weekday - today.weekday() - 1) % 7 + 1)
-    return week_start(today) + timedelta(weeks=WEEK_OFFSETS[ENGLISH_WEEK_OFFSETS[match[1].lower()]], days=weekday)
+    week = ENGLISH_WEEK_OFFSETS[match[1].lower()] if match[1] else None
+    return _day_of_week(today, ENGLISH_WEEKDAYS[match[2].lower()], week)
 
 
 def _english_month_day(match: Match[str], today: date) -> Optional[date]:
     month_name, day = (match[1], match[2]) if match[1] else (match[4], match[3])
-    month = ENGLISH_MONTHS.index(month_name[:3].lower()) + 1
-    return _first_to_come(today, ((today.year + years, month, int(day)) for years in (0, 1)))
+    return _coming_month_day(today, ENGLISH_MONTHS.index(month_name[:3].lower()) + 1, int(day))
 
 
 # Most specific form first: 2026年12月5日 before 12月5日 before 5日.
