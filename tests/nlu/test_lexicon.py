@@ -69,6 +69,7 @@ def test_a_word_list_fires_on_its_words(word_lists, name, text):
     ("greeting_word", "退回来了吗"),
     ("greeting_word", "我来了解一下运费险"),
     ("farewell_word", "不再聊这个了，我的退款呢"),
+    ("farewell_word", "不要了，帮我把单子撤了"),  # cancels an order
     ("farewell_word", "我现在见不到物流信息"),
     ("farewell_word", "订单XH2611010088"),  # 88 inside an id
     ("farewell_word", "电话13888888888"),
