@@ -28,3 +28,21 @@ def test_an_emoji_or_punctuation_only_message_is_asked_again_not_an_error(chat, 
 @pytest.mark.parametrize("text, intent", [("你好(*^▽^*)", "greet"), ("谢谢^_^", "thanks"), ("嗨～(｡･ω･｡)ﾉ", "greet")])
 def test_a_kaomoji_does_not_change_what_the_customer_says(chat, text, intent):
     assert chat.parse(text)["intent"]["name"] == intent
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("🙏🙏", "thanks"),  # folded hands thank
+    ("👋", "greet"),
+    ("小星最近忙不忙呀", "greet"),  # asking after the bot opens a chat
+    ("掌柜好", "greet"),
+    ("你好，有个事想咨询下", "greet"),  # the question comes next
+    ("暂时没有别的问题了", "goodbye"),  # the answer to 还有什么可以帮您
+])
+def test_small_talk_as_customers_type_it(chat, text, intent):
+    assert chat.parse(text)["intent"]["name"] == intent
+
+
+@pytest.mark.parametrize("text", ["后天上海飞成都的机票多少钱", "帮我查查周五杭州到北京的航班", "下周三深圳去重庆有直飞吗"])
+def test_a_search_for_new_flights_is_not_taken_for_the_customers_booking(chat, text):
+    """星河旅行 serves flights it already booked; a search names cities and dates just as an answer to 改到哪天 does."""
+    assert chat.parse(text)["intent"]["name"] == "out_of_scope"
