@@ -1,8 +1,8 @@
 """Normalisation of customer text that keeps every character where it was.
 
 Customers write 訂單ＸＨ2611010001到哪了？？？😡; the NLU should see 订单XH2611010001到哪了?  .
-A bare 👍 to 确认取消吗？ means yes: it reads as 好; 🙏 reads as 谢 and 👋 as 嗨.  Kaomoji such as (*^▽^*) or ^_^ are
-decoration, like emoji.
+A bare 👍 to 确认取消吗？ means yes: it reads as 好; 🙏 reads as 谢 and 👋 as 嗨.
+Kaomoji such as (*^▽^*) or ^_^ are decoration, like emoji.
 Every rule maps one character to one character (or to a space), so token and entity
 offsets computed on the normalised text are offsets in the original text too.
 """
@@ -77,8 +77,8 @@ def _keep_first(match: re.Match) -> str:
 
 
 def normalise(text: str) -> str:
-    """Same-length text: simplified, half-width, ids upper-cased, 👍 as 好 (🙏 谢, 👋 嗨), other emoji, kaomoji,
-    repeated punctuation and the repeats of a drawn-out letter as spaces."""
+    """Same-length text: simplified, half-width, ids upper-cased, 👍 as 好 (🙏 谢, 👋 嗨), other emoji,
+    kaomoji, repeated punctuation and the repeats of a drawn-out letter as spaces."""
     text = "".join(_EMOJI_WORDS.get(char) or _half_width(char) for char in text)
     text = to_simplified(text)
     text = _ID_RUN.sub(lambda m: m.group(0).upper(), text)

@@ -9,7 +9,8 @@ Choices where Chinese is ambiguous:
   weeks starting on Monday; 这周三 said on a Friday is therefore already past;
 - 12.5 and 12/5 are not read as dates (decimal or fraction?), only with a year.
 English forms in mixed messages (tomorrow · next Friday · Dec 10 · 10th December) follow the
-same choices: next Friday is 下周五, Friday alone the coming one.
+same choices: next Friday is 下周五, last Friday 上周五; Friday alone and this Friday are the
+coming one (said on a Sunday, this Friday is not the past one of a Monday-based week).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import calendar
 import re
 from datetime import date, timedelta
 from re import Match, Pattern
-from typing import Callable, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from actions.services.formatting import fold_width
 
@@ -42,7 +43,8 @@ ENGLISH_WEEKDAYS = {
     "monday": 0, "tuesday": 1, "tues": 1, "wednesday": 2, "thursday": 3, "thurs": 3,
     "friday": 4, "saturday": 5, "sunday": 6,
 }
-ENGLISH_WEEK_OFFSETS = {"last": "上", "this": "这", "next": "下"}
+# "this Friday" is the coming Friday, as Friday alone: English weeks do not all start on Monday.
+ENGLISH_WEEK_OFFSETS: Dict[str, Optional[str]] = {"last": "上", "this": None, "next": "下"}
 ENGLISH_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTH_NAME = (r"(january|jan|february|feb|march|mar|april|apr|may|june|jun|july|jul|august|aug|"
                r"september|sept|sep|october|oct|november|nov|december|dec)(?![a-z])\.?")

@@ -57,7 +57,8 @@ WEDNESDAY = date(2026, 11, 25)
         ("Friday", date(2026, 11, 27)),
         ("sunday", date(2026, 11, 29)),  # today excluded, as 周日
         ("next Monday", date(2026, 11, 23)),  # as 下周一
-        ("this Friday", date(2026, 11, 20)),  # as 这周五
+        ("this Friday", date(2026, 11, 27)),  # the coming one, as Friday alone
+        ("last Friday", date(2026, 11, 13)),  # as 上周五
         ("move my flight to Dec 10 pls", date(2026, 12, 10)),
         ("December 5th", date(2026, 12, 5)),
         ("5th of Dec.", date(2026, 12, 5)),
