@@ -5,6 +5,7 @@ Choices where Chinese is ambiguous:
   means next year's; a bare day (5号) typed after the 5th means next month's;
 - a bare weekday (周三) is the coming one with today excluded, so 周三 said on a
   Wednesday is next week's;
+- 下个月3号 / 这个月20号 name a day of that month, past or not;
 - 这周三 / 本周三 / 下周三 / 上周三 name a day of this / next / last calendar week,
   weeks starting on Monday; 这周三 said on a Friday is therefore already past;
 - 12.5 and 12/5 are not read as dates (decimal or fraction?), only with a year.
@@ -33,7 +34,8 @@ RELATIVE_DAYS = {
     "明天": 1, "明日": 1, "后天": 2, "後天": 2, "大后天": 3, "大後天": 3,
 }
 WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
-WEEK_OFFSETS = {"上": -1, "这": 0, "這": 0, "本": 0, "下": 1, "下下": 2}
+# 上周 / 这个月 / 下下周…: how many weeks or months from this one.
+PERIOD_OFFSETS = {"上": -1, "这": 0, "這": 0, "本": 0, "下": 1, "下下": 2}
 
 ENGLISH_RELATIVE_DAYS = {
     "the day before yesterday": -2, "day before yesterday": -2, "yesterday": -1, "today": 0,
@@ -52,7 +54,8 @@ _ORDINAL = r"(\d{1,2})(?:st|nd|rd|th)?"
 
 FULL_DATE = re.compile(r"(?<!\d)(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)")
 MONTH_DAY = re.compile(rf"(?<!\d){NUMBER}月{NUMBER}[日号號]?")
-# 一下 is "for a moment": in 退一下下周三的票 the week is 下周, not 下下周.
+# 一下 is "for a moment": in 退一下下周三的票 the week is 下周, not 下下周 (the same for months).
+RELATIVE_MONTH_DAY = re.compile(rf"((?<!一)下下|下|上|这|這|本)(?:个|個)?月{NUMBER}[日号號]")
 WEEKDAY = re.compile(r"((?<!一)下下|下|上|这|這|本)?(?:个|個)?(?:周|週|星期|礼拜|禮拜)([一二三四五六日天])")
 # Longest first, so 大后天 is not read as 后天.
 RELATIVE = re.compile("|".join(sorted(RELATIVE_DAYS, key=len, reverse=True)))
@@ -128,6 +131,11 @@ def _month_day(match: Match[str], today: date) -> Optional[date]:
     return _coming_month_day(today, chinese_number(match[1]), chinese_number(match[2]))
 
 
+def _relative_month_day(match: Match[str], today: date) -> Optional[date]:
+    year, month = shift_month(today.year, today.month, PERIOD_OFFSETS[match[1]])
+    return _calendar_day(year, month, chinese_number(match[2]))
+
+
 def _day_of_month(match: Match[str], today: date) -> Optional[date]:
     day = chinese_number(match[1])
     # Two months ahead at most: no two months in a row both lack a 31st.
@@ -139,7 +147,7 @@ def _day_of_week(today: date, weekday: int, week: Optional[str]) -> date:
     """The coming one (today excluded) without a week; else that day of 上/这/下/下下 week."""
     if week is None:
         return today + timedelta(days=(weekday - today.weekday() - 1) % 7 + 1)
-    return week_start(today) + timedelta(weeks=WEEK_OFFSETS[week], days=weekday)
+    return week_start(today) + timedelta(weeks=PERIOD_OFFSETS[week], days=weekday)
 
 
 def _weekday(match: Match[str], today: date) -> date:
@@ -168,6 +176,7 @@ def _english_month_day(match: Match[str], today: date) -> Optional[date]:
 PARSERS: List[Tuple[Pattern[str], Callable[[Match[str], date], Optional[date]]]] = [
     (FULL_DATE, _full_date),
     (MONTH_DAY, _month_day),
+    (RELATIVE_MONTH_DAY, _relative_month_day),
     (WEEKDAY, _weekday),
     (RELATIVE, _relative),
     (DAY_OF_MONTH, _day_of_month),

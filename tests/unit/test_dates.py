@@ -39,6 +39,11 @@ WEDNESDAY = date(2026, 11, 25)
         ("11月22号", date(2026, 11, 22)),  # today is not past
         ("11月1号", date(2027, 11, 1)),  # already past this year
         ("三月一日", date(2027, 3, 1)),
+        ("改到下个月3号", date(2026, 12, 3)),
+        ("下月十号", date(2026, 12, 10)),
+        ("这个月20号", date(2026, 11, 20)),  # this month's, already past
+        ("下下个月1号", date(2027, 1, 1)),
+        ("退一下下个月3号的票", date(2026, 12, 3)),  # 一下 + 下个月
         ("5号", date(2026, 12, 5)),  # passed this month
         ("22号", date(2026, 11, 22)),
         ("二十八号", date(2026, 11, 28)),
@@ -72,7 +77,7 @@ def test_date_forms_resolve_against_a_sunday(text, expected):
 @pytest.mark.parametrize(
     "text",
     ["你好", "我要改签", "12.5", "12/5", "下周", "13月5号", "2月30号", "2026-02-30", "MU5101", "XH2611010001号",
-     "market 5", "3:30 Dec", "Dec 32", "mayday", "see you Sun"],
+     "market 5", "3:30 Dec", "Dec 32", "mayday", "see you Sun", "这个月31号"],
 )
 def test_text_without_a_clear_day_resolves_to_none(text):
     assert resolve_date(text, SUNDAY) is None
