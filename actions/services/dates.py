@@ -172,17 +172,18 @@ def _english_month_day(match: Match[str], today: date) -> Optional[date]:
     return _coming_month_day(today, ENGLISH_MONTHS.index(month_name[:3].lower()) + 1, int(day))
 
 
-# Most specific form first: 2026年12月5日 before 12月5日 before 5日.
+# Most specific form first: 2026年12月5日 before 12月5日 before 5日, and an English form next to its
+# Chinese one, so 明天走不了 change to Friday means Friday as 明天走不了，改到周五 does.
 PARSERS: List[Tuple[Pattern[str], Callable[[Match[str], date], Optional[date]]]] = [
     (FULL_DATE, _full_date),
     (MONTH_DAY, _month_day),
+    (ENGLISH_MONTH_DAY, _english_month_day),
     (RELATIVE_MONTH_DAY, _relative_month_day),
     (WEEKDAY, _weekday),
-    (RELATIVE, _relative),
-    (DAY_OF_MONTH, _day_of_month),
-    (ENGLISH_MONTH_DAY, _english_month_day),
     (ENGLISH_WEEKDAY, _english_weekday),
+    (RELATIVE, _relative),
     (ENGLISH_RELATIVE, _english_relative),
+    (DAY_OF_MONTH, _day_of_month),
 ]
 
 

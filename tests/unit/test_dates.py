@@ -65,6 +65,7 @@ WEDNESDAY = date(2026, 11, 25)
         ("this Friday", date(2026, 11, 27)),  # the coming one, as Friday alone
         ("last Friday", date(2026, 11, 13)),  # as 上周五
         ("move my flight to Dec 10 pls", date(2026, 12, 10)),
+        ("明天走不了 change to Friday", date(2026, 11, 27)),  # the weekday, as 明天走不了，改到周五
         ("December 5th", date(2026, 12, 5)),
         ("5th of Dec.", date(2026, 12, 5)),
         ("Nov 1", date(2027, 11, 1)),  # already past this year
