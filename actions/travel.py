@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from actions.common import GuardedAction, conversation_context, entity_value, journey_request, verified_customer
 from actions.identity import VerifiedJourneyValidation
 from actions.services import clock
-from actions.services.dates import resolve_date
+from actions.services.dates import resolve_date, resolve_new_date
 from actions.services.formatting import month_day, month_day_time, yuan
 from actions.services.tickets import TicketService
 from actions.services.travel import (
@@ -273,14 +273,15 @@ def record(session: Session, category: str, booking: FlightBooking, summary: str
 
 
 def said_day(value: Any, tracker: Tracker) -> Optional[date]:
-    """The day the customer named. The NLU may cut "2026-12-05" into "2026-" and "12-05", so the
-    whole message decides: the latest one, or the request the form started from."""
+    """The new day the customer named. The NLU may cut "2026-12-05" into "2026-" and "12-05", so the
+    whole message decides (the latest one, or the request the form started from), and of two days
+    in it the one it changes to (明天不行，改到5号)."""
     if (tracker.active_loop or {}).get("name") == "change_flight_form":
         message = tracker.latest_message.get("text") or ""
     else:
         message = journey_request(tracker, "change_flight").get("text", "")
     today = clock.today()
-    return resolve_date(message, today) or resolve_date(str(value), today)
+    return resolve_new_date(message, today) or resolve_date(str(value), today)
 
 
 def day_to_fly(

@@ -9,6 +9,8 @@ Choices where Chinese is ambiguous:
 - 这周三 / 本周三 / 下周三 / 上周三 name a day of this / next / last calendar week,
   weeks starting on Monday; 这周三 said on a Friday is therefore already past;
 - 12.5 and 12/5 are not read as dates (decimal or fraction?), only with a year.
+A change request may name two days (明天不行，改到5号 · 把12月3号的改到明天): the new one is the
+first after the last 改到 / 换成 / 推迟到 / to…, else the last one named.
 English forms in mixed messages (tomorrow · next Friday · Dec 10 · 10th December) follow the
 same choices: next Friday is 下周五, last Friday 上周五; Friday alone and this Friday are the
 coming one (said on a Sunday, this Friday is not the past one of a Monday-based week).
@@ -64,6 +66,10 @@ ENGLISH_RELATIVE = re.compile(
     r"(?<![a-z])(" + "|".join(sorted(ENGLISH_RELATIVE_DAYS, key=len, reverse=True)) + r")(?![a-z])", re.IGNORECASE)
 ENGLISH_WEEKDAY = re.compile(
     r"(?<![a-z])(?:(last|this|next)\s+)?(" + "|".join(ENGLISH_WEEKDAYS) + r")(?![a-z])", re.IGNORECASE)
+# 改到 / 换成 / 推迟到 / change to: what follows is the day a change request moves to.
+CHANGE_TO = re.compile(
+    r"(?:改簽|改签|改|换|換|挪|推迟|推遲|推|延期|延后|延後|延|提前|调整|調整|调|調)(?:到|成|为|為|至)"
+    r"|(?<![a-z])(?:to|until)(?![a-z])", re.IGNORECASE)
 ENGLISH_MONTH_DAY = re.compile(
     rf"(?<![a-z]){_MONTH_NAME}\s*{_ORDINAL}(?![\d:])|(?<![\d:]){_ORDINAL}\s*(?:of\s+)?{_MONTH_NAME}", re.IGNORECASE)
 
@@ -173,7 +179,7 @@ def _english_month_day(match: Match[str], today: date) -> Optional[date]:
 
 
 # Most specific form first: 2026年12月5日 before 12月5日 before 5日, and an English form next to its
-# Chinese one, so 明天走不了 change to Friday means Friday as 明天走不了，改到周五 does.
+# Chinese one, so a mixed message (明天 or Friday) resolves as its Chinese form (明天或周五) does.
 PARSERS: List[Tuple[Pattern[str], Callable[[Match[str], date], Optional[date]]]] = [
     (FULL_DATE, _full_date),
     (MONTH_DAY, _month_day),
@@ -187,11 +193,32 @@ PARSERS: List[Tuple[Pattern[str], Callable[[Match[str], date], Optional[date]]]]
 ]
 
 
+def _named_days(text: str, today: date) -> List[Tuple[int, Optional[date]]]:
+    """(position, day) of every date the text names, most specific form first; a form inside a
+    more specific one (12月5日 in 2026年12月5日) is not counted. An impossible day is None."""
+    taken: List[Tuple[int, int]] = []
+    named: List[Tuple[int, Optional[date]]] = []
+    for pattern, build in PARSERS:
+        for match in pattern.finditer(text):
+            if not any(match.start() < end and start < match.end() for start, end in taken):
+                taken.append(match.span())
+                named.append((match.start(), build(match, today)))
+    return named
+
+
 def resolve_date(text: str, today: date) -> Optional[date]:
     """The calendar day a message names, or None (also for an impossible one like 2月30日)."""
+    named = _named_days(fold_width(text), today)
+    return named[0][1] if named else None
+
+
+def resolve_new_date(text: str, today: date) -> Optional[date]:
+    """The day a change request moves to: the first named after the last 改到 / to…, else the last
+    one named (明天不行，5号吧), or None."""
     text = fold_width(text)
-    for pattern, build in PARSERS:
-        match = pattern.search(text)
-        if match:
-            return build(match, today)
-    return None
+    named = sorted(_named_days(text, today), key=lambda position_day: position_day[0])
+    markers = list(CHANGE_TO.finditer(text))
+    after_marker = [day for position, day in named if markers and position >= markers[-1].end()]
+    if after_marker:
+        return after_marker[0]
+    return named[-1][1] if named else None

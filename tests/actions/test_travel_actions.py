@@ -113,6 +113,7 @@ def test_an_own_upcoming_booking_goes_on(run):
 
 @pytest.mark.parametrize("said, day", [
     ("明天", "2026-11-23"), ("下周三", "2026-11-25"), ("12月5号", "2026-12-05"), ("2026-12-05", "2026-12-05"),
+    ("明天不行，改到5号", "2026-12-05"), ("周五不行，改到明天", "2026-11-23"),
 ])
 def test_chinese_dates_resolve_to_a_day(run, said, day):
     result = run(ValidateChangeFlightForm(), answer(CHANGE, "travel_date", said, booking_ref="K7M2QD"))

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from actions.services.dates import add_months, chinese_number, is_past, resolve_date, week_start
+from actions.services.dates import add_months, chinese_number, is_past, resolve_date, resolve_new_date, week_start
 
 SUNDAY = date(2026, 11, 22)  # the demo's today
 WEDNESDAY = date(2026, 11, 25)
@@ -97,6 +97,31 @@ def test_text_without_a_clear_day_resolves_to_none(text):
 )
 def test_weekdays_said_midweek(text, expected):
     assert resolve_date(text, WEDNESDAY) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("明天不行，改到5号", date(2026, 12, 5)),
+        ("周五不行，改到明天", date(2026, 11, 23)),
+        ("把12月3号的航班改到明天", date(2026, 11, 23)),
+        ("改到5号，原来是明天的", date(2026, 12, 5)),  # the first day after 改到, not the last named
+        ("明天不行，5号吧", date(2026, 12, 5)),  # no 改到: the last one named
+        ("能推迟到下周三吗", date(2026, 11, 25)),
+        ("把2026年12月3日的改到2026年12月5日", date(2026, 12, 5)),  # 12月5日 inside counts once
+        ("move my Dec 3 flight to Friday", date(2026, 11, 27)),
+        ("改到下个月3号", date(2026, 12, 3)),
+        ("明天不行，改到2月30号", None),  # an impossible new day, not the other one
+        ("我要改签", None),
+    ],
+)
+def test_the_new_day_of_a_change_request(text, expected):
+    assert resolve_new_date(text, SUNDAY) == expected
+
+
+def test_the_most_specific_form_still_names_the_day_of_a_plain_message():
+    assert resolve_date("把2026年12月3日的改到2026年12月5日", SUNDAY) == date(2026, 12, 3)
+    assert resolve_date("周五不行，改到明天", SUNDAY) == date(2026, 11, 27)
 
 
 def test_a_bare_day_and_month_roll_over_the_year_end():
