@@ -1,21 +1,29 @@
 """The word lists of data/nlu/lexicon.yml fire on what they name, and not inside other words."""
 import re
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
 import yaml
+from rasa.nlu.utils.pattern_utils import extract_patterns
+from rasa.shared.nlu.training_data.loading import load_data
 
 from nlu.text import normalise
 
-LEXICON = Path(__file__).resolve().parents[2] / "data" / "nlu" / "lexicon.yml"
+ROOT = Path(__file__).resolve().parents[2]
+LEXICON = ROOT / "data" / "nlu" / "lexicon.yml"
 
 
 @pytest.fixture(scope="module")
 def word_lists():
-    entries = yaml.safe_load(LEXICON.read_text(encoding="utf-8"))["nlu"]
-    # As the RegexFeaturizer reads them: case-insensitive, no word boundaries added.
-    return {entry["regex"]: [re.compile(line[2:], re.IGNORECASE) for line in entry["examples"].splitlines()]
-            for entry in entries}
+    """The lists as the shipped RegexFeaturizer reads them: Rasa's loader, the config's case setting."""
+    pipeline = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))["pipeline"]
+    featurizer = next(step for step in pipeline if step["name"] == "RegexFeaturizer")
+    flags = 0 if featurizer.get("case_sensitive", True) else re.IGNORECASE
+    lists = defaultdict(list)
+    for pattern in extract_patterns(load_data(str(LEXICON)), use_lookup_tables=False):
+        lists[pattern["name"]].append(re.compile(pattern["pattern"], flags))
+    return lists
 
 
 def fires(word_lists, name: str, text: str) -> bool:
