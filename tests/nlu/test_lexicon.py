@@ -46,6 +46,7 @@ def fires(word_lists, name: str, text: str) -> bool:
     ("greeting_word", "老板好"),  # someone addressed, then 好
     ("greeting_word", "早！"),
     ("greeting_word", "我回来了"),
+    ("greeting_word", "客服在不在"),
     ("farewell_word", "早唞"),  # Cantonese good night
     ("farewell_word", "掰"),
     ("farewell_word", "zai jian"),
@@ -76,6 +77,7 @@ def test_a_word_list_fires_on_its_words(word_lists, name, text):
     ("greeting_word", "早点发货"),  # 早 alone greets
     ("greeting_word", "退回来了吗"),
     ("greeting_word", "我来了解一下运费险"),
+    ("greeting_word", "超时没付款的订单还在不在"),  # is the order still there, not 在不在 to the bot
     ("farewell_word", "不再聊这个了，我的退款呢"),
     ("farewell_word", "不要了，帮我把单子撤了"),  # cancels an order
     ("farewell_word", "我现在见不到物流信息"),
