@@ -61,6 +61,10 @@ def fires(word_lists, name: str, text: str) -> bool:
     ("thanks_word", "xiexie"),
     ("thanks_word", "三克油"),
     ("thanks_word", "TYSM"),
+    ("elsewhere_word", "淘宝买的东西怎么退"),  # another company's service
+    ("elsewhere_word", "12306的票能改签吗"),
+    ("elsewhere_word", "帮我叫个滴滴"),
+    ("elsewhere_word", "book a hotel"),
 ])
 def test_a_word_list_fires_on_its_words(word_lists, name, text):
     assert fires(word_lists, name, text)
@@ -89,6 +93,10 @@ def test_a_word_list_fires_on_its_words(word_lists, name, text):
     ("farewell_word", "我的bb霜到哪了"),  # BB cream, not bye-bye
     ("thanks_word", "不用麻烦了"),
     ("thanks_word", "太麻烦了"),
+    ("elsewhere_word", "订单XH2611012306"),  # 12306 inside an id
+    ("elsewhere_word", "退款会退到支付宝吗"),  # our refunds go back to the payment app
+    ("elsewhere_word", "可以用花呗付款吗"),
+    ("elsewhere_word", "发的是顺丰还是京东"),  # our parcel's courier
 ])
 def test_a_word_list_stays_quiet_inside_other_words(word_lists, name, text):
     assert not fires(word_lists, name, text)
