@@ -70,6 +70,7 @@ ANSWERED_OUTRIGHT = [
     ("投诉以后多久有人处理", "complaint", "24小时"),
     ("换货可以换别的款式吗", "exchange", "尺码"),
     ("包裹显示签收了其实没收到，怎么处理", "package-not-received", "48小时"),
+    ("包油吗", "shipping-fee", "99元"),  # the pinyin-keyboard typo for 包邮
 ]
 
 
@@ -209,6 +210,11 @@ def test_stopword_phrase_leaves_no_pieces_behind(kb: KnowledgeBase) -> None:
 
 def test_synonym_counts_as_its_standard_word_only(kb: KnowledgeBase) -> None:
     assert kb.analyzer.query_tokens("寄出来") == ["发货"]
+
+
+def test_english_words_read_as_their_chinese_ones(kb: KnowledgeBase) -> None:
+    assert "值机" in kb.analyzer.query_tokens("online check-in什么时候开始")
+    assert "信用卡" in kb.analyzer.query_tokens("can i pay with credit card")
     assert kb.analyzer.query_tokens("坏了") == ["质量问题"]
 
 
