@@ -217,8 +217,8 @@ def resolve_new_date(text: str, today: date) -> Optional[date]:
     one named (明天不行，5号吧), or None."""
     text = fold_width(text)
     named = sorted(_named_days(text, today), key=lambda position_day: position_day[0])
-    markers = list(CHANGE_TO.finditer(text))
-    after_marker = [day for position, day in named if markers and position >= markers[-1].end()]
-    if after_marker:
-        return after_marker[0]
-    return named[-1][1] if named else None
+    if not named:
+        return None
+    last_marker = max((marker.end() for marker in CHANGE_TO.finditer(text)), default=None)
+    after_marker = [day for position, day in named if last_marker is not None and position >= last_marker]
+    return after_marker[0] if after_marker else named[-1][1]
