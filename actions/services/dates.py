@@ -66,12 +66,12 @@ ENGLISH_RELATIVE = re.compile(
     r"(?<![a-z])(" + "|".join(sorted(ENGLISH_RELATIVE_DAYS, key=len, reverse=True)) + r")(?![a-z])", re.IGNORECASE)
 ENGLISH_WEEKDAY = re.compile(
     r"(?<![a-z])(?:(last|this|next)\s+)?(" + "|".join(ENGLISH_WEEKDAYS) + r")(?![a-z])", re.IGNORECASE)
+ENGLISH_MONTH_DAY = re.compile(
+    rf"(?<![a-z]){_MONTH_NAME}\s*{_ORDINAL}(?![\d:])|(?<![\d:]){_ORDINAL}\s*(?:of\s+)?{_MONTH_NAME}", re.IGNORECASE)
 # 改到 / 换成 / 推迟到 / change to: what follows is the day a change request moves to.
 CHANGE_TO = re.compile(
     r"(?:改簽|改签|改|换|換|挪|推迟|推遲|推|延期|延后|延後|延|提前|调整|調整|调|調)(?:到|成|为|為|至)"
     r"|(?<![a-z])(?:to|until)(?![a-z])", re.IGNORECASE)
-ENGLISH_MONTH_DAY = re.compile(
-    rf"(?<![a-z]){_MONTH_NAME}\s*{_ORDINAL}(?![\d:])|(?<![\d:]){_ORDINAL}\s*(?:of\s+)?{_MONTH_NAME}", re.IGNORECASE)
 
 
 def chinese_number(text: str) -> Optional[int]:
