@@ -37,6 +37,8 @@ def test_a_kaomoji_does_not_change_what_the_customer_says(chat, text, intent):
     ("掌柜好", "greet"),
     ("你好，有个事想咨询下", "greet"),  # the question comes next
     ("暂时没有别的问题了", "goodbye"),  # the answer to 还有什么可以帮您
+    ("很高兴又见到你了", "greet"),  # nice to see you
+    ("小星，你近来还好吗", "greet"),  # how are you
 ])
 def test_small_talk_as_customers_type_it(chat, text, intent):
     assert chat.parse(text)["intent"]["name"] == intent

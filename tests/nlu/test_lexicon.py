@@ -83,6 +83,7 @@ def test_a_word_list_fires_on_its_words(word_lists, name, text):
     ("greeting_word", "我来了解一下运费险"),
     ("greeting_word", "超时没付款的订单还在不在"),  # is the order still there, not 在不在 to the bot
     ("farewell_word", "不再聊这个了，我的退款呢"),
+    ("farewell_word", "很高兴再见到你"),  # 再见到 is meeting again
     ("farewell_word", "不要了，帮我把单子撤了"),  # cancels an order
     ("farewell_word", "我现在见不到物流信息"),
     ("farewell_word", "订单XH2611010088"),  # 88 inside an id
