@@ -71,6 +71,8 @@ ANSWERED_OUTRIGHT = [
     ("换货可以换别的款式吗", "exchange", "尺码"),
     ("包裹显示签收了其实没收到，怎么处理", "package-not-received", "48小时"),
     ("包油吗", "shipping-fee", "99元"),  # the pinyin-keyboard typo for 包邮
+    ("网上值机怎么弄", "online-checkin", "24小时"),  # 网上 is 在线, 怎么弄 asks nothing of its own
+    ("手机上怎么值机", "online-checkin", "45分钟"),
 ]
 
 
