@@ -219,6 +219,12 @@ def test_english_words_read_as_their_chinese_ones(kb: KnowledgeBase) -> None:
     assert kb.analyzer.query_tokens("坏了") == ["质量问题"]
 
 
+def test_something_bought_online_is_not_online_check_in(kb: KnowledgeBase) -> None:
+    """Only 网上值机 and its variants read as 在线值机; 网上 alone says where something was bought."""
+    answer = kb.answer("网上买的东西怎么退")
+    assert not (answer.confident and answer.document.id == "online-checkin")
+
+
 def test_how_to_look_up_is_still_answered(kb: KnowledgeBase) -> None:
     assert kb.answer("怎么查快递到哪了").document.id == "track-logistics"
 
@@ -276,9 +282,3 @@ def test_evaluate_command_exits_zero_when_targets_are_met() -> None:
     result = run_cli("evaluate")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "targets: met" in result.stdout
-
-
-def test_something_bought_online_is_not_online_check_in(kb: KnowledgeBase) -> None:
-    """Only 网上值机 and its variants read as 在线值机; 网上 alone says where something was bought."""
-    answer = kb.answer("网上买的东西怎么退")
-    assert not (answer.confident and answer.document.id == "online-checkin")
