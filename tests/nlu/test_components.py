@@ -21,6 +21,7 @@ from nlu.components import (
     KnowledgeBaseFeaturizer,
     OriginalTextRestorer,
     RegularisedLogisticRegressionClassifier,
+    SentenceEncoderCascadeClassifier,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -160,11 +161,10 @@ def test_the_classifier_sees_the_same_features_as_rasas_own(tmp_path, context):
     assert ours[0].tolist() == [1, 1, 0, 2, 3, 0.5, 0.25]
 
 
-def test_a_message_with_nothing_to_featurise_gets_no_intent_instead_of_crashing(tmp_path, context):
+@pytest.mark.parametrize("component", [RegularisedLogisticRegressionClassifier, SentenceEncoderCascadeClassifier])
+def test_a_message_with_nothing_to_featurise_gets_no_intent_instead_of_crashing(component, tmp_path, context):
     """An emoji-only message leaves no tokens, so no features: the fallback must take it, not an error."""
-    config = RegularisedLogisticRegressionClassifier.get_default_config()
-    classifier = RegularisedLogisticRegressionClassifier.create(
-        config, LocalModelStorage(tmp_path), Resource("intents"), context)
+    classifier = component.create(component.get_default_config(), LocalModelStorage(tmp_path), Resource("intents"), context)
     classifier.train(TrainingData([featurised([1, 0], "greet"), featurised([0, 1], "thanks")]))
     emoji_only, greeting = Message.build("😀"), featurised([1, 0])
     classifier.process([emoji_only, greeting])
@@ -237,3 +237,62 @@ def test_a_message_without_words_gets_no_kb_features(kb_featurizer, context):
     DomainJiebaTokenizer(CONFIG, None, None).process([message])
     kb_featurizer.process([message])
     assert message.features == []
+
+
+def worded(text, vector, intent=None):
+    message = Message.build(text, intent=intent)
+    message.add_features(Features(csr_matrix([vector]), "sentence", "text", "test"))
+    return message
+
+
+@pytest.fixture
+def cascade(tmp_path, context):
+    """Trained, persisted and loaded as `rasa run` does.  Refunds and complaints get the same
+    word features, so only the sentence vectors tell them apart; greetings are clear from words."""
+    config = {**SentenceEncoderCascadeClassifier.get_default_config(), "C": 10.0}
+    storage, resource = LocalModelStorage(tmp_path), Resource("intents")
+    training = [worded(text, [1, 0], "request_refund") for text in ("我要退款", "申请退款", "帮我退款", "退款怎么申请")] + \
+        [worded(text, [1, 0], "complain") for text in ("我要投诉", "投诉你们", "我要投诉快递员", "投诉你们客服")] + \
+        [worded(text, [0, 1], "greet") for text in ("你好", "您好", "嗨", "哈喽")]
+    SentenceEncoderCascadeClassifier.create(config, storage, resource, context).train(TrainingData(training))
+    return SentenceEncoderCascadeClassifier.load(config, storage, resource, context)
+
+
+def test_a_message_the_words_leave_unsure_is_classified_by_what_it_means(cascade):
+    refund, complaint = worded("把钱退给我", [1, 0]), worded("我要举报你们", [1, 0])
+    cascade.process([refund, complaint])
+    assert refund.get("intent")["name"] == "request_refund"
+    assert complaint.get("intent")["name"] == "complain"
+    ranking = refund.get("intent_ranking")
+    assert [intent["name"] for intent in ranking][0] == "request_refund"
+    assert sum(intent["confidence"] for intent in ranking) == pytest.approx(1.0)
+
+
+def test_only_messages_the_words_leave_unsure_are_encoded(cascade, monkeypatch):
+    """Encoding costs more than the rest of the parse: a clear greeting must not pay for it."""
+    encoded = []
+    with_vectors = cascade._with_sentence_vectors
+    monkeypatch.setattr(cascade, "_with_sentence_vectors",
+                        lambda words, messages: encoded.append([m.get("text") for m in messages]) or with_vectors(words, messages))
+    greeting, unsure = worded("你好呀", [0, 1]), worded("把钱退给我", [1, 0])
+    cascade.process([greeting, unsure])
+    assert encoded == [["把钱退给我"]]
+    assert greeting.get("intent")["name"] == "greet" and greeting.get("intent")["confidence"] >= 0.9
+
+
+def test_another_encoder_version_makes_rasa_retrain(monkeypatch):
+    before = calculate_fingerprint_key(SentenceEncoderCascadeClassifier, {}, {})
+    monkeypatch.setattr(nlu.components, "version", lambda package: "9.9.9")
+    assert calculate_fingerprint_key(SentenceEncoderCascadeClassifier, {}, {}) != before
+
+
+def test_the_words_temper_what_the_meaning_alone_would_say(cascade):
+    """The words cannot tell a refund from a complaint here, so the answer is the meaning's,
+    but less sure than the meaning alone: a message the encoder merely thinks resembles a
+    request does not start it without support from the words."""
+    refund = worded("把钱退给我", [1, 0])
+    cascade.process([refund])
+    words = cascade._create_X([refund])
+    meaning_alone = cascade.encoded_clf.predict_proba(cascade._with_sentence_vectors(words, [refund])).max()
+    assert refund.get("intent")["name"] == "request_refund"
+    assert 0.5 < refund.get("intent")["confidence"] < meaning_alone
