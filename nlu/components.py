@@ -384,6 +384,7 @@ class SentenceEncoderCascadeClassifier(RegularisedLogisticRegressionClassifier):
         if not unsure:
             return messages
         words = self._create_X(unsure)
+        # Both models were fitted on the same intents, so their columns are the same classes.
         probabilities = (self.clf.predict_proba(words)
                          + self.encoded_clf.predict_proba(self._with_sentence_vectors(words, unsure))) / 2
         for message, row in zip(unsure, probabilities):
