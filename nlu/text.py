@@ -27,6 +27,7 @@ _DRAWN_OUT_LETTER = re.compile(r"([a-z])\1{2,}")
 _KAOMOJI_FACE = re.compile(r"[(（][^()（）\u4e00-\u9fffA-Za-z0-9\s]{1,15}[)）]")
 # In Chinese chat a thumbs-up or OK sign answers yes, folded hands thank (or ask politely) and a
 # waving hand greets; other emoji carry no request.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _EMOJI_WORDS = {"👍": "好", "👌": "好", "🆗": "好", "🙏": "谢", "👋": "嗨"}
 
 
@@ -65,7 +66,10 @@ def _half_width(char: str) -> str:
 
 
 def to_simplified(text: str) -> str:
-    """Traditional -> simplified with phrase context, character by character if lengths differ."""
+    """Traditional -> simplified with phrase context, character by character if lengths differ.
+    Half an emoji (a lone surrogate, from a client that cut the message inside one) becomes a
+    space: OpenCC cannot encode it and would fail the whole parse."""
+    text = _LONE_SURROGATE.sub(" ", text)
     converted = _to_simplified().convert(text)
     if len(converted) == len(text):
         return converted

@@ -25,6 +25,14 @@ def test_an_emoji_or_punctuation_only_message_is_asked_again_not_an_error(chat, 
     assert "没太理解" in texts, texts
 
 
+def test_half_an_emoji_is_read_as_a_space_not_an_error(chat):
+    """A client that cuts a message inside an emoji sends a lone surrogate (JSON "\\ud83d"): the parse
+    and the knowledge base used to fail on it."""
+    assert chat.parse("我的退款\ud83d到哪了")["intent"]["name"] == "refund_status"
+    texts = "\n".join(m.get("text", "") for m in chat.say(chat.new_sender(), "退货运费\ud83d谁出"))
+    assert "运费" in texts, texts
+
+
 @pytest.mark.parametrize("text, intent", [("你好(*^▽^*)", "greet"), ("谢谢^_^", "thanks"), ("嗨～(｡･ω･｡)ﾉ", "greet")])
 def test_a_kaomoji_does_not_change_what_the_customer_says(chat, text, intent):
     assert chat.parse(text)["intent"]["name"] == intent

@@ -29,6 +29,7 @@ from nlu.text import normalise
     ("改到2026-12-05", "改到2026-12-05"),  # nor is a lone hyphen
     ("check一下 order pls", "check一下 order pls"),  # words without digits keep their case
     ("乾燥的天氣", "干燥的天气"),
+    ("我的退款\ud83d到哪了", "我的退款 到哪了"),  # half an emoji, cut by the client: OpenCC cannot encode it
 ])
 def test_customer_text_is_simplified_half_width_and_ids_upper_cased(written, seen):
     assert normalise(written) == seen
