@@ -287,8 +287,13 @@ class RegularisedLogisticRegressionClassifier(LogisticRegressionClassifier):
 
     def process(self, messages: List[Message]) -> List[Message]:
         understood = [message for message in messages if self._sentence_features(message)]
-        if understood:
-            super().process(understood)
+        for message, row in zip(understood, self._probabilities(understood) if understood else []):
+            ranking = sorted(({INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: float(confidence)}
+                              for name, confidence in zip(self.clf.classes_, row)),
+                             key=lambda intent: -intent[PREDICTED_CONFIDENCE_KEY])
+            message.set(INTENT, ranking[0], add_to_output=True)
+            length = self.config[RANKING_LENGTH]
+            message.set(INTENT_RANKING_KEY, ranking[:length] if length > 0 else ranking, add_to_output=True)
         for message in messages:
             if not self._sentence_features(message):
                 # Nothing left to featurise (emoji or punctuation only): Rasa's version
@@ -296,6 +301,10 @@ class RegularisedLogisticRegressionClassifier(LogisticRegressionClassifier):
                 message.set(INTENT, {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [], add_to_output=True)
         return messages
+
+    def _probabilities(self, messages: List[Message]) -> np.ndarray:
+        """One row per message, one column per intent (`self.clf.classes_`)."""
+        return self.clf.predict_proba(self._create_X(messages))
 
     def _create_X(self, messages: List[Message]) -> csr_matrix:
         # The same matrix as Rasa's: sparse then dense sentence features, in pipeline order.
@@ -377,21 +386,13 @@ class SentenceEncoderCascadeClassifier(RegularisedLogisticRegressionClassifier):
             component.encoded_clf = sio.load(model_dir / ENCODED_CLASSIFIER_FILE, trusted=False)
         return component
 
-    def process(self, messages: List[Message]) -> List[Message]:
-        super().process(messages)
-        unsure = [m for m in messages if self._sentence_features(m)
-                  and m.get(INTENT)[PREDICTED_CONFIDENCE_KEY] < self.config["encode_below"]]
-        if not unsure:
-            return messages
-        words = self._create_X(unsure)
-        # Both models were fitted on the same intents, so their columns are the same classes.
-        probabilities = (self.clf.predict_proba(words)
-                         + self.encoded_clf.predict_proba(self._with_sentence_vectors(words, unsure))) / 2
-        for message, row in zip(unsure, probabilities):
-            ranking = sorted(({INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: float(confidence)}
-                              for name, confidence in zip(self.encoded_clf.classes_, row)),
-                             key=lambda intent: -intent[PREDICTED_CONFIDENCE_KEY])
-            message.set(INTENT, ranking[0], add_to_output=True)
-            message.set(INTENT_RANKING_KEY, ranking[:self.config[RANKING_LENGTH]] if self.config[RANKING_LENGTH] > 0
-                        else ranking, add_to_output=True)
-        return messages
+    def _probabilities(self, messages: List[Message]) -> np.ndarray:
+        words = self._create_X(messages)
+        probabilities = self.clf.predict_proba(words)
+        unsure = np.flatnonzero(probabilities.max(axis=1) < self.config["encode_below"])
+        if unsure.size:
+            # Both models were fitted on the same intents, so their columns are the same classes.
+            meaning = self.encoded_clf.predict_proba(
+                self._with_sentence_vectors(words[unsure], [messages[i] for i in unsure]))
+            probabilities[unsure] = (probabilities[unsure] + meaning) / 2
+        return probabilities
