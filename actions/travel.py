@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from actions.common import GuardedAction, conversation_context, entity_value, journey_request, verified_customer
 from actions.identity import VerifiedJourneyValidation
 from actions.services import clock
-from actions.services.dates import resolve_date, resolve_new_date
+from actions.services.dates import names_a_day, only_ruled_out_days, resolve_date, resolve_new_date
 from actions.services.formatting import month_day, month_day_time, yuan
 from actions.services.tickets import TicketService
 from actions.services.travel import (
@@ -272,16 +272,18 @@ def record(session: Session, category: str, booking: FlightBooking, summary: str
 # ---- change (改签) -----------------------------------------------------------
 
 
-def said_day(value: Any, tracker: Tracker) -> Optional[date]:
-    """The new day the customer named. The NLU may cut "2026-12-05" into "2026-" and "12-05", so the
-    whole message decides (the latest one, or the request the form started from), and of two days
-    in it the one it changes to (明天不行，改到5号)."""
+def change_request_text(tracker: Tracker) -> str:
+    """The message the new day is read from: the latest one, or the request the form started from."""
     if (tracker.active_loop or {}).get("name") == "change_flight_form":
-        message = tracker.latest_message.get("text") or ""
-    else:
-        message = journey_request(tracker, "change_flight").get("text", "")
-    today = clock.today()
-    return resolve_new_date(message, today) or resolve_date(str(value), today)
+        return tracker.latest_message.get("text") or ""
+    return journey_request(tracker, "change_flight").get("text", "")
+
+
+def said_day(message: str, value: Any, today: date) -> Optional[date]:
+    """The new day the customer named. The NLU may cut "2026-12-05" into "2026-" and "12-05", so a
+    message that names a day decides, and of two days in it the one it changes to (明天不行，改到5号);
+    the entity counts only when the message names none."""
+    return resolve_new_date(message, today) if names_a_day(message) else resolve_date(str(value), today)
 
 
 def day_to_fly(
@@ -327,7 +329,12 @@ class ValidateChangeFlightForm(BookingFormValidation):
     def validate_travel_date(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        day = said_day(value, tracker)
+        message, today = change_request_text(tracker), clock.today()
+        ruled_out = only_ruled_out_days(message, today)
+        if ruled_out:
+            dispatcher.utter_message(response="utter_ask_another_travel_date", day=month_day(ruled_out[-1]))
+            return {"travel_date": None}
+        day = said_day(message, value, today)
         with session_scope() as session:
             return {"travel_date": day_to_fly(day, own_booking(session, tracker), TravelService(session), dispatcher)}
 

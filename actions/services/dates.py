@@ -10,7 +10,8 @@ Choices where Chinese is ambiguous:
   weeks starting on Monday; 这周三 said on a Friday is therefore already past;
 - 12.5 and 12/5 are not read as dates (decimal or fraction?), only with a year.
 A change request may name two days (明天不行，改到5号 · 把12月3号的改到明天): the new one is the
-first after the last 改到 / 换成 / 推迟到 / to…, else the last one named.
+first after the last 改到 / 换成 / 推迟到 / to…, else the last one named that is not ruled out
+(5号吧，明天不行 is the 5th); 明天不行 alone names no new day.
 English forms in mixed messages (tomorrow · next Friday · Dec 10 · 10th December) follow the
 same choices: next Friday is 下周五, last Friday 上周五; Friday alone and this Friday are the
 coming one (said on a Sunday, this Friday is not the past one of a Monday-based week).
@@ -72,6 +73,10 @@ ENGLISH_MONTH_DAY = re.compile(
 CHANGE_TO = re.compile(
     r"(?:改簽|改签|改|换|換|挪|推迟|推遲|推|延期|延后|延後|延|提前|调整|調整|调|調)(?:到|成|为|為|至)"
     r"|(?<![a-z])(?:to|until)(?![a-z])", re.IGNORECASE)
+# 明天不行 · 周五没空 · Friday doesn't work: said right after a day, it rules that day out.
+RULED_OUT = re.compile(
+    r"\s*(?:也|都|肯定|可能)?(?:不行|不可以|不方便|不合适|没空|没时间|有事|去不了|走不了|飞不了|赶不上|不成)(?![吗嘛么?])"
+    r"|\s*(?:doesn'?t|does not|won'?t|will not|can'?t|cannot) work|\s*is no good", re.IGNORECASE)
 
 
 def chinese_number(text: str) -> Optional[int]:
@@ -193,16 +198,14 @@ PARSERS: List[Tuple[Pattern[str], Callable[[Match[str], date], Optional[date]]]]
 ]
 
 
-def _named_days(text: str, today: date) -> List[Tuple[int, Optional[date]]]:
-    """(position, day) of every date the text names, most specific form first; a form inside a
+def _named_days(text: str, today: date) -> List[Tuple[Match[str], Optional[date]]]:
+    """(where, day) of every date the text names, most specific form first; a form inside a
     more specific one (12月5日 in 2026年12月5日) is not counted. An impossible day is None."""
-    taken: List[Tuple[int, int]] = []
-    named: List[Tuple[int, Optional[date]]] = []
+    named: List[Tuple[Match[str], Optional[date]]] = []
     for pattern, build in PARSERS:
         for match in pattern.finditer(text):
-            if not any(match.start() < end and start < match.end() for start, end in taken):
-                taken.append(match.span())
-                named.append((match.start(), build(match, today)))
+            if not any(match.start() < where.end() and where.start() < match.end() for where, _ in named):
+                named.append((match, build(match, today)))
     return named
 
 
@@ -212,13 +215,30 @@ def resolve_date(text: str, today: date) -> Optional[date]:
     return named[0][1] if named else None
 
 
+def names_a_day(text: str) -> bool:
+    """Whether the text names any day at all, possible or not (2月30号 is named)."""
+    text = fold_width(text)
+    return any(pattern.search(text) for pattern, _ in PARSERS)
+
+
+def only_ruled_out_days(text: str, today: date) -> List[date]:
+    """The days named when the text only rules days out (明天不行 · 周五没空 · Friday doesn't work),
+    in the order written; empty when it names any other day (明天不行，改到5号)."""
+    text = fold_width(text)
+    named = sorted(_named_days(text, today), key=lambda where_day: where_day[0].start())
+    if not all(day is not None and RULED_OUT.match(text, where.end()) for where, day in named):
+        return []
+    return [day for _, day in named if day is not None]
+
+
 def resolve_new_date(text: str, today: date) -> Optional[date]:
     """The day a change request moves to: the first named after the last 改到 / to…, else the last
-    one named (明天不行，5号吧), or None."""
+    one named that is not ruled out (明天不行，5号吧 · 5号吧，明天不行), or None."""
     text = fold_width(text)
-    named = sorted(_named_days(text, today), key=lambda position_day: position_day[0])
-    if not named:
-        return None
+    named = sorted(_named_days(text, today), key=lambda where_day: where_day[0].start())
     last_marker = max((marker.end() for marker in CHANGE_TO.finditer(text)), default=None)
-    after_marker = [day for position, day in named if last_marker is not None and position >= last_marker]
-    return after_marker[0] if after_marker else named[-1][1]
+    after_marker = [day for where, day in named if last_marker is not None and where.start() >= last_marker]
+    if after_marker:
+        return after_marker[0]
+    wanted = [day for where, day in named if not RULED_OUT.match(text, where.end())]
+    return wanted[-1] if wanted else None

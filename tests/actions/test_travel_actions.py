@@ -113,7 +113,7 @@ def test_an_own_upcoming_booking_goes_on(run):
 
 @pytest.mark.parametrize("said, day", [
     ("明天", "2026-11-23"), ("下周三", "2026-11-25"), ("12月5号", "2026-12-05"), ("2026-12-05", "2026-12-05"),
-    ("明天不行，改到5号", "2026-12-05"), ("周五不行，改到明天", "2026-11-23"),
+    ("明天不行，改到5号", "2026-12-05"), ("周五不行，改到明天", "2026-11-23"), ("5号吧，明天不行", "2026-12-05"),
 ])
 def test_chinese_dates_resolve_to_a_day(run, said, day):
     result = run(ValidateChangeFlightForm(), answer(CHANGE, "travel_date", said, booking_ref="K7M2QD"))
@@ -134,6 +134,24 @@ def test_a_day_in_the_request_is_read_when_the_form_starts_after_verification(ru
                            slots={"verified_customer_id": "C001"})
     result = run(ValidateChangeFlightForm(), tracker)
     assert result.slots() == {"booking_ref": "K7M2QD", "travel_date": "2026-12-05"} and result.messages == []
+
+
+def test_a_day_only_ruled_out_is_not_taken_and_another_is_asked_for(run):
+    # The NLU extracts 明天 from 明天不行: the entity must not win over the message.
+    tracker = make_tracker("明天不行", active_loop=CHANGE, extracted={"travel_date": "明天"},
+                           slots={"requested_slot": "travel_date", "verified_customer_id": "C001",
+                                  "booking_ref": "K7M2QD"})
+    result = run(ValidateChangeFlightForm(), tracker)
+    assert result.message("utter_ask_another_travel_date")["day"] == "11月23日"
+    assert result.slots()["travel_date"] is None
+
+
+def test_an_impossible_day_after_a_ruled_out_one_is_not_replaced_by_the_entity(run):
+    tracker = make_tracker("明天不行，改到2月30号", active_loop=CHANGE, extracted={"travel_date": "明天"},
+                           slots={"requested_slot": "travel_date", "verified_customer_id": "C001",
+                                  "booking_ref": "K7M2QD"})
+    result = run(ValidateChangeFlightForm(), tracker)
+    assert result.responses == ["utter_invalid_travel_date"] and result.slots()["travel_date"] is None
 
 
 @pytest.mark.parametrize("said, response", [

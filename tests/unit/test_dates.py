@@ -2,7 +2,16 @@ from datetime import date
 
 import pytest
 
-from actions.services.dates import add_months, chinese_number, is_past, resolve_date, resolve_new_date, week_start
+from actions.services.dates import (
+    add_months,
+    chinese_number,
+    is_past,
+    names_a_day,
+    only_ruled_out_days,
+    resolve_date,
+    resolve_new_date,
+    week_start,
+)
 
 SUNDAY = date(2026, 11, 22)  # the demo's today
 WEDNESDAY = date(2026, 11, 25)
@@ -107,6 +116,11 @@ def test_weekdays_said_midweek(text, expected):
         ("把12月3号的航班改到明天", date(2026, 11, 23)),
         ("改到5号，原来是明天的", date(2026, 12, 5)),  # the first day after 改到, not the last named
         ("明天不行，5号吧", date(2026, 12, 5)),  # no 改到: the last one named
+        ("5号吧，明天不行", date(2026, 12, 5)),  # …that is not ruled out
+        ("周五没空，周六也有事，下周三可以", date(2026, 11, 25)),
+        ("Friday doesn't work, Monday then", date(2026, 11, 23)),
+        ("明天不行吗", date(2026, 11, 23)),  # a question, not a refusal
+        ("明天不行", None),
         ("能推迟到下周三吗", date(2026, 11, 25)),
         ("把2026年12月3日的改到2026年12月5日", date(2026, 12, 5)),  # 12月5日 inside counts once
         ("move my Dec 3 flight to Friday", date(2026, 11, 27)),
@@ -117,6 +131,25 @@ def test_weekdays_said_midweek(text, expected):
 )
 def test_the_new_day_of_a_change_request(text, expected):
     assert resolve_new_date(text, SUNDAY) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("明天不行", [date(2026, 11, 23)]),
+        ("周五没空，周六也有事", [date(2026, 11, 27), date(2026, 11, 28)]),
+        ("明天不行，改到5号", []),
+        ("5号吧，明天不行", []),
+        ("明天", []),
+        ("我要改签", []),
+    ],
+)
+def test_a_message_that_only_rules_days_out(text, expected):
+    assert only_ruled_out_days(text, SUNDAY) == expected
+
+
+def test_a_day_is_named_even_when_impossible():
+    assert names_a_day("改到2月30号") and names_a_day("next Friday") and not names_a_day("我要改签")
 
 
 def test_the_most_specific_form_still_names_the_day_of_a_plain_message():
