@@ -332,7 +332,7 @@ class ValidateChangeFlightForm(BookingFormValidation):
         message, today = change_request_text(tracker), clock.today()
         ruled_out = only_ruled_out_days(message, today)
         if ruled_out:
-            dispatcher.utter_message(response="utter_ask_another_travel_date", day=month_day(ruled_out[-1]))
+            dispatcher.utter_message(response="utter_travel_date_ruled_out", day=month_day(ruled_out[-1]))
             return {"travel_date": None}
         day = said_day(message, value, today)
         with session_scope() as session:

@@ -171,6 +171,17 @@ def test_of_two_days_in_one_answer_the_one_changed_to_is_offered(chat, xinghe_no
     assert f"{tomorrow.month}月{tomorrow.day}日" not in reply
 
 
+def test_a_day_ruled_out_is_not_taken_and_the_one_kept_is(chat, xinghe_now):
+    tomorrow = business_now(xinghe_now).date() + timedelta(days=1)
+    new_day = tomorrow + timedelta(days=5)  # K7M2QD flies in 5 days
+    talk = conversation_to_verify(chat, "查余额", "13800138001", "2817")
+    assert "哪一天" in talk.say("改签K7M2QD")
+    reply = talk.say("明天不行")
+    assert "不行，我们换一天" in reply and "哪一天" in reply and "可改签的航班" not in reply
+    reply = talk.say(f"{new_day.month}月{new_day.day}号吧，明天不行")
+    assert f"{new_day.month}月{new_day.day}日" in reply and "可改签的航班" in reply
+
+
 def test_refund_declined_then_confirmed(chat, store):
     talk = conversation_to_verify(chat, "我要退票", "13700137003", "351x")
     confirm = talk.say("P3X9LA")
