@@ -221,24 +221,29 @@ def names_a_day(text: str) -> bool:
     return any(pattern.search(text) for pattern, _ in PARSERS)
 
 
+def _days_as_written(text: str, today: date) -> List[Tuple[int, Optional[date], bool]]:
+    """(position, day, ruled out) of every day the folded text names, in the order written."""
+    named = sorted(_named_days(text, today), key=lambda where_day: where_day[0].start())
+    return [(where.start(), day, bool(RULED_OUT.match(text, where.end()))) for where, day in named]
+
+
 def only_ruled_out_days(text: str, today: date) -> List[date]:
     """The days named when the text only rules days out (明天不行 · 周五没空 · Friday doesn't work),
     in the order written; empty when it names any other day (明天不行，改到5号)."""
-    text = fold_width(text)
-    named = sorted(_named_days(text, today), key=lambda where_day: where_day[0].start())
-    if not all(day is not None and RULED_OUT.match(text, where.end()) for where, day in named):
+    named = _days_as_written(fold_width(text), today)
+    if not all(day is not None and ruled_out for _, day, ruled_out in named):
         return []
-    return [day for _, day in named if day is not None]
+    return [day for _, day, _ in named if day is not None]
 
 
 def resolve_new_date(text: str, today: date) -> Optional[date]:
     """The day a change request moves to: the first named after the last 改到 / to…, else the last
     one named that is not ruled out (明天不行，5号吧 · 5号吧，明天不行), or None."""
     text = fold_width(text)
-    named = sorted(_named_days(text, today), key=lambda where_day: where_day[0].start())
+    named = _days_as_written(text, today)
     last_marker = max((marker.end() for marker in CHANGE_TO.finditer(text)), default=None)
-    after_marker = [day for where, day in named if last_marker is not None and where.start() >= last_marker]
+    after_marker = [day for position, day, _ in named if last_marker is not None and position >= last_marker]
     if after_marker:
         return after_marker[0]
-    wanted = [day for where, day in named if not RULED_OUT.match(text, where.end())]
+    wanted = [day for _, day, ruled_out in named if not ruled_out]
     return wanted[-1] if wanted else None
