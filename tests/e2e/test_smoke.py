@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.e2e.conversation import Conversation
+
 pytestmark = pytest.mark.e2e
 
 
@@ -56,3 +58,17 @@ def test_small_talk_as_customers_type_it(chat, text, intent):
 def test_a_search_for_new_flights_is_not_taken_for_the_customers_booking(chat, text):
     """星河旅行 serves flights it already booked; a search names cities and dates just as an answer to 改到哪天 does."""
     assert chat.parse(text)["intent"]["name"] == "out_of_scope"
+
+
+@pytest.mark.parametrize("opening, question", [
+    ("好的", "还有什么可以帮您"),  # a bare yes outside a question
+    ("我要退货", "手机号"),  # a request, stopped at the identity check
+])
+@pytest.mark.parametrize("no_more", ["没有了", "不用了"])
+def test_no_to_anything_else_ends_the_conversation_instead_of_asking_again(chat, opening, question, no_more):
+    talk = Conversation(chat)
+    assert question in talk.say(opening)
+    if question == "手机号":
+        assert "停止当前操作" in talk.say("算了")
+    reply = talk.say(no_more)
+    assert "再见" in reply and "还有什么可以帮您" not in reply
