@@ -335,7 +335,7 @@ class SentenceEncoderCascadeClassifier(RegularisedLogisticRegressionClassifier):
     on different tasks (e5 on retrieval pairs, USE on question-answer pairs and translations);
     together they classify better than e5 alone (`make evaluate`: CV macro-F1 0.930 -> 0.942).
 
-    Encoding a message takes about 12 ms (e5) and 2 ms (USE), more than the rest of the parse, so
+    Encoding a message costs more than the rest of the parse (e5 most of it), so
     only the messages the first model is unsure of (top confidence below `encode_below`) are
     encoded; the clear majority pays nothing.  For those, the intent is the average of both
     models' probabilities: the meaning may overrule the words only when it is sure enough to
