@@ -231,9 +231,8 @@ def only_ruled_out_days(text: str, today: date) -> List[date]:
     """The days named when the text only rules days out (明天不行 · 周五没空 · Friday doesn't work),
     in the order written; empty when it names any other day (明天不行，改到5号)."""
     named = _days_as_written(fold_width(text), today)
-    if not all(day is not None and ruled_out for _, day, ruled_out in named):
-        return []
-    return [day for _, day, _ in named if day is not None]
+    ruled_out = [day for _, day, out in named if day is not None and out]
+    return ruled_out if len(ruled_out) == len(named) else []
 
 
 def resolve_new_date(text: str, today: date) -> Optional[date]:
