@@ -15,7 +15,8 @@ Environment: XINGHE_EXTERNAL_EVAL (the external set; its scorer score_external.p
 it; `make evaluate` passes the one found beside the repository), EVAL_FOLDS (5),
 EVAL_SKIP_CV=1 (skips step 3, for a quick look), EVAL_PIPELINES=shipped (cross-validates
 only the shipped pipeline: the default one took two hours on 2 cores with 3,272 examples,
-against eight minutes, and changes only when the data does).
+against eight minutes, and changes only when the data does), EVAL_CV_SEED (0: which folds;
+the same seed and data give the same folds, so a change in the figure is the change's).
 """
 from __future__ import annotations
 
@@ -43,6 +44,10 @@ EXTERNAL = Path(os.environ["XINGHE_EXTERNAL_EVAL"]) if os.environ.get("XINGHE_EX
 HOLDOUT = ROOT / "tests" / "nlu_holdout.yml"
 PIPELINES = {"shipped": ROOT / "config.yml", "default": ROOT / "nlu" / "baseline_config.yml"}
 FOLDS = int(os.environ.get("EVAL_FOLDS", "5"))
+CV_SEED = int(os.environ.get("EVAL_CV_SEED", "0"))
+# Rasa shuffles the cross-validation folds with numpy's global generator and takes no seed,
+# so without one two runs on the same data differ by up to 0.01 in macro-F1.
+SEEDED_RASA = "import sys, numpy; numpy.random.seed(int(sys.argv.pop(1))); from rasa.__main__ import main; main()"
 WORST_PAIRS = 5
 # The learned entity extractor of each pipeline; the regex extractor only finds fixed-format ids.
 LEARNED_EXTRACTORS = ("CRFEntityExtractor", "DIETClassifier")
@@ -59,12 +64,14 @@ ENV = {
 }
 
 
-def rasa(args: List[str], log: Path) -> float:
-    """Runs `rasa <args>` with its output in `log`; the wall time in seconds. Fails loudly."""
+def rasa(args: List[str], log: Path, seed: Optional[int] = None) -> float:
+    """Runs `rasa <args>` with its output in `log`, numpy seeded first when `seed` is given;
+    the wall time in seconds. Fails loudly."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    command = [str(BIN / "rasa")] if seed is None else [sys.executable, "-c", SEEDED_RASA, str(seed)]
     start = time.monotonic()
     with log.open("wb") as out:
-        code = subprocess.call([str(BIN / "rasa"), *args], cwd=ROOT, env=ENV, stdout=out, stderr=subprocess.STDOUT)
+        code = subprocess.call([*command, *args], cwd=ROOT, env=ENV, stdout=out, stderr=subprocess.STDOUT)
     if code != 0:
         tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
         sys.exit(f"rasa {' '.join(args)} failed (exit {code}); log {log}:\n{tail}")
@@ -106,11 +113,12 @@ def scores(report_dir: Path) -> Dict[str, Any]:
 
 def cross_validate(name: str, config: Path) -> Dict[str, Any]:
     out = RESULTS / "cv" / name
-    print(f"==> {FOLDS}-fold cross-validation of the {name} pipeline ({config.relative_to(ROOT)})", flush=True)
+    print(f"==> {FOLDS}-fold cross-validation of the {name} pipeline ({config.relative_to(ROOT)}, "
+          f"folds seed {CV_SEED})", flush=True)
     seconds = rasa(
         ["test", "nlu", "--nlu", "data/nlu", "--config", str(config), "--cross-validation",
          "--folds", str(FOLDS), "--out", str(out)],
-        RESULTS / f"cv-{name}.log",
+        RESULTS / f"cv-{name}.log", seed=CV_SEED,
     )
     return {**scores(out), "seconds": round(seconds)}
 
@@ -227,7 +235,7 @@ def summary(cv: Dict[str, Dict[str, Any]], result: Dict[str, Any]) -> str:
     lines = ["# NLU evaluation", "", f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} on "
              f"{os.cpu_count()} CPU cores by `make evaluate`.", ""]
     if cv:
-        lines += [f"## {FOLDS}-fold cross-validation (data/nlu)", "",
+        lines += [f"## {FOLDS}-fold cross-validation (data/nlu, folds seed {CV_SEED})", "",
                   "| pipeline | intent macro-F1 | intent accuracy | entity micro-F1 (extractor) | time |",
                   "|---|---|---|---|---|"]
         lines += [f"| {name} | {fmt(r['intent_macro_f1'])} | {fmt(r['intent_accuracy'])} | "
@@ -283,7 +291,7 @@ def main() -> int:
     cv = {} if os.environ.get("EVAL_SKIP_CV") else {
         name: cross_validate(name, config) for name, config in PIPELINES.items() if name in chosen
     }
-    (RESULTS / "summary.json").write_text(json.dumps({"cross_validation": cv, **result}, ensure_ascii=False,
+    (RESULTS / "summary.json").write_text(json.dumps({"cross_validation": cv, "cv_seed": CV_SEED, **result}, ensure_ascii=False,
                                                      indent=2), encoding="utf-8")
     text = summary(cv, result)
     (RESULTS / "summary.md").write_text(text, encoding="utf-8")

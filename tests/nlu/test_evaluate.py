@@ -1,9 +1,17 @@
-"""make evaluate reads the figures of each pipeline's own learned entity extractor."""
+"""make evaluate reads the figures of each pipeline's own learned entity extractor, and
+cross-validates on the same folds every run."""
 import importlib.util
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy
 import pytest
+import rasa
+from rasa.nlu.test import generate_folds
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "evaluate.py"
 
@@ -42,3 +50,23 @@ def test_a_pipeline_without_a_learned_extractor_has_no_entity_figure(evaluate, t
     scores = evaluate.scores(report_dir(tmp_path))
     assert (scores["entity_extractor"], scores["entity_micro_f1"]) == (None, None)
     assert evaluate.fmt(scores["entity_micro_f1"]) == "—"
+
+
+def fold_test_texts(seed: int) -> list[list[str]]:
+    """The test part of each of Rasa's 3 cross-validation folds, numpy seeded as make evaluate does."""
+    examples = [Message(data={"text": f"{intent} {i}", "intent": intent})
+                for intent in ("greet", "goodbye") for i in range(9)]
+    numpy.random.seed(seed)
+    return [sorted(m.get("text") for m in test.training_examples)
+            for _, test in generate_folds(3, TrainingData(training_examples=examples))]
+
+
+def test_the_same_seed_gives_the_same_cross_validation_folds(evaluate):
+    assert fold_test_texts(evaluate.CV_SEED) == fold_test_texts(evaluate.CV_SEED)
+    assert fold_test_texts(1) != fold_test_texts(2)
+
+
+def test_the_seeded_command_hands_its_arguments_to_rasa(evaluate):
+    out = subprocess.run([sys.executable, "-c", evaluate.SEEDED_RASA, "3", "--version"],
+                         capture_output=True, text=True, timeout=120, check=True)
+    assert f"Rasa Version      :         {rasa.__version__}" in out.stdout
