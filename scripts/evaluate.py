@@ -291,8 +291,8 @@ def main() -> int:
     cv = {} if os.environ.get("EVAL_SKIP_CV") else {
         name: cross_validate(name, config) for name, config in PIPELINES.items() if name in chosen
     }
-    (RESULTS / "summary.json").write_text(json.dumps({"cross_validation": cv, "cv_seed": CV_SEED, **result}, ensure_ascii=False,
-                                                     indent=2), encoding="utf-8")
+    figures = {"cross_validation": cv, "cv_seed": CV_SEED, **result}
+    (RESULTS / "summary.json").write_text(json.dumps(figures, ensure_ascii=False, indent=2), encoding="utf-8")
     text = summary(cv, result)
     (RESULTS / "summary.md").write_text(text, encoding="utf-8")
     print("\n" + text)
