@@ -47,7 +47,8 @@ FOLDS = int(os.environ.get("EVAL_FOLDS", "5"))
 CV_SEED = int(os.environ.get("EVAL_CV_SEED", "0"))
 # Rasa shuffles the cross-validation folds with numpy's global generator and takes no seed,
 # so without one two runs on the same data differ by up to 0.01 in macro-F1.
-SEEDED_RASA = "import sys, numpy; numpy.random.seed(int(sys.argv.pop(1))); from rasa.__main__ import main; main()"
+SEED_NUMPY = "import sys, numpy; numpy.random.seed(int(sys.argv.pop(1)))"
+SEEDED_RASA = f"{SEED_NUMPY}; from rasa.__main__ import main; main()"
 WORST_PAIRS = 5
 # The learned entity extractor of each pipeline; the regex extractor only finds fixed-format ids.
 LEARNED_EXTRACTORS = ("CRFEntityExtractor", "DIETClassifier")

@@ -66,6 +66,17 @@ def test_the_same_seed_gives_the_same_cross_validation_folds(evaluate):
     assert fold_test_texts(1) != fold_test_texts(2)
 
 
+def test_the_seeded_command_seeds_numpy_with_its_first_argument(evaluate):
+    def first_draw(seed: str) -> float:
+        out = subprocess.run([sys.executable, "-c", f"{evaluate.SEED_NUMPY}; print(numpy.random.rand())", seed],
+                             capture_output=True, text=True, timeout=60, check=True)
+        return float(out.stdout)
+
+    numpy.random.seed(3)
+    assert first_draw("3") == numpy.random.rand() != first_draw("4")
+    assert evaluate.SEEDED_RASA.startswith(evaluate.SEED_NUMPY + ";")
+
+
 def test_the_seeded_command_hands_its_arguments_to_rasa(evaluate):
     out = subprocess.run([sys.executable, "-c", evaluate.SEEDED_RASA, "3", "--version"],
                          capture_output=True, text=True, timeout=120, check=True)
