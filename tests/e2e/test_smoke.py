@@ -60,6 +60,14 @@ def test_a_search_for_new_flights_is_not_taken_for_the_customers_booking(chat, t
     assert chat.parse(text)["intent"]["name"] == "out_of_scope"
 
 
+@pytest.mark.parametrize("text", ["淘宝买的衣服想退款", "天猫下的单能帮我退款吗", "高铁票改签要收钱吗"])
+def test_another_companys_business_is_declined_not_started(chat, text):
+    """We cannot find another shop's order or change a train ticket: asking for an order number
+    or a booking would lead nowhere, so the customer hears at once that we cannot help."""
+    texts = "\n".join(m.get("text", "") for m in chat.say(chat.new_sender(), text))
+    assert "帮不上忙" in texts, texts
+
+
 @pytest.mark.parametrize("lead_in", [
     [("好的", "还有什么可以帮您")],  # a bare yes outside a question
     [("我要退货", "手机号"), ("算了", "停止当前操作，没有做任何修改。还有什么可以帮您")],  # a stopped request

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.loading import load_data
 from scipy.sparse import csr_matrix
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -18,6 +19,7 @@ import nlu.components
 from nlu.components import (
     ChineseTextNormaliser,
     DomainJiebaTokenizer,
+    ElsewhereGuard,
     KnowledgeBaseFeaturizer,
     OriginalTextRestorer,
     RegularisedLogisticRegressionClassifier,
@@ -298,3 +300,57 @@ def test_the_words_temper_what_the_meaning_alone_would_say(cascade):
     meaning_alone = cascade.encoded_clf.predict_proba(cascade._with_sentence_vectors(words, [refund])).max()
     assert refund.get("intent")["name"] == "request_refund"
     assert 0.5 < refund.get("intent")["confidence"] < meaning_alone
+
+
+def classified(text, intent, entities=()):
+    """A message as the classifier and the id extractors leave it."""
+    message = Message.build(text)
+    guess = {"name": intent, "confidence": 0.97}
+    message.set("intent", guess)
+    message.set("intent_ranking", [guess, {"name": "out_of_scope", "confidence": 0.02}])
+    message.set("entities", [{"entity": name, "value": value} for name, value in entities])
+    return message
+
+
+@pytest.fixture
+def elsewhere_guard(tmp_path, context):
+    """Trained on the real word lists (data/nlu/lexicon.yml), persisted and loaded as `rasa run` does."""
+    storage, resource = LocalModelStorage(tmp_path), Resource("elsewhere")
+    ElsewhereGuard.create({}, storage, resource, context).train(load_data(str(ROOT / "data" / "nlu" / "lexicon.yml")))
+    return ElsewhereGuard.load({}, storage, resource, context)
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("我在京东买的东西到哪了", "order_status"),
+    ("淘宝的订单怎么取消", "cancel_order"),
+    ("12306退票怎么退", "cancel_flight"),
+    ("信用卡账单出了没", "transaction_history"),
+])
+def test_another_companys_business_is_out_of_scope_however_it_reads(elsewhere_guard, text, intent):
+    message = classified(text, intent)
+    elsewhere_guard.process([message])
+    assert message.get("intent") == {"name": "out_of_scope", "confidence": 1.0}
+    # Alone in the ranking: the fallback's ambiguity test must not weigh it against the guess.
+    assert message.get("intent_ranking") == [message.get("intent")]
+
+
+@pytest.mark.parametrize("text, intent, entities", [
+    ("我的订单到哪了", "order_status", ()),
+    ("我不坐飞机了，改坐高铁，机票退了", "cancel_flight", ()),
+    ("京东物流送的XH2611010001到哪了", "order_status", [("order_id", "XH2611010001")]),
+    ("淘宝上看到的那款，你们星河有卖吗", "ask_faq", ()),
+])
+def test_a_message_that_names_something_of_ours_keeps_its_intent(elsewhere_guard, text, intent, entities):
+    message = classified(text, intent, entities)
+    elsewhere_guard.process([message])
+    assert message.get("intent")["name"] == intent and message.get("intent")["confidence"] == 0.97
+
+
+def test_without_the_word_list_in_the_training_data_nothing_is_set_aside(tmp_path, context, caplog):
+    storage, resource = LocalModelStorage(tmp_path), Resource("elsewhere")
+    ElsewhereGuard.create({}, storage, resource, context).train(TrainingData([Message.build("你好", intent="greet")]))
+    guard = ElsewhereGuard.load({}, storage, resource, context)
+    message = classified("我在京东买的东西到哪了", "order_status")
+    guard.process([message])
+    assert message.get("intent")["name"] == "order_status"
+    assert "elsewhere_word" in caplog.text
