@@ -287,7 +287,6 @@ class ElsewhereGuard(GraphComponent):
                  patterns: List[str]) -> None:
         self._config = {**self.get_default_config(), **config}
         self._model_storage, self._resource = model_storage, resource
-        self._patterns = patterns
         self._elsewhere = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) if patterns else None
         self._ours = re.compile(self._config["our_words"], re.IGNORECASE)
 
