@@ -45,7 +45,9 @@ import pytest
 import requests
 import yaml
 
+from actions.services.clock import SHANGHAI
 from actions.store.db import engine_for, session_scope
+from actions.store.seed import build_order
 from tests.connectors.drivers import channel_environment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -377,3 +379,18 @@ def store(database_url):
     def open_session():
         return session_scope(engine_for(database_url))
     return open_session
+
+
+@pytest.fixture
+def new_delivered_order(store, xinghe_now):
+    """Adds a delivered order of 张伟's (C001), paid by WeChat five days before, for one test to
+    refund alone: the demo orders are shared by every test in the session.  Returns its id."""
+    now = dt.datetime.fromisoformat(xinghe_now).astimezone(SHANGHAI).replace(tzinfo=None)
+
+    def add(order_id: str) -> str:
+        record = {"id": order_id, "customer": "C001", "status": "delivered", "paid_days_ago": 5,
+                  "delivered_days_ago": 3, "items": [{"name": "护眼台灯", "qty": 1, "price": 159.00}]}
+        with store() as session:
+            session.add(build_order(record, now.date(), now, wallet_memos=[]))
+        return order_id
+    return add

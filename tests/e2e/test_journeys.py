@@ -68,6 +68,18 @@ def test_refund_declined_changes_nothing_then_confirmed_refund_is_recorded(chat,
         assert ticket.category == "refund" and ticket.conversation_id == talk.sender
 
 
+def test_another_shops_price_as_the_reason_is_taken_as_the_reason(chat, store, new_delivered_order):
+    order_id = new_delivered_order("XH2611209902")
+    talk = conversation_to_verify(chat, "我要退货", "13800138001", "2817")
+    assert "原因" in talk.say(order_id)
+    confirm = talk.say("淘宝上同款便宜一半")  # names another shop: out_of_scope on its own
+    assert "帮不上忙" not in confirm
+    assert "159.00元" in confirm and "原因“七天无理由”" in confirm
+    assert "没有提交退款申请" in talk.say("不用了")
+    with store() as session:
+        assert session.get(Order, order_id).status == "delivered"
+
+
 def test_refund_outside_the_rules_files_a_ticket_and_offers_a_human(chat, store):
     talk = conversation_to_verify(chat, "申请退款", "13800138001", "2817")
     talk.say("XH2610150003")

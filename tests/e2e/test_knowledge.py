@@ -1,12 +1,8 @@
 """Every knowledge-base fact, asked in natural Chinese over REST, comes back with its numbers."""
-from datetime import datetime
-
 import pytest
 from sqlalchemy import select
 
-from actions.services.clock import SHANGHAI
 from actions.store.models import Refund
-from actions.store.seed import build_order
 from tests.e2e.conversation import Conversation, conversation_to_verify
 
 pytestmark = pytest.mark.e2e
@@ -53,26 +49,16 @@ def test_every_kb_fact_is_answered_over_rest(chat, fact, question, expected):
         assert part in reply, f"{fact}: {question!r} -> {reply!r}"
 
 
-@pytest.fixture
-def wechat_paid_order(store, xinghe_now):
-    """A delivered order of 张伟's, paid by WeChat three days before, that this test alone refunds."""
-    now = datetime.fromisoformat(xinghe_now).astimezone(SHANGHAI).replace(tzinfo=None)
-    record = {"id": "XH2611209901", "customer": "C001", "status": "delivered", "paid_days_ago": 5,
-              "delivered_days_ago": 3, "items": [{"name": "护眼台灯", "qty": 1, "price": 159.00}]}
-    with store() as session:
-        session.add(build_order(record, now.date(), now, wallet_memos=[]))
-    return record["id"]
-
-
 def test_a_policy_question_inside_the_refund_form_is_answered_and_the_refund_completes(
-    chat, store, wechat_paid_order
+    chat, store, new_delivered_order
 ):
+    order_id = new_delivered_order("XH2611209901")
     talk = conversation_to_verify(chat, "我要退货", "13800138001", "2817")
-    assert "原因" in talk.say(wechat_paid_order)
+    assert "原因" in talk.say(order_id)
     answer = talk.say("退到微信一般要几天")
     assert "1-3个工作日" in answer and "原因" in answer  # answered, then the form asks again
     talk.say("七天无理由")
     assert "工单号 TK" in talk.say("确认")
     with store() as session:
-        refund = session.execute(select(Refund).where(Refund.order_id == wechat_paid_order)).scalar_one()
+        refund = session.execute(select(Refund).where(Refund.order_id == order_id)).scalar_one()
         assert (refund.method, refund.status, str(refund.amount)) == ("wechat", "processing", "159.00")

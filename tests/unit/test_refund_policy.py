@@ -90,6 +90,7 @@ def test_exception_ticket_is_opened_once_per_order(session):
         ("鞋底开胶了", "quality"),
         ("拍错了，不想要了", "no_reason"),
         ("收到的颜色发错了", "wrong_item"),
+        ("淘宝上同款便宜一半", "no_reason"),
         ("就是想退", "other"),
     ],
 )
