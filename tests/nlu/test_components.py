@@ -165,13 +165,17 @@ def test_the_classifier_sees_the_same_features_as_rasas_own(tmp_path, context):
 
 @pytest.mark.parametrize("component", [RegularisedLogisticRegressionClassifier, SentenceEncoderCascadeClassifier])
 def test_a_message_with_nothing_to_featurise_gets_no_intent_instead_of_crashing(component, tmp_path, context):
-    """An emoji-only message leaves no tokens, so no features: the fallback must take it, not an error."""
+    """An emoji-only message leaves no tokens, so no features, and punctuation alone says nothing:
+    the fallback must take both, not an error and not a guess."""
     classifier = component.create(component.get_default_config(), LocalModelStorage(tmp_path), Resource("intents"), context)
     classifier.train(TrainingData([featurised([1, 0], "greet"), featurised([0, 1], "thanks")]))
     emoji_only, greeting = Message.build("😀"), featurised([1, 0])
-    classifier.process([emoji_only, greeting])
-    assert emoji_only.get("intent") == {"name": None, "confidence": 0.0}
-    assert emoji_only.get("intent_ranking") == []
+    punctuation_only = featurised([1, 0])  # ？？？ keeps a token and features, but says nothing
+    punctuation_only.set("text", "？  ")
+    classifier.process([emoji_only, greeting, punctuation_only])
+    for unreadable in (emoji_only, punctuation_only):
+        assert unreadable.get("intent") == {"name": None, "confidence": 0.0}
+        assert unreadable.get("intent_ranking") == []
     assert greeting.get("intent")["name"] == "greet"
 
 
@@ -218,9 +222,10 @@ def test_editing_the_kb_makes_rasa_retrain_with_new_kb_features(tmp_path):
 @pytest.mark.parametrize("component, sources, constant", [
     (KnowledgeBaseFeaturizer, "KB_FEATURE_SOURCES", "STRONG_SCORE = "),
     (ChineseTextNormaliser, "NORMALISER_SOURCES", "_PUNCTUATION_RUN = "),
+    (SentenceEncoderCascadeClassifier, "TUNED_USE_SOURCES", "LOGIT_SCALE = "),
 ])
 def test_editing_a_module_a_component_calls_makes_rasa_retrain_it(component, sources, constant, tmp_path, monkeypatch):
-    """Rasa hashes only the component class's own source; the retriever's and normaliser's modules count too."""
+    """Rasa hashes only the component class's own source; the retriever's, the normaliser's and the tuned encoder's modules count too."""
     (original,) = [path for path in getattr(nlu.components, sources) if constant in path.read_text(encoding="utf-8")]
     copy = tmp_path / original.name
     copy.write_text(original.read_text(encoding="utf-8"), encoding="utf-8")
@@ -276,9 +281,11 @@ def test_only_messages_the_words_leave_unsure_are_encoded(cascade, monkeypatch):
     with_vectors = cascade._with_sentence_vectors
     monkeypatch.setattr(cascade, "_with_sentence_vectors",
                         lambda words, messages: encoded.append([m.get("text") for m in messages]) or with_vectors(words, messages))
+    tuned_predict = cascade.tuned.predict_proba
+    monkeypatch.setattr(cascade.tuned, "predict_proba", lambda texts: encoded.append(list(texts)) or tuned_predict(texts))
     greeting, unsure = worded("你好呀", [0, 1]), worded("把钱退给我", [1, 0])
     cascade.process([greeting, unsure])
-    assert encoded == [["把钱退给我"]]
+    assert encoded == [["把钱退给我"], ["把钱退给我"]]  # the vectors, then the tuned encoder
     assert greeting.get("intent")["name"] == "greet" and greeting.get("intent")["confidence"] >= 0.9
 
 
@@ -300,6 +307,12 @@ def test_the_words_temper_what_the_meaning_alone_would_say(cascade):
     meaning_alone = cascade.encoded_clf.predict_proba(cascade._with_sentence_vectors(words, [refund])).max()
     assert refund.get("intent")["name"] == "request_refund"
     assert 0.5 < refund.get("intent")["confidence"] < meaning_alone
+
+
+def test_the_tuned_encoder_is_stored_with_the_model(cascade):
+    """Loaded as `rasa run` does: the tuned weights, not the encoder as shipped, one column per intent."""
+    assert list(cascade.tuned.classes) == list(cascade.clf.classes_)
+    assert not np.allclose(cascade.tuned.state()["d3"], cascade._use._model.d3)
 
 
 def classified(text, intent, entities=()):
