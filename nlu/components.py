@@ -429,7 +429,7 @@ class SentenceEncoderCascadeClassifier(RegularisedLogisticRegressionClassifier):
         # The vectors (unit length) are scaled to weigh against thousands of word and character counts.
         return {**RegularisedLogisticRegressionClassifier.get_default_config(),
                 "e5_scale": 10.0, "use_scale": 5.0, "encode_below": 0.9,
-                "tuned_weight": 0.3, "tuned_epochs": 10}
+                "tuned_weight": 0.3, "tuned_epochs": 5}
 
     def __init__(self, config: Dict[Text, Any], name: Text, model_storage: ModelStorage,
                  resource: Resource) -> None:

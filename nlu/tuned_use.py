@@ -113,7 +113,7 @@ class TunedUSEClassifier(tf.Module):
             sentence = tf.nn.dropout(sentence, dropout, seed=seed)
         return (sentence * LOGIT_SCALE) @ self.weights["head_W"] + self.weights["head_b"]
 
-    def fit(self, texts: List[str], intents: List[str], epochs: int = 10, learning_rate: float = 3e-4,
+    def fit(self, texts: List[str], intents: List[str], epochs: int = 5, learning_rate: float = 3e-4,
             batch_size: int = 32, dropout: float = 0.1, seed: int = 42) -> None:
         """Cross-entropy with class weights (as the logistic regressions use): a small intent
         counts as much as a large one."""
