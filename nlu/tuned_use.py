@@ -14,7 +14,7 @@ embedding, projection, three n-gram CNN branches, sum over tokens, a small resid
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -54,7 +54,7 @@ class TunedUSEClassifier(tf.Module):
             start["head_b"] = np.zeros(len(self.classes), np.float32)
         self.weights = {name: tf.Variable(np.asarray(value, np.float32), name=name)
                         for name, value in start.items()}
-        # A graph, not op-by-op: one message in about a millisecond instead of nine.
+        # A graph, not op-by-op: one message in about 2.5 ms instead of 9 (measured here).
         self._probabilities = tf.function(lambda vectors, mask: tf.nn.softmax(self._logits(vectors, mask)),
                                           reduce_retracing=True)
 
@@ -69,7 +69,7 @@ class TunedUSEClassifier(tf.Module):
     def state(self) -> Dict[str, np.ndarray]:
         return {name: variable.numpy() for name, variable in self.weights.items()}
 
-    def token_vectors(self, texts: Sequence[str]) -> tuple:
+    def token_vectors(self, texts: Sequence[str]) -> Tuple[tf.Tensor, tf.Tensor]:
         """Word-table rows of each text's pieces, padded: (vectors, mask)."""
         pieces = [self._tokenize(t, out_type=int, add_bos=True, add_eos=True)[:MAX_TOKENS] for t in texts]
         length = -(-max(map(len, pieces)) // 8) * 8  # few distinct shapes: few graph traces
