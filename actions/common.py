@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional, Text
 
@@ -13,6 +14,8 @@ from rasa_sdk.types import DomainDict
 logger = logging.getLogger(__name__)
 
 CONTEXT_TURNS = 12
+# 不用了，谢谢 · 算了，谢谢你: thanks by its words, but a no when it answers a yes/no question.
+POLITE_REFUSAL = re.compile(r"^\W*(不用|不要|不必|算了|先不|no\b)", re.IGNORECASE)
 
 
 def conversation_context(tracker: Tracker, turns: int = CONTEXT_TURNS) -> List[Dict[str, Any]]:
@@ -38,6 +41,10 @@ def verified_customer(tracker: Tracker) -> Optional[str]:
 
 def latest_intent(tracker: Tracker) -> Optional[str]:
     return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def is_polite_refusal(tracker: Tracker) -> bool:
+    return latest_intent(tracker) == "thanks" and bool(POLITE_REFUSAL.match(tracker.latest_message.get("text") or ""))
 
 
 def journey_request(tracker: Tracker, intent: str) -> Dict[str, Any]:
@@ -104,11 +111,22 @@ class GuardedFormValidation(FormValidationAction, ABC):
     When the customer's message fills nothing, Rasa would reject the form and let
     the policies guess; unless the message is a digression handled by a rule, the
     customer instead gets `utter_invalid_<slot>` and the same question again.
+    A polite no (不用了，谢谢) to a yes/no question (a bool slot) is a no, not thanks.
     """
 
     @abstractmethod
     def name(self) -> Text:
         """Abstract so the action server does not register this base class itself."""
+
+    async def get_extraction_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        events = await super().get_extraction_events(dispatcher, tracker, domain)
+        requested = tracker.get_slot("requested_slot")
+        yes_or_no = requested and domain.get("slots", {}).get(requested, {}).get("type") == "bool"
+        if yes_or_no and is_polite_refusal(tracker):
+            events.append(SlotSet(requested, False))
+        return events
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

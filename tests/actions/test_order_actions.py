@@ -1,3 +1,5 @@
+import pytest
+
 from actions.orders import ActionCancelOrder, ActionOrderStatus, ValidateCancelOrderForm, ValidateOrderStatusForm
 from actions.store.models import Order
 from tests.actions.conftest import make_tracker
@@ -90,3 +92,31 @@ def test_junk_instead_of_a_yes_or_no_gets_a_hint(run):
                                   "verified_customer_id": "C002"})
     result = run(ValidateCancelOrderForm(), tracker)
     assert result.responses == ["utter_invalid_cancel_confirmed"]
+
+
+@pytest.mark.parametrize("text", ["不用了，谢谢", "算了，谢谢你", "不用了謝謝"])
+def test_a_polite_no_to_a_yes_or_no_question_is_a_no(run, text):
+    tracker = make_tracker(text, intent="thanks", active_loop="cancel_order_form",
+                           slots={"requested_slot": "cancel_confirmed", "order_id": "XH2611050004",
+                                  "verified_customer_id": "C002"})
+    result = run(ValidateCancelOrderForm(), tracker)
+    assert result.responses == []
+    assert result.slots()["cancel_confirmed"] is False
+
+
+def test_thanks_without_a_no_is_not_taken_as_an_answer(run):
+    tracker = make_tracker("好的，谢谢", intent="thanks", active_loop="cancel_order_form",
+                           slots={"requested_slot": "cancel_confirmed", "order_id": "XH2611050004",
+                                  "verified_customer_id": "C002"})
+    result = run(ValidateCancelOrderForm(), tracker)
+    assert result.responses == ["utter_invalid_cancel_confirmed"]
+    assert result.slots().get("cancel_confirmed") is None  # asked again
+
+
+def test_a_polite_no_fills_only_yes_or_no_questions(run):
+    """不用了，谢谢 when asked for the order number is not an order number."""
+    tracker = make_tracker("不用了，谢谢", intent="thanks", active_loop="cancel_order_form",
+                           slots={"requested_slot": "order_id", "verified_customer_id": "C002"})
+    result = run(ValidateCancelOrderForm(), tracker)
+    assert result.responses == ["utter_invalid_order_id"]
+    assert result.slots().get("order_id") is None

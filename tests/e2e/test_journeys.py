@@ -80,6 +80,18 @@ def test_another_shops_price_as_the_reason_is_taken_as_the_reason(chat, store, n
         assert session.get(Order, order_id).status == "delivered"
 
 
+def test_no_thanks_to_the_refund_confirmation_refunds_nothing(chat, store, new_delivered_order):
+    order_id = new_delivered_order("XH2611209903")
+    talk = conversation_to_verify(chat, "我要退货", "13800138001", "2817")
+    talk.say(order_id)
+    assert "确认提交吗" in talk.say("七天无理由")
+    reply = talk.say("不用了，谢谢")  # thanks by its words, a no to the question
+    assert "没有提交退款申请" in reply and "确认提交吗" not in reply
+    with store() as session:
+        assert session.get(Order, order_id).status == "delivered"
+        assert session.execute(select(Refund).where(Refund.order_id == order_id)).first() is None
+
+
 def test_refund_outside_the_rules_files_a_ticket_and_offers_a_human(chat, store):
     talk = conversation_to_verify(chat, "申请退款", "13800138001", "2817")
     talk.say("XH2610150003")
