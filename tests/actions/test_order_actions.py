@@ -86,29 +86,27 @@ def test_unpaid_order_cancel_moves_no_money(run, session):
     assert session.get(Order, "XH2611070006").status == "cancelled"
 
 
+def answer_to_cancel_confirmation(text, intent):
+    """C002's cancel form, asking 确认取消订单 XH2611050004 吗？, answered with `text`."""
+    return make_tracker(text, intent=intent, active_loop="cancel_order_form",
+                        slots={"requested_slot": "cancel_confirmed", "order_id": "XH2611050004",
+                               "verified_customer_id": "C002"})
+
+
 def test_junk_instead_of_a_yes_or_no_gets_a_hint(run):
-    tracker = make_tracker("随便吧", intent="greet", active_loop="cancel_order_form",
-                           slots={"requested_slot": "cancel_confirmed", "order_id": "XH2611050004",
-                                  "verified_customer_id": "C002"})
-    result = run(ValidateCancelOrderForm(), tracker)
+    result = run(ValidateCancelOrderForm(), answer_to_cancel_confirmation("随便吧", "greet"))
     assert result.responses == ["utter_invalid_cancel_confirmed"]
 
 
 @pytest.mark.parametrize("text", ["不用了，谢谢", "算了，谢谢你", "不用了謝謝"])
 def test_a_polite_no_to_a_yes_or_no_question_is_a_no(run, text):
-    tracker = make_tracker(text, intent="thanks", active_loop="cancel_order_form",
-                           slots={"requested_slot": "cancel_confirmed", "order_id": "XH2611050004",
-                                  "verified_customer_id": "C002"})
-    result = run(ValidateCancelOrderForm(), tracker)
+    result = run(ValidateCancelOrderForm(), answer_to_cancel_confirmation(text, "thanks"))
     assert result.responses == []
     assert result.slots()["cancel_confirmed"] is False
 
 
 def test_thanks_without_a_no_is_not_taken_as_an_answer(run):
-    tracker = make_tracker("好的，谢谢", intent="thanks", active_loop="cancel_order_form",
-                           slots={"requested_slot": "cancel_confirmed", "order_id": "XH2611050004",
-                                  "verified_customer_id": "C002"})
-    result = run(ValidateCancelOrderForm(), tracker)
+    result = run(ValidateCancelOrderForm(), answer_to_cancel_confirmation("好的，谢谢", "thanks"))
     assert result.responses == ["utter_invalid_cancel_confirmed"]
     assert result.slots().get("cancel_confirmed") is None  # asked again
 
