@@ -361,7 +361,8 @@ class RegularisedLogisticRegressionClassifier(LogisticRegressionClassifier):
         self.clf.set_params(C=self.config["C"])
 
     def process(self, messages: List[Message]) -> List[Message]:
-        understood = [message for message in messages if self._readable(message)]
+        readable = [self._readable(message) for message in messages]
+        understood = [message for message, ok in zip(messages, readable) if ok]
         for message, row in zip(understood, self._probabilities(understood) if understood else []):
             ranking = sorted(({INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: float(confidence)}
                               for name, confidence in zip(self.clf.classes_, row)),
@@ -369,8 +370,8 @@ class RegularisedLogisticRegressionClassifier(LogisticRegressionClassifier):
             message.set(INTENT, ranking[0], add_to_output=True)
             length = self.config[RANKING_LENGTH]
             message.set(INTENT_RANKING_KEY, ranking[:length] if length > 0 else ranking, add_to_output=True)
-        for message in messages:
-            if not self._readable(message):
+        for message, ok in zip(messages, readable):
+            if not ok:
                 # Emoji or punctuation only: nothing to featurise (Rasa's version crashes the
                 # parse here), or a ？？？ that the sentence encoders would still read as
                 # something.  No intent, so the fallback asks again.

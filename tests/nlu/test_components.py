@@ -16,6 +16,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 import nlu.components
+from nlu.text import normalise
 from nlu.components import (
     ChineseTextNormaliser,
     DomainJiebaTokenizer,
@@ -177,6 +178,15 @@ def test_a_message_with_nothing_to_featurise_gets_no_intent_instead_of_crashing(
         assert unreadable.get("intent") == {"name": None, "confidence": 0.0}
         assert unreadable.get("intent_ranking") == []
     assert greeting.get("intent")["name"] == "greet"
+
+
+@pytest.mark.parametrize("path", ["data/nlu", "tests/nlu_holdout.yml"])
+def test_every_labelled_example_has_something_to_read(path):
+    """A message without a letter, digit or Chinese character gets no intent, so an example
+    like that could never be predicted and would only blur the figures."""
+    unreadable = [m.get("text") for m in load_data(str(ROOT / path)).intent_examples
+                  if not nlu.components.WORD_CHARACTER.search(normalise(m.get("text")))]
+    assert not unreadable, unreadable
 
 
 @pytest.fixture(scope="module")

@@ -50,6 +50,8 @@ def test_the_tuned_weights_make_the_same_classifier_again(tuned, use):
 
 
 def test_a_very_long_message_is_cut_not_refused(tuned):
-    probabilities = tuned.predict_proba(["我要退款" * 200, "你好"])
-    assert probabilities.shape == (2, 3)
-    assert len(tuned._tokenize("我要退款" * 200, out_type=int)) > MAX_TOKENS
+    long = "我要退款" * 200
+    assert len(tuned._tokenize(long, out_type=int)) > MAX_TOKENS
+    vectors, mask = tuned.token_vectors([long, "你好"])
+    assert mask.shape[1] == MAX_TOKENS and vectors.shape[1] == MAX_TOKENS
+    assert tuned.predict_proba([long, "你好"]).shape == (2, 3)
