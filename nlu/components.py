@@ -5,6 +5,8 @@
     DomainJiebaTokenizer    jieba with the user dictionary generated at training time from the
                             lookup tables, the catalogue and the KB (`nlu.dictionary`), stored in
                             the model; whitespace is never a token (Rasa issue #7910).
+    PinyinFeaturizer        how the message sounds, as sentence features: pinyin syllable
+                            n-grams, so a homophone typo (物留 for 物流) reads as the word meant.
     KnowledgeBaseFeaturizer how well the knowledge base covers the message, as sentence features:
                             whether a message is a policy question (ask_faq) or something we do
                             not serve (out_of_scope) depends on what the KB covers.
@@ -42,6 +44,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.nlu.featurizers.sparse_featurizer.sparse_featurizer import SparseFeaturizer
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.utils.tensorflow.constants import RANKING_LENGTH
 from rasa.shared.nlu.constants import (
@@ -61,6 +64,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 import kb.retrieval
+import nlu.pinyin
 import nlu.text
 import nlu.tuned_use
 from kb.retrieval import LEXICON_PATHS, STRONG_SCORE, KnowledgeBase, document_paths
@@ -75,12 +79,14 @@ DICTIONARY_FILE = "userdict.txt"
 ENCODED_CLASSIFIER_FILE = "with_sentence_vectors.skops"
 TUNED_USE_FILE = "tuned_use.npz"
 ELSEWHERE_PATTERN_FILE = "elsewhere.json"
+PINYIN_VOCABULARY_FILE = "pinyin_vocabulary.json"
 WORD_CHARACTER = re.compile(r"\w")
 # Rasa fingerprints a component's own class source, not the modules it calls: an edit to
 # the normalisation or to the retriever's scoring must retrain the components that use them.
 NORMALISER_SOURCES = (Path(nlu.text.__file__),)
 KB_FEATURE_SOURCES = (Path(kb.retrieval.__file__), Path(nlu.text.__file__))
 TUNED_USE_SOURCES = (Path(nlu.tuned_use.__file__),)
+PINYIN_SOURCES = (Path(nlu.pinyin.__file__),)
 
 
 def files_digest(paths: Iterable[Path]) -> str:
@@ -214,6 +220,79 @@ class DomainJiebaTokenizer(Tokenizer):
         text = message.get(attribute)
         tokens = [Token(word, start) for word, start, _ in jieba.tokenize(text) if word.strip()]
         return self._apply_token_pattern(tokens)
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=True)
+class PinyinFeaturizer(SparseFeaturizer, GraphComponent):
+    """Counts of the message's pinyin syllable n-grams (`nlu.pinyin`, fuzzy pinyin folded), over
+    the n-grams of the training messages: 物留到哪了 shares "wu liu" with 物流到哪了, which no
+    character n-gram of it does."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {**SparseFeaturizer.get_default_config(), "min_ngram": 2, "max_ngram": 2, "fuzzy": True}
+
+    def __init__(self, config: Dict[Text, Any], name: Text, model_storage: ModelStorage,
+                 resource: Resource, vocabulary: Dict[str, int]) -> None:
+        config = {**self.get_default_config(), **config}
+        super().__init__(name, config)
+        self._model_storage, self._resource = model_storage, resource
+        self.vocabulary = vocabulary
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> PinyinFeaturizer:
+        return cls(config, execution_context.node_name, model_storage, resource, {})
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> PinyinFeaturizer:
+        with model_storage.read_from(resource) as model_dir:
+            vocabulary = json.loads((model_dir / PINYIN_VOCABULARY_FILE).read_text(encoding="utf-8"))
+        return cls(config, execution_context.node_name, model_storage, resource, vocabulary)
+
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        pass
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        return ["pypinyin"]
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+        return files_digest(PINYIN_SOURCES)
+
+    def grams(self, text: str) -> List[str]:
+        spoken = nlu.pinyin.syllables(text, fuzzy=self._config["fuzzy"])
+        return nlu.pinyin.ngrams(spoken, self._config["min_ngram"], self._config["max_ngram"])
+
+    def train(self, training_data: TrainingData) -> Resource:
+        seen = sorted({g for e in training_data.training_examples if e.get(TEXT) for g in self.grams(e.get(TEXT))})
+        self.vocabulary = {gram: index for index, gram in enumerate(seen)}
+        with self._model_storage.write_to(self._resource) as model_dir:
+            (model_dir / PINYIN_VOCABULARY_FILE).write_text(json.dumps(self.vocabulary, ensure_ascii=False),
+                                                            encoding="utf-8")
+        return self._resource
+
+    def features(self, text: str) -> csr_matrix:
+        indices = [self.vocabulary[g] for g in self.grams(text) if g in self.vocabulary]
+        counts = csr_matrix((np.ones(len(indices)), ([0] * len(indices), indices)),
+                            shape=(1, len(self.vocabulary)))
+        counts.sum_duplicates()
+        return counts
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self.process(training_data.training_examples)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            # As with the knowledge-base features: a message with no tokens gets none, so that
+            # the classifier still sees it as unreadable.
+            if message.get(TOKENS_NAMES[TEXT]):
+                self.add_features_to_message(None, self.features(message.get(TEXT)), TEXT, message)
+        return messages
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)

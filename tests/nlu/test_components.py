@@ -23,6 +23,7 @@ from nlu.components import (
     ElsewhereGuard,
     KnowledgeBaseFeaturizer,
     OriginalTextRestorer,
+    PinyinFeaturizer,
     RegularisedLogisticRegressionClassifier,
     SentenceEncoderCascadeClassifier,
 )
@@ -233,9 +234,10 @@ def test_editing_the_kb_makes_rasa_retrain_with_new_kb_features(tmp_path):
     (KnowledgeBaseFeaturizer, "KB_FEATURE_SOURCES", "STRONG_SCORE = "),
     (ChineseTextNormaliser, "NORMALISER_SOURCES", "_PUNCTUATION_RUN = "),
     (SentenceEncoderCascadeClassifier, "TUNED_USE_SOURCES", "LOGIT_SCALE = "),
+    (PinyinFeaturizer, "PINYIN_SOURCES", "_VELAR_FINAL = "),
 ])
 def test_editing_a_module_a_component_calls_makes_rasa_retrain_it(component, sources, constant, tmp_path, monkeypatch):
-    """Rasa hashes only the component class's own source; the retriever's, the normaliser's and the tuned encoder's modules count too."""
+    """Rasa hashes only the component class's own source; the retriever's, the normaliser's, the tuned encoder's and the pinyin modules count too."""
     (original,) = [path for path in getattr(nlu.components, sources) if constant in path.read_text(encoding="utf-8")]
     copy = tmp_path / original.name
     copy.write_text(original.read_text(encoding="utf-8"), encoding="utf-8")
@@ -377,3 +379,42 @@ def test_without_the_word_list_in_the_training_data_nothing_is_set_aside(tmp_pat
     guard.process([message])
     assert message.get("intent")["name"] == "order_status"
     assert "elsewhere_word" in caplog.text
+
+
+@pytest.fixture
+def pinyin_featurizer(tmp_path, context):
+    """Trained on two messages, persisted and loaded as `rasa run` does."""
+    storage, resource = LocalModelStorage(tmp_path), Resource("pinyin")
+    training = TrainingData(training_examples=[Message.build("物流到哪了", intent="order_status"),
+                                               Message.build("我要投诉", intent="complain")])
+    PinyinFeaturizer.create({}, storage, resource, context).train(training)
+    return PinyinFeaturizer.load({}, storage, resource, context)
+
+
+def pinyin_features(text, featurizer, context):
+    message = Message.build(text)
+    ChineseTextNormaliser.create({}, None, None, context).process([message])
+    DomainJiebaTokenizer(CONFIG, None, None).process([message])
+    featurizer.process([message])
+    return message.features
+
+
+@pytest.mark.parametrize("typo, meant", [
+    ("物留到哪了", "物流到哪了"),   # the same syllables
+    ("我要投术", "我要投诉"),       # shu and su: fuzzy pinyin
+    ("物流到哪了？", "物流到哪了"),  # punctuation is not spoken
+])
+def test_a_homophone_typo_sounds_like_the_word_meant(pinyin_featurizer, context, typo, meant):
+    (typed,) = pinyin_features(typo, pinyin_featurizer, context)
+    (intended,) = pinyin_features(meant, pinyin_featurizer, context)
+    assert typed.type == "sentence" and typed.features.nnz > 0
+    assert (typed.features != intended.features).nnz == 0
+
+
+def test_a_message_that_sounds_like_nothing_in_training_has_no_pinyin_counts(pinyin_featurizer, context):
+    (features,) = pinyin_features("今天天气不错", pinyin_featurizer, context)
+    assert features.features.nnz == 0
+
+
+def test_a_message_without_words_gets_no_pinyin_features(pinyin_featurizer, context):
+    assert pinyin_features("😀😀", pinyin_featurizer, context) == []
