@@ -222,8 +222,25 @@ class DomainJiebaTokenizer(Tokenizer):
         return self._apply_token_pattern(tokens)
 
 
+class SentenceFeaturesOfWords:
+    """Featurizer mixin: `self.features(text)` become the sentence features of each message
+    that has words.  Intent-only story examples carry no text, and an emoji-only message has
+    no tokens, so no sparse features: these features alone would give it an intent from
+    nothing (and crash DIET), while no features at all make the parse fall back."""
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self.process(training_data.training_examples)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            if message.get(TOKENS_NAMES[TEXT]):
+                self.add_features_to_message(None, self.features(message.get(TEXT)), TEXT, message)
+        return messages
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=True)
-class PinyinFeaturizer(SparseFeaturizer, GraphComponent):
+class PinyinFeaturizer(SentenceFeaturesOfWords, SparseFeaturizer, GraphComponent):
     """Counts of the message's pinyin syllable n-grams (`nlu.pinyin`, fuzzy pinyin folded), over
     the n-grams of the training messages: 物留到哪了 shares "wu liu" with 物流到哪了, which no
     character n-gram of it does."""
@@ -282,21 +299,9 @@ class PinyinFeaturizer(SparseFeaturizer, GraphComponent):
         counts.sum_duplicates()
         return counts
 
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self.process(training_data.training_examples)
-        return training_data
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            # As with the knowledge-base features: a message with no tokens gets none, so that
-            # the classifier still sees it as unreadable.
-            if message.get(TOKENS_NAMES[TEXT]):
-                self.add_features_to_message(None, self.features(message.get(TEXT)), TEXT, message)
-        return messages
-
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
-class KnowledgeBaseFeaturizer(DenseFeaturizer, GraphComponent):
+class KnowledgeBaseFeaturizer(SentenceFeaturesOfWords, DenseFeaturizer, GraphComponent):
     """Four numbers per message from the KB retriever the assistant answers with: best score
     (scaled to the score the KB trusts outright), share of the message the best document
     covers, whether the KB would answer outright, and whether it has a document to offer."""
@@ -335,20 +340,6 @@ class KnowledgeBaseFeaturizer(DenseFeaturizer, GraphComponent):
         answer = self._kb.answer(text)
         return np.array([[min(answer.score / STRONG_SCORE, 1.0), answer.coverage,
                           float(answer.confident), float(answer.document is not None)]])
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self.process(training_data.training_examples)
-        return training_data
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            # Only messages with words: intent-only story examples carry no text, and an
-            # emoji-only message has no tokens, so no sparse features.  The KB's verdict
-            # alone would give it an intent from nothing (and crashes DIET), while no
-            # features at all make the parse fall back.
-            if message.get(TOKENS_NAMES[TEXT]):
-                self.add_features_to_message(None, self.features(message.get(TEXT)), TEXT, message)
-        return messages
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
