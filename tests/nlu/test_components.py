@@ -248,16 +248,6 @@ def test_editing_a_module_a_component_calls_makes_rasa_retrain_it(component, sou
     assert calculate_fingerprint_key(component, {}, {}) != before
 
 
-def test_a_message_without_words_gets_no_kb_features(kb_featurizer, context):
-    """No KB features without words, so an emoji-only message falls back instead of being
-    classified from the KB's verdict alone."""
-    message = Message.build("😀😀")
-    ChineseTextNormaliser.create({}, None, None, context).process([message])
-    DomainJiebaTokenizer(CONFIG, None, None).process([message])
-    kb_featurizer.process([message])
-    assert message.features == []
-
-
 def worded(text, vector, intent=None):
     message = Message.build(text, intent=intent)
     message.add_features(Features(csr_matrix([vector]), "sentence", "text", "test"))
@@ -391,7 +381,8 @@ def pinyin_featurizer(tmp_path, context):
     return PinyinFeaturizer.load({}, storage, resource, context)
 
 
-def pinyin_features(text, featurizer, context):
+def featurized(text, featurizer, context):
+    """The features `featurizer` gives `text` after normalisation and segmentation, as in a parse."""
     message = Message.build(text)
     ChineseTextNormaliser.create({}, None, None, context).process([message])
     DomainJiebaTokenizer(CONFIG, None, None).process([message])
@@ -405,16 +396,19 @@ def pinyin_features(text, featurizer, context):
     ("物流到哪了？", "物流到哪了"),  # punctuation is not spoken
 ])
 def test_a_homophone_typo_sounds_like_the_word_meant(pinyin_featurizer, context, typo, meant):
-    (typed,) = pinyin_features(typo, pinyin_featurizer, context)
-    (intended,) = pinyin_features(meant, pinyin_featurizer, context)
+    (typed,) = featurized(typo, pinyin_featurizer, context)
+    (intended,) = featurized(meant, pinyin_featurizer, context)
     assert typed.type == "sentence" and typed.features.nnz > 0
     assert (typed.features != intended.features).nnz == 0
 
 
 def test_a_message_that_sounds_like_nothing_in_training_has_no_pinyin_counts(pinyin_featurizer, context):
-    (features,) = pinyin_features("今天天气不错", pinyin_featurizer, context)
+    (features,) = featurized("今天天气不错", pinyin_featurizer, context)
     assert features.features.nnz == 0
 
 
-def test_a_message_without_words_gets_no_pinyin_features(pinyin_featurizer, context):
-    assert pinyin_features("😀😀", pinyin_featurizer, context) == []
+@pytest.mark.parametrize("featurizer", ["kb_featurizer", "pinyin_featurizer"])
+def test_a_message_without_words_gets_no_sentence_features(featurizer, request, context):
+    """Neither the KB's verdict nor the sound is read without words, so an emoji-only message
+    falls back instead of being classified from those features alone."""
+    assert featurized("😀😀", request.getfixturevalue(featurizer), context) == []
