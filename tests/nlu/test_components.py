@@ -1,4 +1,5 @@
 """The Rasa components around jieba, run the way Rasa's graph runs them (train, load, process)."""
+import inspect
 import shutil
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from nlu.components import (
     PinyinFeaturizer,
     RegularisedLogisticRegressionClassifier,
     SentenceEncoderCascadeClassifier,
+    SentenceFeaturesOfWords,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -245,6 +247,19 @@ def test_editing_a_module_a_component_calls_makes_rasa_retrain_it(component, sou
     before = calculate_fingerprint_key(component, {}, {})
     assert calculate_fingerprint_key(component, {}, {}) == before
     copy.write_text(copy.read_text(encoding="utf-8").replace(constant, constant + "2 * "), encoding="utf-8")
+    assert calculate_fingerprint_key(component, {}, {}) != before
+
+
+@pytest.mark.parametrize("component, base", [
+    (PinyinFeaturizer, SentenceFeaturesOfWords),
+    (KnowledgeBaseFeaturizer, SentenceFeaturesOfWords),
+    (SentenceEncoderCascadeClassifier, RegularisedLogisticRegressionClassifier),
+])
+def test_editing_a_base_class_of_ours_makes_rasa_retrain_the_component(component, base, monkeypatch):
+    """Which messages get features, and how the word classifier trains, live in a base class."""
+    before = calculate_fingerprint_key(component, {}, {})
+    source = inspect.getsource
+    monkeypatch.setattr(inspect, "getsource", lambda obj: source(obj) + ("# edited" if obj is base else ""))
     assert calculate_fingerprint_key(component, {}, {}) != before
 
 
