@@ -228,13 +228,30 @@ def external_scores(url: str) -> Optional[Dict[str, Any]]:
     return {key: float(value) for key, value in re.findall(r"(\w+)=([\d.]+)", last)}
 
 
+def revision() -> str:
+    """The commit the figures belong to; "-dirty" when the checkout had uncommitted edits."""
+    try:
+        return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "an unknown revision (not a git checkout)"
+
+
+def machine() -> str:
+    """Cores, CPU model and memory: timings and latencies mean little without them."""
+    cpuinfo = Path("/proc/cpuinfo")
+    models = re.findall(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE) if cpuinfo.exists() else []
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
+    return f"{os.cpu_count()} CPU cores{f' ({models[0].strip()})' if models else ''}, {memory_gib:.0f} GiB"
+
+
 def fmt(value: Optional[float]) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
 def summary(cv: Dict[str, Dict[str, Any]], result: Dict[str, Any]) -> str:
-    lines = ["# NLU evaluation", "", f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} on "
-             f"{os.cpu_count()} CPU cores by `make evaluate`.", ""]
+    lines = ["# NLU evaluation", "", f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} on {machine()} "
+             f"by `make evaluate` at {revision()}.", ""]
     if cv:
         lines += [f"## {FOLDS}-fold cross-validation (data/nlu, folds seed {CV_SEED})", "",
                   "| pipeline | intent macro-F1 | intent accuracy | entity micro-F1 (extractor) | time |",

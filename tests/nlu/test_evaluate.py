@@ -81,3 +81,18 @@ def test_the_seeded_command_hands_its_arguments_to_rasa(evaluate):
     out = subprocess.run([sys.executable, "-c", evaluate.SEEDED_RASA, "3", "--version"],
                          capture_output=True, text=True, timeout=120, check=True)
     assert f"Rasa Version      :         {rasa.__version__}" in out.stdout
+
+
+def test_the_figures_name_the_commit_and_an_edited_checkout(evaluate, tmp_path, monkeypatch):
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=tmp_path,
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    git("init", "-q")
+    (tmp_path / "config.yml").write_text("pipeline: []\n", encoding="utf-8")
+    git("add", "config.yml")
+    git("commit", "-qm", "config")
+    monkeypatch.setattr(evaluate, "ROOT", tmp_path)
+    assert evaluate.revision() == git("rev-parse", "--short", "HEAD")
+    (tmp_path / "config.yml").write_text("pipeline: [edited]\n", encoding="utf-8")
+    assert evaluate.revision() == git("rev-parse", "--short", "HEAD") + "-dirty"
