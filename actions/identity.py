@@ -1,8 +1,8 @@
 """Identity verification form: registered phone + ID card last 4, three tries per session.
 
 A channel that already knows who the customer is (a WeChat openid bound to an
-account, a logged-in web visitor) says so in the first message's metadata as
-`verified_customer_id`; the session then starts verified.
+account, a logged-in web visitor, a signed REST identity) says so in the first
+message's metadata under VERIFIED_CUSTOMER_KEY; the session then starts verified.
 
 The journey that asked for verification (slot `journey`) continues by rule once
 the form ends; its own form checks `verified_customer_id` again, so a locked or
@@ -27,6 +27,7 @@ from actions.services import clock
 from actions.services.formatting import mask_name
 from actions.services.identity import (
     MAX_ATTEMPTS,
+    VERIFIED_CUSTOMER_KEY,
     IdentityVerifier,
     parse_id_last4,
     parse_phone,
@@ -35,10 +36,6 @@ from actions.services.tickets import TicketService
 from actions.store.db import session_scope
 
 logger = logging.getLogger(__name__)
-
-# Metadata key a trusted channel sets; the REST channel passes no client metadata.
-CHANNEL_IDENTITY_KEY = "verified_customer_id"
-
 
 def is_locked(tracker: Tracker) -> bool:
     return (tracker.get_slot("verification_failures") or 0) >= MAX_ATTEMPTS
@@ -114,7 +111,7 @@ class VerifiedJourneyValidation(GuardedFormValidation):
 
 def vouched_customer(tracker: Tracker) -> Optional[str]:
     """The known customer a channel vouched for at session start, else None."""
-    vouched = (tracker.get_slot("session_started_metadata") or {}).get(CHANNEL_IDENTITY_KEY)
+    vouched = (tracker.get_slot("session_started_metadata") or {}).get(VERIFIED_CUSTOMER_KEY)
     if not vouched:
         return None
     try:

@@ -4,7 +4,10 @@ Routes under `/webhooks/phone/`: `voice` (incoming call), `gather` (speech or
 keypad input), `noinput` (the caller said nothing), `poll` (hold loop while a
 turn runs long), `dial_status` (the agent transfer ended), `status` (the call's
 status callback).  One Rasa conversation per call, keyed by CallSid.  Every
-webhook must carry a valid `X-Twilio-Signature`.
+webhook must carry a valid `X-Twilio-Signature`.  The signature never expires,
+so replays are made harmless instead: a webhook of an ended call only hangs up,
+one for a turn this process never issued (a replay after a restart) is refused,
+and a repeated one gets the answer already given.
 """
 from __future__ import annotations
 
@@ -42,6 +45,7 @@ NO_MATCH_TRANSFER = "抱歉，还是没能听清您的问题，正在为您转�
 ANYTHING_ELSE = "请问还有什么可以帮您？"
 TURN_FAILED = "抱歉，系统暂时出了点问题，请再说一遍，或按0转人工。"
 MISSED_TRANSFER = "抱歉，人工客服暂时无人接听。{ticket}客服会尽快给您回电，请保持电话畅通。感谢来电，再见。"
+MAX_BODY_BYTES = 16 * 1024  # a gateway's form is well under 2 KB
 ENDED_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 CONNECTED_DIAL_STATUSES = frozenset({"completed", "answered"})
 
@@ -139,6 +143,8 @@ class PhoneInput(ConfiguredInput):
                 return response.text("未知的语音网关请求", status=404)
             if not self.settings.auth_token:
                 return response.text("电话渠道未配置", status=503)
+            if len(request.body or b"") > MAX_BODY_BYTES:
+                return response.text("请求过大", status=413)
             if not self._signed(request):
                 logger.warning("phone webhook %s with a missing or forged X-Twilio-Signature refused", step)
                 return response.text("签名校验失败", status=403)
@@ -150,7 +156,13 @@ class PhoneInput(ConfiguredInput):
                 turn = -1
             if not sid or turn < 0:
                 return response.text("请求缺少 CallSid 或 turn 无效", status=400)
+            if self.calls.ended(sid):
+                logger.warning("phone webhook %s for an ended call refused (replayed)", step)
+                return response.text(self.twiml.goodbye(""), content_type="text/xml; charset=utf-8")
             call = self.calls.call(sid, form.get("From", ""))
+            if turn > call.turn:
+                logger.warning("phone webhook %s for turn %d, never issued, refused", step, turn)
+                return response.text("请求的 turn 尚未发出", status=409)
             twiml = await steps[step](call, form, turn, on_new_message)
             return response.text(twiml, content_type="text/xml; charset=utf-8")
 
@@ -166,8 +178,10 @@ class PhoneInput(ConfiguredInput):
     # -- webhooks: each gets the call, the form, ?turn= and Rasa; returns TwiML --
 
     async def _incoming(self, call: Call, form: Mapping[str, str], turn: int, on_new_message: MessageHandler) -> str:
-        call.prompt, call.keypad = GREETING, {key: payload for key, (_, payload) in MAIN_MENU.items()}
-        return self.twiml.prompt(call.next_turn(), GREETING, keypad=True, notice=NOTICE)
+        if 0 not in call.answered:  # a repeated incoming-call webhook gets the same greeting
+            call.prompt, call.keypad = GREETING, {key: payload for key, (_, payload) in MAIN_MENU.items()}
+            call.answered[0] = self.twiml.prompt(call.next_turn(), GREETING, keypad=True, notice=NOTICE)
+        return call.answered[0]
 
     async def _gathered(self, call: Call, form: Mapping[str, str], turn: int, on_new_message: MessageHandler) -> str:
         if turn in call.answered or turn in call.running:  # the gateway retried this webhook

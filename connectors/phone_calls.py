@@ -6,6 +6,7 @@ URL, so run one Rasa instance per phone number or use sticky routing by CallSid.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
@@ -30,9 +31,15 @@ class Call:
         return self.turn
 
 
+# Gateway signatures never expire, so a captured webhook of an ended call stays
+# valid: ended CallSids are remembered this long and their webhooks change nothing.
+ENDED_MEMORY_S = 24 * 3600
+
+
 class CallBook:
     def __init__(self) -> None:
         self._calls: Dict[str, Call] = {}
+        self._ended: Dict[str, float] = {}  # CallSid -> when its end was reported (monotonic)
 
     def call(self, sid: str, caller: str) -> Call:
         """The call's state, created on its first webhook (or after this process restarted)."""
@@ -41,7 +48,14 @@ class CallBook:
         return self._calls[sid]
 
     def close(self, sid: str) -> Optional[Call]:
+        now = time.monotonic()
+        for old in [s for s, at in self._ended.items() if at < now - ENDED_MEMORY_S]:
+            del self._ended[old]
+        self._ended.setdefault(sid, now)
         return self._calls.pop(sid, None)
+
+    def ended(self, sid: str) -> bool:
+        return sid in self._ended
 
     def __contains__(self, sid: str) -> bool:
         return sid in self._calls

@@ -21,6 +21,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy import select
 
+from actions.services.identity import VERIFIED_CUSTOMER_KEY
 from actions.store.db import session_scope
 from actions.store.models import Customer
 from connectors.dedupe import DeliveryLedger, ledger_for
@@ -49,6 +50,7 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_ASYNC_MESSAGES = 5  # WeChat allows 5 customer-service messages per user message
 DELIVERY_MEMORY_S = 600
 NOT_CONFIGURED = "微信渠道未配置"
+STALE_REQUEST = "请求已过期"
 TURN_FAILED_REPLY = "抱歉，系统有点忙，请稍后再试，或发送“转人工”联系人工客服。"
 
 CustomerLookup = Callable[[str], Optional[str]]
@@ -75,6 +77,7 @@ class WeChatSettings:
     max_text_bytes: int
     dedupe_store: str
     menu_keys: Mapping[str, str]
+    max_clock_skew_s: float  # a signed timestamp further from our clock is a replay
 
     @classmethod
     def from_credentials(cls, credentials: Mapping[str, Any]) -> "WeChatSettings":
@@ -93,7 +96,12 @@ class WeChatSettings:
             max_text_bytes=int(number_setting(credentials, "max_text_bytes", "WECHAT_MAX_TEXT_BYTES", 2048)),
             dedupe_store=setting(credentials, "dedupe_store", "WECHAT_DEDUPE_URL"),
             menu_keys={**DEFAULT_MENU_KEYS, **(credentials.get("menu_keys") or {})},
+            max_clock_skew_s=number_setting(credentials, "max_clock_skew_s", "WECHAT_MAX_CLOCK_SKEW_S", 300.0),
         )
+
+
+class StaleRequest(Exception):
+    """A correctly signed request whose timestamp is outside the replay window."""
 
 
 class WeChatPushOutput(OutputChannel):
@@ -161,10 +169,13 @@ class WeChatInput(ConfiguredInput):
             if not self.settings.token:
                 return response.text(NOT_CONFIGURED, status=503)
             try:
-                self._check_request_signature(request)
+                self._check_request(request)
             except SignatureMismatch:
                 logger.warning("WeChat URL verification with a bad signature")
                 return response.text("签名校验失败", status=403)
+            except StaleRequest:
+                logger.warning("WeChat URL verification outside the replay window refused")
+                return response.text(STALE_REQUEST, status=403)
             return response.text(request.args.get("echostr", ""))
 
         @hook.route("/webhook", methods=["POST"])
@@ -175,9 +186,20 @@ class WeChatInput(ConfiguredInput):
 
     # -- one push --
 
-    def _check_request_signature(self, request: Request) -> None:
-        check_signature(request.args.get("signature"), self.settings.token,
-                        request.args.get("timestamp", ""), request.args.get("nonce", ""))
+    def _check_request(self, request: Request) -> None:
+        """SignatureMismatch unless WeChat signed it, StaleRequest unless it was signed just now.
+
+        The signature covers the timestamp, so an old request cannot be given a new
+        one; together with the MsgId ledger, a captured push is answered at most once.
+        """
+        timestamp = request.args.get("timestamp", "")
+        check_signature(request.args.get("signature"), self.settings.token, timestamp, request.args.get("nonce", ""))
+        try:
+            skew = abs(time.time() - int(timestamp))
+        except ValueError as error:
+            raise StaleRequest() from error
+        if skew > self.settings.max_clock_skew_s:
+            raise StaleRequest()
 
     async def _receive(self, request: Request, on_new_message: MessageHandler) -> HTTPResponse:
         if not self.settings.token:
@@ -185,12 +207,15 @@ class WeChatInput(ConfiguredInput):
         if len(request.body or b"") > MAX_BODY_BYTES:
             return response.text("消息过大", status=413)
         try:
-            self._check_request_signature(request)
+            self._check_request(request)
             fields, key_index = self._open(request)
             inbound = interpret(fields, self.settings.menu_keys)
         except SignatureMismatch:
             logger.warning("WeChat push with a bad signature refused")
             return response.text("签名校验失败", status=403)
+        except StaleRequest:
+            logger.warning("WeChat push outside the replay window refused")
+            return response.text(STALE_REQUEST, status=403)
         except (MalformedXml, UndecryptableMessage, NotAMessage) as error:
             logger.warning("WeChat push refused as malformed: %s", error)
             return response.text("消息格式错误", status=400)
@@ -241,7 +266,7 @@ class WeChatInput(ConfiguredInput):
             logger.exception("customer lookup for a WeChat user failed")
             customer_id = None
         if customer_id:
-            metadata["verified_customer_id"] = customer_id
+            metadata[VERIFIED_CUSTOMER_KEY] = customer_id
         message = UserMessage(
             self._chosen(inbound.openid, inbound.text or ""), TurnOutput(self.name()), inbound.openid,
             input_channel=self.name(), message_id=inbound.delivery_key, metadata=metadata,

@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
-# Start 星河智能客服 locally. Called by `make run`, `make shell`, `make interactive`.
+# Start 星河智能客服 locally. Called by `make run`, `make shell`, `make interactive`,
+# and by the end-to-end and security tests, which so test exactly what it starts.
 #
 #   scripts/run.sh [serve]      seed if empty, train if the data changed, start the
-#                               action server + `rasa run --enable-api` (REST channel),
+#                               action server + `rasa run --enable-api` (every channel),
 #                               wait until both answer, print how to talk to it, and
 #                               stay up until Ctrl-C / SIGTERM (then stop both, exit 0).
 #   scripts/run.sh shell        same set-up, then `rasa shell` in this terminal; reuses an
 #                               action server that is already up (e.g. from `make run`).
 #   scripts/run.sh interactive  action server + `rasa interactive` (which trains itself).
 #
-# Environment: RASA_PORT (5005), ACTIONS_PORT (5055), START_TIMEOUT (180 s),
-# VENV (.venv), DATABASE_URL (default: the SQLite file var/xinghe.db, chosen by actions/),
-# WEBCHAT_PATH (path of the web chat page served by Rasa, printed when it answers).
-# Logs: var/actions.log, var/rasa.log.
+# Trust (docs/security.md): Rasa's HTTP API needs RASA_API_TOKEN (`?token=`), the
+# action server needs ACTIONS_TOKEN (Rasa sends it); each one unset is created once
+# in $XINGHE_RUN_DIR/api_token or actions_token (mode 600) and reused. The action
+# server listens on ACTIONS_HOST (127.0.0.1). Rasa's API allows no cross-origin
+# calls: the web chat checks page origins itself.
+#
+# Environment: RASA_PORT (5005), ACTIONS_PORT (5055), ACTIONS_HOST (127.0.0.1),
+# ACTIONS_URL (http://localhost:$ACTIONS_PORT/webhook, for an action server elsewhere),
+# RASA_MAX_REQUEST_BYTES (1 MiB), START_TIMEOUT (180 s), VENV (.venv),
+# DATABASE_URL (default: the SQLite file var/xinghe.db, chosen by actions/),
+# XINGHE_MODEL (serve this model file, no training), XINGHE_ENDPOINTS (the endpoints
+# file to start from: endpoints.yml), XINGHE_RUN_DIR (secrets, runtime endpoints and
+# logs: var), WEBCHAT_PATH (path of the web chat page, printed when it answers).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -23,8 +33,14 @@ VENV=${VENV:-.venv}
 case $VENV in /*) BIN=$VENV/bin ;; *) BIN=$ROOT/$VENV/bin ;; esac
 RASA_PORT=${RASA_PORT:-5005}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
+ACTIONS_URL=${ACTIONS_URL:-http://localhost:$ACTIONS_PORT/webhook}
 START_TIMEOUT=${START_TIMEOUT:-180}
 WEBCHAT_PATH=${WEBCHAT_PATH:-}
+XINGHE_MODEL=${XINGHE_MODEL:-}
+RUN_DIR=${XINGHE_RUN_DIR:-var}
+# Sanic reads a whole body before any channel sees it: cap it (Sanic takes SANIC_*
+# settings from the environment); each channel has a tighter limit of its own.
+RASA_MAX_REQUEST_BYTES=${RASA_MAX_REQUEST_BYTES:-1048576}
 
 # No network at run time: Rasa's telemetry would try to phone home.
 export RASA_TELEMETRY_ENABLED=${RASA_TELEMETRY_ENABLED:-false}
@@ -33,15 +49,15 @@ export SQLALCHEMY_SILENCE_UBER_WARNING=${SQLALCHEMY_SILENCE_UBER_WARNING:-1}
 # `rasa run actions` and custom channels in connectors/ import project packages.
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 
-ACTIONS_LOG=var/actions.log
-RASA_LOG=var/rasa.log
+ACTIONS_LOG=$RUN_DIR/actions.log
+RASA_LOG=$RUN_DIR/rasa.log
 
 die() { printf '错误 / error: %s\n' "$*" >&2; exit 1; }
 info() { printf '==> %s\n' "$*"; }
 
 case $MODE in serve | shell | interactive) ;; *) die "unknown mode '$MODE' (serve|shell|interactive)" ;; esac
 [ -x "$BIN/rasa" ] || die "$BIN/rasa not found: run \`make install\` first"
-mkdir -p var
+mkdir -p var "$RUN_DIR"
 
 # --- helpers (Python from the venv, so curl is not required) -----------------
 
@@ -168,30 +184,56 @@ wait_for() {
 
 # --- set-up ---------------------------------------------------------------------
 
-# endpoints.yml points at localhost:5055; for another port write a runtime copy.
-ENDPOINTS=endpoints.yml
-if [ "$ACTIONS_PORT" != 5055 ]; then
-    ENDPOINTS=var/endpoints.runtime.yml
-    "$BIN/python" - "$ACTIONS_PORT" endpoints.yml "$ENDPOINTS" <<'EOF'
+# ensure_secret VAR FILE: keep $VAR when set, else read FILE, creating it once
+# (random, mode 600, git-ignored) so later runs and tools reuse the same secret.
+ensure_secret() {
+    local name=$1 file=$2
+    if [ -z "${!name:-}" ]; then
+        if [ ! -s "$file" ]; then
+            (umask 077 && "$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(32))' >"$file")
+            info "created $file ($name for this machine; set $name to use your own)"
+        fi
+        chmod 600 "$file"
+        printf -v "$name" '%s' "$(<"$file")"
+    fi
+    export "${name?}"
+}
+ensure_secret RASA_API_TOKEN "$RUN_DIR/api_token"
+ensure_secret ACTIONS_TOKEN "$RUN_DIR/actions_token"
+export ACTIONS_URL
+
+# The endpoints Rasa runs with: the base file plus where the action server is and
+# the token it wants (so this copy is private, like the token files).
+ENDPOINTS=$RUN_DIR/endpoints.runtime.yml
+(umask 077 && "$BIN/python" - "${XINGHE_ENDPOINTS:-endpoints.yml}" "$ENDPOINTS" <<'EOF'
+import os
 import sys
+
 import yaml
 
-port, src, dst = sys.argv[1:]
+src, dst = sys.argv[1:]
 with open(src, encoding="utf-8") as f:
     data = yaml.safe_load(f) or {}
-action = data.get("action_endpoint") or {}
-action["url"] = f"http://localhost:{port}/webhook"
-data["action_endpoint"] = action
+data["action_endpoint"] = {
+    **(data.get("action_endpoint") or {}),
+    "url": os.environ["ACTIONS_URL"],
+    "headers": {"Authorization": "Bearer " + os.environ["ACTIONS_TOKEN"]},
+}
 with open(dst, "w", encoding="utf-8") as f:
     yaml.safe_dump(data, f, allow_unicode=True, sort_keys=False)
 EOF
-    info "action server on port $ACTIONS_PORT: using $ENDPOINTS"
-fi
+)
+chmod 600 "$ENDPOINTS"
 
 info "准备演示数据 / seeding the demo database if it is empty"
 "$BIN/python" -m actions.store.seed --if-empty
 
-if [ "$MODE" != interactive ]; then # `rasa interactive` trains by itself
+MODEL_ARGS=()
+if [ -n "$XINGHE_MODEL" ]; then
+    [ -f "$XINGHE_MODEL" ] || die "XINGHE_MODEL=$XINGHE_MODEL: no such model file"
+    MODEL_ARGS=(-m "$XINGHE_MODEL")
+    info "serving $XINGHE_MODEL (no training)"
+elif [ "$MODE" != interactive ]; then # `rasa interactive` trains by itself
     info "训练模型（数据未变时跳过）/ training (skipped when nothing changed)"
     "$BIN/rasa" train --domain domain --out models
 fi
@@ -203,30 +245,35 @@ if [ "$MODE" != serve ] && http_ok "http://localhost:$ACTIONS_PORT/health"; then
     info "using the action server already running on port $ACTIONS_PORT"
 else
     port_busy "$ACTIONS_PORT" && die "port $ACTIONS_PORT is in use (another \`make run\`?); set ACTIONS_PORT=..."
-    start_bg "action server" "$ACTIONS_LOG" \
-        "$BIN/rasa" run actions --actions actions -p "$ACTIONS_PORT"
+    start_bg "action server" "$ACTIONS_LOG" "$BIN/python" -m actions.server -p "$ACTIONS_PORT"
 fi
 
 if [ "$MODE" = serve ]; then
     port_busy "$RASA_PORT" && die "port $RASA_PORT is in use (another \`make run\`?); set RASA_PORT=..."
-    start_bg "rasa" "$RASA_LOG" \
-        "$BIN/rasa" run --enable-api --cors '*' -p "$RASA_PORT" \
-        --endpoints "$ENDPOINTS" --credentials credentials.yml
+    start_bg "rasa" "$RASA_LOG" env SANIC_REQUEST_MAX_SIZE="$RASA_MAX_REQUEST_BYTES" \
+        "$BIN/rasa" run --enable-api --auth-token "$RASA_API_TOKEN" -p "$RASA_PORT" \
+        --endpoints "$ENDPOINTS" --credentials credentials.yml "${MODEL_ARGS[@]}"
     info "Rasa 启动约需 1 分钟 / Rasa takes about a minute to load the model"
     wait_for "action server + rasa" \
-        "http://localhost:$ACTIONS_PORT/health" "http://localhost:$RASA_PORT/status"
+        "http://localhost:$ACTIONS_PORT/health" "http://localhost:$RASA_PORT/status?token=$RASA_API_TOKEN"
 
+    TOKEN_HINT='$RASA_API_TOKEN'
+    if [ -s "$RUN_DIR/api_token" ] && [ "$(<"$RUN_DIR/api_token")" = "$RASA_API_TOKEN" ]; then
+        TOKEN_HINT="\$(cat $RUN_DIR/api_token)"
+    fi
     cat <<EOF
 
 ============================================================================
  星河智能客服已启动 / Xinghe customer-service assistant is running
-   Rasa (REST API):  http://localhost:$RASA_PORT
-   Action server:    http://localhost:$ACTIONS_PORT
- 对话方式 / How to talk to it:
+   Rasa (channels):  http://localhost:$RASA_PORT/webhooks/...
+   Action server:    http://localhost:$ACTIONS_PORT (only Rasa, with ACTIONS_TOKEN)
+ 对话方式 / How to talk to it (anonymous customer):
    curl -s -X POST http://localhost:$RASA_PORT/webhooks/rest/webhook \\
         -H 'Content-Type: application/json' \\
         -d '{"sender":"demo","message":"你好"}'
    或在另一个终端 / or, in another terminal:  make shell
+ Rasa HTTP API (needs the token / 需要令牌):
+   curl -s "http://localhost:$RASA_PORT/status?token=$TOKEN_HINT"
 EOF
     if [ -n "$WEBCHAT_PATH" ] && http_ok "http://localhost:$RASA_PORT$WEBCHAT_PATH"; then
         echo "   网页聊天 / web chat:  http://localhost:$RASA_PORT$WEBCHAT_PATH"
@@ -256,7 +303,8 @@ status=0
 if [ "$MODE" = interactive ]; then
     "$BIN/rasa" interactive --domain domain --endpoints "$ENDPOINTS" -p "$port" || status=$?
 else
-    "$BIN/rasa" shell --endpoints "$ENDPOINTS" -p "$port" || status=$?
+    # Its plain REST channel listens on this machine only.
+    "$BIN/rasa" shell --endpoints "$ENDPOINTS" -i 127.0.0.1 -p "$port" || status=$?
 fi
 stop_all
 exit "$status"

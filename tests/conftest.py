@@ -1,4 +1,5 @@
-"""Shared fixtures: a real SQLite business store seeded with the demo data."""
+"""Shared fixtures: a real SQLite business store seeded with the demo data; the
+running product for end-to-end and security tests comes from tests/stack.py."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,6 +8,8 @@ import pytest
 
 from actions.store.db import create_schema, engine_for, session_scope
 from actions.store.seed import load_demo_data, seed
+
+pytest_plugins = ("tests.stack",)
 
 # A Sunday morning inside service hours; the demo's relative dates hang off it.
 NOW = datetime(2026, 11, 22, 10, 0)

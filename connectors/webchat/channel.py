@@ -32,6 +32,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
+from actions.services.identity import VERIFIED_CUSTOMER_KEY
 from connectors.webchat.limits import RateLimiter, message_problem
 from connectors.webchat.messages import bot_message, new_message, user_message
 from connectors.webchat.notices import Notice
@@ -183,7 +184,8 @@ class WebChatInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.origin_allowed,
                           ping_interval=self.settings.ping_interval_seconds,
-                          ping_timeout=self.settings.ping_timeout_seconds)
+                          ping_timeout=self.settings.ping_timeout_seconds,
+                          max_http_buffer_size=self.settings.max_http_buffer_bytes)
         self.hub = ConversationHub(sio, self._transcripts or Transcripts())
         webchat = SocketBlueprint(sio, self.settings.socketio_path, "webchat", __name__)
         self._add_static_routes(webchat)
@@ -283,7 +285,7 @@ class WebChatInput(InputChannel):
         lock = self._turn_locks.setdefault(conversation_id, asyncio.Lock())
         async with lock:
             await hub.signal(conversation_id, "bot_typing", {"on": True})
-            metadata = {"verified_customer_id": visitor.customer_id} if visitor.customer_id else {}
+            metadata = {VERIFIED_CUSTOMER_KEY: visitor.customer_id} if visitor.customer_id else {}
             try:
                 await on_new_message(UserMessage(
                     text, WebChatOutput(hub), conversation_id,

@@ -43,6 +43,9 @@ class WebChatSettings:
     # Engine.IO heartbeat: a dead tab is noticed after interval + timeout.
     ping_interval_seconds: int = 25
     ping_timeout_seconds: int = 20
+    # Largest Engine.IO payload accepted (python-socketio's default is 1 MB); a
+    # message is at most max_message_chars, a polling batch a few of them.
+    max_http_buffer_bytes: int = 64 * 1024
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "WebChatSettings":
@@ -61,7 +64,8 @@ class WebChatSettings:
         tunables = {
             name: type(getattr(cls, name))(credentials[name])
             for name in ("token_ttl_seconds", "max_message_chars", "rate_per_second", "rate_burst",
-                         "history_limit", "socketio_path", "ping_interval_seconds", "ping_timeout_seconds")
+                         "history_limit", "socketio_path", "ping_interval_seconds", "ping_timeout_seconds",
+                         "max_http_buffer_bytes")
             if credentials.get(name) is not None
         }
         return cls(secret=secret, site_secret=site_secret, allowed_origins=origins, **tunables)

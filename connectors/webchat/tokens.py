@@ -20,17 +20,11 @@ from typing import Optional
 
 import jwt
 
+from connectors import signed
+from connectors.signed import ALGORITHM, TokenRejected, decode_token
+
 VISITOR_AUDIENCE = "xinghe-webchat"
 CUSTOMER_AUDIENCE = "xinghe-webchat-login"
-ALGORITHM = "HS256"
-
-
-class TokenRejected(Exception):
-    """A token that must not be honoured; `code` is what the client is told."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -43,17 +37,6 @@ class Visitor:
     def conversation_id(self) -> str:
         """The Rasa sender id: derived from the signed visitor id only."""
         return f"web:{self.visitor_id}"
-
-
-def _decode(token: str, secret: str, audience: str) -> dict:
-    try:
-        return jwt.decode(
-            token, secret, algorithms=[ALGORITHM], audience=audience, options={"require": ["exp", "sub"]}
-        )
-    except jwt.ExpiredSignatureError as exc:
-        raise TokenRejected("token_expired") from exc
-    except jwt.InvalidTokenError as exc:
-        raise TokenRejected("token_invalid") from exc
 
 
 class VisitorTokens:
@@ -82,21 +65,19 @@ class VisitorTokens:
     def verify(self, token: object) -> Visitor:
         if not isinstance(token, str) or not token:
             raise TokenRejected("token_missing")
-        claims = _decode(token, self._secret, VISITOR_AUDIENCE)
+        claims = decode_token(token, self._secret, VISITOR_AUDIENCE)
         return Visitor(visitor_id=str(claims["sub"]), customer_id=claims.get("cid"), expires_at=int(claims["exp"]))
 
     def customer_from_site(self, customer_token: str) -> str:
         """The customer id a logged-in site signed; TokenRejected if not trustworthy."""
         if not self._site_secret:
             raise TokenRejected("login_disabled")
-        return str(_decode(customer_token, self._site_secret, CUSTOMER_AUDIENCE)["sub"])
+        return str(decode_token(customer_token, self._site_secret, CUSTOMER_AUDIENCE)["sub"])
 
 
 def mint_customer_token(customer_id: str, site_secret: str, ttl_seconds: int = 600) -> str:
     """What the site's back end does for a logged-in customer (reference implementation)."""
-    now = int(time.time())
-    claims = {"sub": customer_id, "aud": CUSTOMER_AUDIENCE, "iat": now, "exp": now + ttl_seconds}
-    return jwt.encode(claims, site_secret, algorithm=ALGORITHM)
+    return signed.mint_customer_token(customer_id, site_secret, CUSTOMER_AUDIENCE, ttl_seconds)
 
 
 if __name__ == "__main__":  # python -m connectors.webchat.tokens C0001

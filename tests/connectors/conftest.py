@@ -13,7 +13,7 @@ from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Sanic
 
 from tests.connectors.drivers import FakeWeChatApi, Served
-from tests.e2e.conftest import free_port
+from tests.stack import free_port
 
 Replies = Callable[[UserMessage], List[Dict[str, Any]]]
 

@@ -59,8 +59,10 @@ class WeChat:
         self.served, self.safe, self.token = served, safe, token
         self.crypto = WeChatCrypto(token, aes_key, app_id)
 
-    async def push(self, xml: str, query_override: Optional[Dict[str, str]] = None) -> Tuple[int, str]:
-        timestamp, nonce = str(int(time.time())), "1320562132"
+    async def push(self, xml: str, query_override: Optional[Dict[str, str]] = None,
+                   sent_at: Optional[float] = None) -> Tuple[int, str]:
+        """Pushes `xml`, signed at `sent_at` (default: now) as WeChat signs it."""
+        timestamp, nonce = str(int(time.time() if sent_at is None else sent_at)), "1320562132"
         query = {"signature": wechat_signature(self.token, timestamp, nonce), "timestamp": timestamp,
                  "nonce": nonce, "openid": OPENID}
         body = xml

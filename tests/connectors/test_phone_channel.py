@@ -194,6 +194,35 @@ async def test_a_retried_webhook_makes_no_second_turn(phone, fake_rasa):
     assert fake_rasa.texts == ["/order_status"]
 
 
+async def test_replayed_webhooks_of_an_ended_call_only_hang_up(phone, fake_rasa):
+    fake_rasa.replies = scripted(ORDER_SCRIPT)
+    call = await phone()
+    await call.dial_in()
+    action = call.doc.find("Gather").get("action")
+    await call.step(action, Digits="1")
+    await call.hang_up()
+    restarts = list(fake_rasa.texts)
+    for replayed in ("/webhooks/phone/voice", action):
+        call.path = "/webhooks/phone/voice"
+        assert await call.post(replayed, Digits="1") == 200
+        assert [child.tag for child in call.doc] == ["Hangup"]
+    assert fake_rasa.texts == restarts  # no new turn, no second restart
+
+
+async def test_a_webhook_for_a_turn_never_issued_is_refused(phone, fake_rasa):
+    fake_rasa.replies = scripted(ORDER_SCRIPT)
+    call = await phone()
+    await call.dial_in()
+    assert await call.post("gather?turn=7", Digits="1") == 409
+    assert fake_rasa.texts == []
+
+
+async def test_a_repeated_incoming_call_webhook_greets_again_without_a_new_turn(phone, fake_rasa):
+    call = await phone()
+    first = ET.tostring(await call.dial_in())
+    assert ET.tostring(await call.dial_in()) == first and fake_rasa.texts == []
+
+
 async def test_buttons_become_a_keypad_menu(phone, fake_rasa):
     fake_rasa.replies = scripted({"退": [{"text": "您想了解的是下面哪一个？", "buttons": [
         {"title": "退货政策", "payload": '/ask_faq{"faq_document": "return-policy"}'},
@@ -226,14 +255,18 @@ async def test_unsigned_or_forged_webhooks_get_403(phone, fake_rasa, tamper):
 
 
 async def test_signature_for_the_public_url_vector_is_accepted(phone, fake_rasa):
-    """Research vector T2: token 12345, the public URL and a Chinese SpeechResult."""
+    """Research vector T2: token 12345, the public URL and a Chinese SpeechResult.
+
+    The signature passes (a wrong one is 403); turn 3 of a call this process never
+    greeted is then refused as a replay (409), so no turn runs."""
     call = await phone(auth_token="12345", public_base_url="https://bot.example.com")
     form = {"CallSid": "CAxxxxxxxx", "From": "+8613800138000", "SpeechResult": "我要查询订单", "Confidence": "0.92",
             "CallStatus": "in-progress"}
-    async with call.served.http.post(call.origin + "/webhooks/phone/gather?turn=3", data=form,
-                                     headers={"X-Twilio-Signature": "s9ESIIjsp6ZiYSnFIztrSwaim7g="}) as answer:
-        assert answer.status == 200
-    assert fake_rasa.texts == ["我要查询订单"]
+    for signature, status in (("s9ESIIjsp6ZiYSnFIztrSwaim7g=", 409), ("s9ESIIjsp6ZiYSnFIztrSwaim7h=", 403)):
+        async with call.served.http.post(call.origin + "/webhooks/phone/gather?turn=3", data=form,
+                                         headers={"X-Twilio-Signature": signature}) as answer:
+            assert answer.status == status
+    assert fake_rasa.texts == []
 
 
 async def test_unconfigured_channel_answers_503(phone, fake_rasa):

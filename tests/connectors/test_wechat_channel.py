@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -29,7 +30,7 @@ from tests.connectors.drivers import (
 def settings(**overrides) -> WeChatSettings:
     values = dict(token=WECHAT_TOKEN, app_id=WECHAT_APP_ID, app_secret="test-secret", encoding_aes_keys=(WECHAT_AES_KEY,),
                   api_base="http://127.0.0.1:9", passive_budget_s=2.0, max_text_bytes=2048, dedupe_store="",
-                  menu_keys=DEFAULT_MENU_KEYS)
+                  menu_keys=DEFAULT_MENU_KEYS, max_clock_skew_s=300.0)
     values.update(overrides)
     return WeChatSettings(**values)
 
@@ -45,13 +46,30 @@ async def wechat(serve, fake_rasa):
 
 async def test_url_verification_echoes_echostr(serve, fake_rasa):
     served = await serve(WeChatInput(settings()), fake_rasa)
-    query = {"signature": wechat_signature(WECHAT_TOKEN, "1410685589", "nonce1"), "timestamp": "1410685589",
+    now = str(int(time.time()))
+    query = {"signature": wechat_signature(WECHAT_TOKEN, now, "nonce1"), "timestamp": now,
              "nonce": "nonce1", "echostr": "5927782489442352469"}
     async with served.http.get(f"{served.base_url}/webhook", params=query) as response:
         assert (response.status, await response.text()) == (200, "5927782489442352469")
-    query["signature"] = wechat_signature("wrong-token", "1410685589", "nonce1")
+    query["signature"] = wechat_signature("wrong-token", now, "nonce1")
     async with served.http.get(f"{served.base_url}/webhook", params=query) as response:
         assert response.status == 403
+    # A verification request captured long ago, correctly signed, is not echoed.
+    query = {"signature": wechat_signature(WECHAT_TOKEN, "1410685589", "nonce1"), "timestamp": "1410685589",
+             "nonce": "nonce1", "echostr": "5927782489442352469"}
+    async with served.http.get(f"{served.base_url}/webhook", params=query) as response:
+        assert (response.status, await response.text()) == (403, "请求已过期")
+
+
+@pytest.mark.parametrize("age_s", [-400, 400, 3600])
+async def test_a_signed_push_outside_the_replay_window_makes_no_turn(wechat, fake_rasa, age_s):
+    status, body = await wechat.push(text_xml("查余额", msg_id=f"71{age_s + 5000}"), sent_at=time.time() - age_s)
+    assert (status, body) == (403, "请求已过期") and fake_rasa.received == []
+
+
+async def test_a_push_signed_within_the_window_is_answered(wechat, fake_rasa):
+    status, _ = await wechat.push(text_xml("你好", msg_id="7100000000000000001"), sent_at=time.time() - 240)
+    assert status == 200 and len(fake_rasa.received) == 1
 
 
 async def test_unconfigured_channel_answers_503_and_calls_no_turn(serve, fake_rasa):

@@ -8,6 +8,7 @@ class Conversation:
     def __init__(self, chat) -> None:
         self.chat = chat
         self.sender = chat.new_sender()
+        self.conversation_id = chat.conversation_id(self.sender)  # what tickets and the tracker name
 
     def say(self, text: str) -> str:
         """The bot's replies to one message, joined into one text."""

@@ -65,7 +65,7 @@ def test_refund_declined_changes_nothing_then_confirmed_refund_is_recorded(chat,
         order = session.get(Order, "XH2611010002")
         assert order.status == "refunding" and order.refunds[-1].reason == "quality"
         ticket = session.get(Ticket, ticket_id)
-        assert ticket.category == "refund" and ticket.conversation_id == talk.sender
+        assert ticket.category == "refund" and ticket.conversation_id == talk.conversation_id
 
 
 def test_another_shops_price_as_the_reason_is_taken_as_the_reason(chat, store, new_delivered_order):
@@ -121,7 +121,7 @@ def test_three_wrong_checks_lock_and_file_a_ticket(chat, store):
     reply = talk.fail_verification("我要退款", "13800138001")
     assert "连续3次" in reply
     with store() as session:
-        ticket = session.execute(select(Ticket).where(Ticket.conversation_id == talk.sender)).scalar_one()
+        ticket = session.execute(select(Ticket).where(Ticket.conversation_id == talk.conversation_id)).scalar_one()
         assert ticket.category == "identity"
     assert "连续3次" in talk.say("我要取消订单")  # locked for the rest of the session
 
@@ -146,7 +146,7 @@ def test_request_human_files_a_queued_ticket_with_context(chat, store):
     reply = talk.say("转人工")
     assert "工单号 TK" in reply and "人工客服" in reply
     with store() as session:
-        ticket = session.execute(select(Ticket).where(Ticket.conversation_id == talk.sender)).scalar_one()
+        ticket = session.execute(select(Ticket).where(Ticket.conversation_id == talk.conversation_id)).scalar_one()
         assert ticket.status == "queued" and "我的快递到哪了" in ticket.context
 
 

@@ -47,7 +47,7 @@ def test_a_frozen_wallet_is_handed_to_a_person_with_one_ticket(chat, store):
     talk = conversation_to_verify(chat, "查余额", "13500135005", "1024")
     with store() as session:
         [ticket] = tickets_of(session, customer_id="C005", category="account_frozen")
-        assert (ticket.priority, ticket.status, ticket.conversation_id) == ("high", "queued", talk.sender)
+        assert (ticket.priority, ticket.status, ticket.conversation_id) == ("high", "queued", talk.conversation_id)
     again = talk.say("钱包余额多少")
     assert "312.80元" in again and "冻结" in again and ticket.id in again
     assert ticket.id in talk.say("转人工")  # already queued: no second handoff
@@ -220,7 +220,7 @@ def test_a_bare_complaint_asks_what_happened_then_files_a_ticket(chat, store):
     reply = "\n".join(m.get("text", "") for m in messages)
     assert "24小时内" in reply and "转人工客服" in [b["title"] for m in messages for b in m.get("buttons") or []]
     with store() as session:
-        [ticket] = tickets_of(session, conversation_id=talk.sender)
+        [ticket] = tickets_of(session, conversation_id=talk.conversation_id)
         assert (ticket.category, ticket.priority, ticket.order_id) == ("complaint", "high", "XH2611010001")
         assert ticket.id in reply
     assert "人工客服" in talk.say("转人工")
@@ -231,7 +231,7 @@ def test_a_complaint_inside_a_flight_change_files_it_instead_of_asking_on(chat, 
     reply = talk.say("你们这什么破服务，我要投诉！")
     assert "24小时内" in reply and "哪一天" not in reply and "预订号" not in reply
     with store() as session:
-        [ticket] = tickets_of(session, conversation_id=talk.sender)
+        [ticket] = tickets_of(session, conversation_id=talk.conversation_id)
         assert ticket.category == "complaint" and "破服务" in ticket.summary
         assert session.get(FlightBooking, "H5R8WE").flight_no == "MU5137"
 

@@ -58,7 +58,8 @@ async def test_phone_keypad_order_status_by_speech_then_goodbye(e2e_stack, rasa_
     await call.speak("好的，再见")
     assert call.verbs == ["Say", "Hangup"]
     await call.hang_up()
-    async with http.get(f"{rasa_url}/conversations/{call.sid}/tracker", params={"include_events": "ALL"}) as answer:
+    async with http.get(f"{rasa_url}/conversations/{call.sid}/tracker",
+                        params={"include_events": "ALL", "token": e2e_stack.api_token}) as answer:
         events = (await answer.json())["events"]
     assert {e.get("input_channel") for e in events if e["event"] == "user"} == {"phone"}
     assert "restart" in [e["event"] for e in events]  # the status callback closed the conversation

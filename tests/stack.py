@@ -1,24 +1,25 @@
-"""End-to-end harness: a real Rasa server and action server, started once per
-pytest session and shared by every e2e test.
+"""The running product for end-to-end and security tests: what `make run` starts,
+started once per pytest session by `scripts/run.sh serve` itself, and shared.
 
     make train && make test-e2e        (or: .venv/bin/python -m pytest -m e2e)
 
 What the session fixture does:
   * model: ``$XINGHE_MODEL`` if set, else the newest ``models/*.tar.gz``; no
     model is a failure ("no trained model: run `make train`"), never a skip;
-  * a temp dir with a fresh SQLite business DB (``DATABASE_URL``) seeded by
-    ``python -m actions.store.seed``, and a copy of endpoints.yml whose action
-    endpoint points at our action server and with no ``tracker_store`` (so
-    Rasa keeps conversations in memory);
+  * a temp dir with a fresh SQLite business DB (``DATABASE_URL``, seeded by
+    run.sh as on a new machine), a copy of endpoints.yml with no
+    ``tracker_store`` (Rasa keeps conversations in memory), and run.sh's run
+    directory (``XINGHE_RUN_DIR``: the API and action tokens it creates, the
+    runtime endpoints, the logs);
+  * no RASA_API_TOKEN or ACTIONS_TOKEN in the environment, so the tokens are
+    made the way `make run` makes them on a fresh machine;
   * two free ports; ``XINGHE_NOW`` fixed to today 10:00 Asia/Shanghai (inside
     service hours) unless it is already set in the environment;
-  * ``rasa run actions`` and ``rasa run --enable-api`` with logs in the temp
-    dir; waits up to 240 s for both (a process that dies fails the session
-    with its last 60 log lines); stops both at the end of the session.
+  * waits up to 240 s for run.sh's "running" banner (a run.sh that exits fails
+    the session with the last lines of every log); stops it at the end.
 
-Every test under tests/e2e/ is marked ``e2e`` automatically, so the fast run
-(``pytest -m "not e2e"``) never starts anything.  Tests that need the servers
-must live here to see these fixtures.
+Every test that uses these servers (any fixture below) is marked ``e2e``, so
+the fast run (``pytest -m "not e2e"``) never starts anything.
 
 Environment knobs: XINGHE_MODEL, XINGHE_NOW, XINGHE_E2E_START_TIMEOUT (s),
 XINGHE_E2E_KEEP=1 (keep the temp dir; it is always kept when a test failed).
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import signal
 import socket
@@ -37,7 +39,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -48,13 +50,20 @@ import yaml
 from actions.services.clock import SHANGHAI
 from actions.store.db import engine_for, session_scope
 from actions.store.seed import build_order
+from connectors.rest import rest_conversation_id
 from tests.connectors.drivers import channel_environment
 
-ROOT = Path(__file__).resolve().parents[2]
-E2E_DIR = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[1]
 SERVICE_TZ = ZoneInfo("Asia/Shanghai")
 START_TIMEOUT = float(os.environ.get("XINGHE_E2E_START_TIMEOUT", "240"))
 LOG_TAIL_LINES = 60
+RUNNING_BANNER = "星河智能客服已启动"
+STACK_FIXTURES = frozenset({"e2e_stack"})
+# The secrets a test knows, like a configured deployment's; the API and action
+# tokens are left to run.sh.
+WEBCHAT_SECRET = "e2e-webchat-visitor-secret-0123456789"
+WEBCHAT_SITE_SECRET = "e2e-webchat-site-secret-0123456789"
+REST_SECRET = "e2e-rest-backoffice-secret-0123456789"
 
 
 # --- marking ---------------------------------------------------------------------
@@ -63,7 +72,7 @@ LOG_TAIL_LINES = 60
 @pytest.hookimpl(tryfirst=True)  # before -m deselects anything
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if E2E_DIR in Path(item.path).resolve().parents:
+        if STACK_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.e2e)
 
 
@@ -106,24 +115,21 @@ def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def venv_tool(name: str) -> str:
-    """A console script from the venv running pytest (no activated venv needed)."""
-    candidate = Path(sys.executable).parent / name
-    if candidate.exists():
-        return str(candidate)
-    found = shutil.which(name)
-    if not found:
-        pytest.fail(f"`{name}` not found next to {sys.executable}: run `make install`", pytrace=False)
-    return found
+def kill_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 class E2EStack:
-    """Rasa + action server on free ports, with their own DB and endpoints."""
+    """`scripts/run.sh serve` on free ports, with its own DB, endpoints and run directory."""
 
     def __init__(self, model: Path, xinghe_now: str) -> None:
         self.model = model
         self.xinghe_now = xinghe_now
         self.tmpdir = Path(tempfile.mkdtemp(prefix="xinghe-e2e-"))
+        self.run_dir = self.tmpdir / "run"
         self.database_url = f"sqlite:///{self.tmpdir / 'xinghe.db'}"
         self.rasa_port = free_port()
         self.actions_port = free_port()
@@ -132,29 +138,41 @@ class E2EStack:
         self.rasa_url = f"http://localhost:{self.rasa_port}"
         self.actions_url = f"http://localhost:{self.actions_port}"
         self.endpoints = self.tmpdir / "endpoints.yml"
-        self.procs: Dict[str, subprocess.Popen] = {}
+        self.proc: Optional[subprocess.Popen] = None
         self.logs: Dict[str, Path] = {
-            "action server": self.tmpdir / "actions.log",
-            "rasa": self.tmpdir / "rasa.log",
+            "run.sh": self.tmpdir / "run.log",
+            "action server": self.run_dir / "actions.log",
+            "rasa": self.run_dir / "rasa.log",
         }
-        self._log_files: List[Any] = []
-        self.env = dict(os.environ)
+        self.env = {k: v for k, v in os.environ.items() if k not in ("RASA_API_TOKEN", "ACTIONS_TOKEN")}
         self.env.update(
             DATABASE_URL=self.database_url,
             XINGHE_NOW=xinghe_now,
-            PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-            RASA_TELEMETRY_ENABLED="false",
-            TF_CPP_MIN_LOG_LEVEL="2",
-            SQLALCHEMY_SILENCE_UBER_WARNING="1",
+            XINGHE_MODEL=str(model),
+            XINGHE_ENDPOINTS=str(self.endpoints),
+            XINGHE_RUN_DIR=str(self.run_dir),
+            RASA_PORT=str(self.rasa_port),
+            ACTIONS_PORT=str(self.actions_port),
+            START_TIMEOUT=str(int(START_TIMEOUT)),
+            VENV=str(Path(sys.executable).parent.parent),
             PYTHONUNBUFFERED="1",
             # WeChat and phone channels: test credentials, and a free port for the fake
             # WeChat API that tests/e2e/test_wechat_phone.py starts.
             **channel_environment(wechat_api_port=free_port()),
             # Web chat: fixed test secrets (tests/e2e/test_webchat.py); pages come
             # from the same server, so the default same-origin rule applies.
-            XINGHE_WEBCHAT_SECRET="e2e-webchat-visitor-secret-0123456789",
-            XINGHE_WEBCHAT_SITE_SECRET="e2e-webchat-site-secret-0123456789",
+            XINGHE_WEBCHAT_SECRET=WEBCHAT_SECRET,
+            XINGHE_WEBCHAT_SITE_SECRET=WEBCHAT_SITE_SECRET,
+            XINGHE_REST_SECRET=REST_SECRET,
         )
+
+    @property
+    def api_token(self) -> str:
+        return (self.run_dir / "api_token").read_text(encoding="utf-8").strip()
+
+    @property
+    def actions_token(self) -> str:
+        return (self.run_dir / "actions_token").read_text(encoding="utf-8").strip()
 
     # -- set-up --
 
@@ -164,48 +182,7 @@ class E2EStack:
             pytest.fail(f"{src} not found", pytrace=False)
         data = yaml.safe_load(src.read_text(encoding="utf-8")) or {}
         data.pop("tracker_store", None)  # in-memory tracker store
-        action = data.get("action_endpoint") or {}
-        action["url"] = f"{self.actions_url}/webhook"
-        data["action_endpoint"] = action
-        self.endpoints.write_text(
-            yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8"
-        )
-
-    def seed(self) -> None:
-        proc = subprocess.run(
-            [sys.executable, "-m", "actions.store.seed"],
-            cwd=ROOT,
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if proc.returncode != 0:
-            pytest.fail(
-                f"seeding {self.database_url} failed (exit {proc.returncode}):\n"
-                f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}",
-                pytrace=False,
-            )
-
-    def _spawn(self, name: str, cmd: List[str]) -> None:
-        log = open(self.logs[name], "wb")
-        self._log_files.append(log)
-        self.procs[name] = subprocess.Popen(
-            cmd,
-            cwd=ROOT,
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # own process group: teardown kills all of it
-        )
-
-    def _answers(self, url: str) -> bool:
-        try:
-            return requests.get(url, timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
+        self.endpoints.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
     def _fail_with_logs(self, message: str) -> None:
         parts = [message]
@@ -215,70 +192,46 @@ class E2EStack:
 
     def start(self) -> None:
         self.write_endpoints()
-        self.seed()
-        rasa = venv_tool("rasa")
-        self._spawn(
-            "action server",
-            [rasa, "run", "actions", "--actions", "actions", "-p", str(self.actions_port)],
-        )
-        self._spawn(
-            "rasa",
-            [
-                rasa, "run", "--enable-api",
-                "-m", str(self.model),
-                "--endpoints", str(self.endpoints),
-                "--credentials", str(ROOT / "credentials.yml"),
-                "-p", str(self.rasa_port),
-            ],
-        )
-        checks = {
-            "action server": f"{self.actions_url}/health",
-            "rasa": f"{self.rasa_url}/status",
-        }
-        deadline = time.monotonic() + START_TIMEOUT
-        pending = dict(checks)
-        while pending:
-            for name in list(pending):
-                if self._answers(pending[name]):
-                    del pending[name]
-            for name, proc in self.procs.items():
-                if proc.poll() is not None:
-                    self._fail_with_logs(f"{name} exited with code {proc.returncode} during start-up")
-            if not pending:
-                break
+        with open(self.logs["run.sh"], "wb") as log:
+            self.proc = subprocess.Popen(
+                ["bash", str(ROOT / "scripts" / "run.sh"), "serve"],
+                cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: a signal reaches run.sh alone
+            )
+        deadline = time.monotonic() + START_TIMEOUT + 30  # run.sh gives up first, with its reason
+        while RUNNING_BANNER not in tail(self.logs["run.sh"], 200):
+            if self.proc.poll() is not None:
+                self._fail_with_logs(f"scripts/run.sh exited with code {self.proc.returncode} during start-up")
             if time.monotonic() > deadline:
-                self._fail_with_logs(
-                    f"{', '.join(pending)} did not answer within {START_TIMEOUT:.0f}s"
-                )
+                self._fail_with_logs(f"scripts/run.sh did not report the servers up within {START_TIMEOUT:.0f}s")
             time.sleep(1)
 
     # -- tear-down --
 
+    def _server_pids(self) -> List[int]:
+        """The servers run.sh started (each leads its own process group)."""
+        return [int(pid) for pid in re.findall(r"\(pid (\d+)\)", tail(self.logs["run.sh"], 400))]
+
     def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait(timeout=5)
-        for log in self._log_files:
-            log.close()
+        if self.proc is None:
+            return
+        servers = self._server_pids()
+        kill_group(self.proc.pid, signal.SIGTERM)  # run.sh stops its servers, then exits
+        try:
+            self.proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            kill_group(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=5)
+        for pid in servers:  # in case run.sh could not stop them
+            kill_group(pid, signal.SIGKILL)
 
 
 class Chat:
-    """A minimal client for Rasa's REST channel and HTTP API."""
+    """A minimal client for the REST channel (an anonymous customer) and Rasa's HTTP API."""
 
-    def __init__(self, rasa_url: str) -> None:
+    def __init__(self, rasa_url: str, api_token: str) -> None:
         self.rasa_url = rasa_url
+        self.api = {"token": api_token}
         self.http = requests.Session()
 
     def say(self, sender: str, text: str) -> List[Dict[str, Any]]:
@@ -295,23 +248,31 @@ class Chat:
         """POST one message; the text of each reply that has one."""
         return [m["text"] for m in self.say(sender, text) if m.get("text")]
 
-    def tracker(self, sender: str) -> Dict[str, Any]:
+    def tracker(self, conversation_id: str) -> Dict[str, Any]:
+        """A conversation through the HTTP API (REST senders: see `conversation_id`).  Rasa
+        does not unquote the id in the path, so the ':' of channel prefixes stays as it is."""
         r = self.http.get(
-            f"{self.rasa_url}/conversations/{quote(sender, safe='')}/tracker", timeout=60
+            f"{self.rasa_url}/conversations/{quote(conversation_id, safe=':')}/tracker",
+            params=self.api, timeout=60,
         )
         r.raise_for_status()
         return r.json()
 
     def parse(self, text: str) -> Dict[str, Any]:
         """NLU only: POST /model/parse (intent, entities, ranking)."""
-        r = self.http.post(f"{self.rasa_url}/model/parse", json={"text": text}, timeout=60)
+        r = self.http.post(f"{self.rasa_url}/model/parse", params=self.api, json={"text": text}, timeout=60)
         r.raise_for_status()
         return r.json()
 
     @staticmethod
     def new_sender() -> str:
-        """A fresh conversation id, unique per call."""
+        """A fresh REST sender, unique per call."""
         return f"e2e-{uuid.uuid4().hex}"
+
+    @staticmethod
+    def conversation_id(sender: str) -> str:
+        """The conversation an anonymous REST sender is in (tickets and trackers name it)."""
+        return rest_conversation_id(sender)
 
 
 # --- fixtures ----------------------------------------------------------------------
@@ -357,7 +318,7 @@ def actions_url(e2e_stack: E2EStack) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(e2e_stack: E2EStack) -> str:
+def stack_database_url(e2e_stack: E2EStack) -> str:
     """The business DB the action server uses (open it with SQLAlchemy to check effects)."""
     return e2e_stack.database_url
 
@@ -370,14 +331,14 @@ def xinghe_now(e2e_stack: E2EStack) -> str:
 
 @pytest.fixture(scope="session")
 def chat(e2e_stack: E2EStack) -> Chat:
-    return Chat(e2e_stack.rasa_url)
+    return Chat(e2e_stack.rasa_url, e2e_stack.api_token)
 
 
 @pytest.fixture
-def store(database_url):
+def store(stack_database_url):
     """Opens a session on the action server's database: `with store() as session: ...`."""
     def open_session():
-        return session_scope(engine_for(database_url))
+        return session_scope(engine_for(stack_database_url))
     return open_session
 
 
