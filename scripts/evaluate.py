@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import signal
 import socket
 import statistics
@@ -145,13 +146,16 @@ def free_port() -> int:
 
 
 class ParseServer:
-    """`rasa run --enable-api` on a free port: enough for /model/parse (no action server)."""
+    """`rasa run --enable-api` on a free loopback port with a one-off API token: enough for
+    /model/parse (no action server)."""
 
     def __init__(self, model: Path) -> None:
         self.url = f"http://127.0.0.1:{free_port()}"
+        self.api = {"token": secrets.token_urlsafe(32)}
         self.log = (RESULTS / "server.log").open("wb")
         self.proc = subprocess.Popen(
-            [str(BIN / "rasa"), "run", "--enable-api", "-m", str(model), "-p", self.url.rsplit(":", 1)[1]],
+            [str(BIN / "rasa"), "run", "--enable-api", "--auth-token", self.api["token"], "-i", "127.0.0.1",
+             "-m", str(model), "-p", self.url.rsplit(":", 1)[1]],
             cwd=ROOT, env=ENV, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
@@ -161,7 +165,7 @@ class ParseServer:
             if self.proc.poll() is not None:
                 sys.exit(f"rasa run exited with {self.proc.returncode}: see {self.log.name}")
             try:
-                if requests.get(f"{self.url}/status", timeout=2).ok:
+                if requests.get(f"{self.url}/status", params=self.api, timeout=2).ok:
                     return self
             except requests.RequestException:
                 pass
@@ -174,9 +178,12 @@ class ParseServer:
         self.log.close()
 
 
-def parse_holdout(url: str, examples: List[Tuple[str, str]]) -> Tuple[Dict[str, float], List[Dict[str, Any]]]:
+def parse_holdout(server: "ParseServer", examples: List[Tuple[str, str]]
+                  ) -> Tuple[Dict[str, float], List[Dict[str, Any]]]:
     """Latency of /model/parse over the holdout, and its parse results."""
+    url = server.url
     with requests.Session() as http:
+        http.params = server.api
         http.post(f"{url}/model/parse", json={"text": "你好"}, timeout=30)  # warm-up
         times, parses = [], []
         for text, _ in examples:
@@ -300,7 +307,7 @@ def main() -> int:
     examples = holdout_examples()
     print("==> parse latency and external set against rasa run", flush=True)
     with ParseServer(model) as server:
-        latency, parses = parse_holdout(server.url, examples)
+        latency, parses = parse_holdout(server, examples)
         external = external_scores(server.url)
     result = {"model": model.name, "training_seconds": round(training_seconds), "holdout_size": len(examples),
               "holdout": scores(RESULTS / "holdout"), "latency": latency, "external": external,

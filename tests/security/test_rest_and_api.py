@@ -107,7 +107,7 @@ def test_a_signed_identity_with_another_secret_is_refused(rasa_url, chat):
     ("{\"sender\": \"x\", \"message\": \"%s\"}" % ("查" * 5000), 400),
     ("{\"sender\": \"x\", \"message\": \"hi\", \"pad\": \"%s\"}" % ("x" * 100_000), 413),
     (b"x" * 3_000_000, 413),  # above the server-wide cap, refused before any channel reads it
-])
+], ids=["cut-off", "a-list", "operator-as-sender", "null-message", "too-long", "over-16kb", "over-1mib"])
 def test_malformed_and_oversized_rest_bodies_are_refused_in_chinese(rasa_url, body, status):
     answer = post(rasa_url, body)
     assert answer.status_code == status
