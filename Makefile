@@ -99,7 +99,7 @@ train: install ## 训练模型（数据未变则跳过）/ train the model into 
 	@start=$$SECONDS; $(RASA) train --domain domain --out models; \
 	echo "==> make train: $$((SECONDS - start)) s (Rasa skips training when the data and config are unchanged)"
 
-run: install ## 启动助手（动作服务器 + Rasa REST）/ seed, train, start the action server + Rasa; Ctrl-C stops
+run: install ## 启动助手（动作服务器 + Rasa 全部渠道）/ seed, train, start the action server + Rasa (API token in var/); Ctrl-C stops
 	@scripts/run.sh serve
 
 shell: install ## 命令行对话（自动启动动作服务器）/ chat in the terminal (starts the action server if needed)

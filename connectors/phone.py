@@ -127,15 +127,11 @@ class PhoneInput(ConfiguredInput):
             logger.warning("phone channel has no auth token (TWILIO_AUTH_TOKEN): it answers 503 until configured")
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        hook = Blueprint("phone_webhook", __name__)
+        hook = self.webhook_blueprint()
         steps = {
             "voice": self._incoming, "gather": self._gathered, "noinput": self._no_input,
             "poll": self._poll, "dial_status": self._dial_ended, "status": self._call_ended,
         }
-
-        @hook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
 
         @hook.route("/<step>", methods=["POST"])
         async def webhook(request: Request, step: str) -> HTTPResponse:

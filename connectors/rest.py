@@ -135,11 +135,7 @@ class RestInput(ConfiguredInput):
         return RestTurn(rest_conversation_id(sender, customer_id), text, {VERIFIED_CUSTOMER_KEY: customer_id})
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        hook = Blueprint("rest_webhook", __name__)
-
-        @hook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        hook = self.webhook_blueprint()
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

@@ -10,6 +10,9 @@ import os
 from typing import Any, ClassVar, Dict, Mapping, Optional
 
 from rasa.core.channels.channel import InputChannel
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
 
 def setting(credentials: Mapping[str, Any], key: str, env: str, default: str = "") -> str:
@@ -37,3 +40,13 @@ class ConfiguredInput(InputChannel):
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "ConfiguredInput":
         return cls(cls.settings_type.from_credentials(credentials or {}))
+
+    def webhook_blueprint(self) -> Blueprint:
+        """The channel's blueprint, with the `GET /` health check every channel answers."""
+        hook = Blueprint(f"{self.channel_name}_webhook", __name__)
+
+        @hook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        return hook

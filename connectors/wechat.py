@@ -158,11 +158,7 @@ class WeChatInput(ConfiguredInput):
         return WeChatPushOutput(self.api, self.settings.max_text_bytes) if self.api else None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        hook = Blueprint("wechat_webhook", __name__)
-
-        @hook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        hook = self.webhook_blueprint()
 
         @hook.route("/webhook", methods=["GET"])
         async def verify_url(request: Request) -> HTTPResponse:
