@@ -24,6 +24,9 @@
 # file to start from: endpoints.yml), XINGHE_RUN_DIR (secrets, runtime endpoints and
 # logs: var), WEBCHAT_PATH (path of the web chat page, printed when it answers).
 set -euo pipefail
+# Everything this run writes (tokens, the SQLite databases with customers' data,
+# logs) is readable by its owner only.
+umask 077
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD

@@ -83,10 +83,13 @@ def test_health_stays_open_and_says_nothing_else(actions_url):
 
 def test_make_run_made_private_secrets_and_gave_rasa_the_action_token(e2e_stack):
     """Started with no secret set, as on a fresh machine: the tokens were created once,
-    readable by their owner only, and the endpoints Rasa runs with carry the action token."""
+    readable by their owner only (like the customer database and the logs), and the
+    endpoints Rasa runs with carry the action token."""
     run_dir = e2e_stack.run_dir
-    for name in ("api_token", "actions_token", "endpoints.runtime.yml"):
-        assert stat.S_IMODE((run_dir / name).stat().st_mode) == 0o600, name
+    private = [run_dir / name for name in ("api_token", "actions_token", "endpoints.runtime.yml", "rasa.log",
+                                           "actions.log")]
+    for path in private + [e2e_stack.tmpdir / "xinghe.db"]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
     assert len(e2e_stack.api_token) >= 32 and e2e_stack.api_token != e2e_stack.actions_token
     endpoints = yaml.safe_load((run_dir / "endpoints.runtime.yml").read_text(encoding="utf-8"))
     assert endpoints["action_endpoint"]["headers"] == {"Authorization": f"Bearer {e2e_stack.actions_token}"}

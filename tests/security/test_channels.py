@@ -134,6 +134,14 @@ async def test_forged_and_oversized_phone_webhooks_are_refused(gateway, chat):
 # ---- web chat: identity only from a signed login, origins checked ------------------------
 
 
+@pytest.mark.parametrize("path", ["..%2F..%2Fcredentials.yml", "..%2F..%2F..%2Fvar%2Fapi_token", "%2Fetc%2Fpasswd",
+                                  "widget.js%00.yml"])
+async def test_the_web_chat_serves_its_own_files_only(rasa_url, http, path):
+    async with http.get(f"{rasa_url}/webhooks/webchat/{path}") as answer:
+        body = await answer.text()
+    assert answer.status == 404 and "WECHAT" not in body and "root:" not in body
+
+
 async def connect(rasa_url: str, origin: str, auth: dict) -> socketio.AsyncClient:
     client = socketio.AsyncClient(reconnection=False)
     await client.connect(rasa_url, auth=auth, headers={"Origin": origin}, transports=["polling"],
