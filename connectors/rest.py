@@ -132,6 +132,9 @@ class RestInput(ConfiguredInput):
         except TokenRejected as rejected:
             logger.warning("REST customer token refused (%s)", rejected.code)
             return Refusal.IDENTITY_INVALID.reply()
+        if ":" in customer_id:  # it would make rest-verified:<customer>:<sender> ambiguous
+            logger.warning("REST customer token for an id with ':' refused")
+            return Refusal.IDENTITY_INVALID.reply()
         return RestTurn(rest_conversation_id(sender, customer_id), text, {VERIFIED_CUSTOMER_KEY: customer_id})
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:

@@ -90,6 +90,7 @@ async def test_a_signed_identity_is_vouched_for_in_a_conversation_of_its_own(res
                                     algorithm="none"), id="unsigned"),
     pytest.param(lambda: token()[:-3] + "abc", id="tampered"),
     pytest.param(lambda: "C001", id="not-a-token"),
+    pytest.param(lambda: token(customer="C001:crm-42"), id="id-with-a-colon"),
 ])
 async def test_a_wrong_expired_or_foreign_token_is_refused_and_makes_no_turn(rest, fake_rasa, forged):
     post = await rest()
