@@ -49,7 +49,7 @@ RASA_MAX_REQUEST_BYTES=${RASA_MAX_REQUEST_BYTES:-1048576}
 export RASA_TELEMETRY_ENABLED=${RASA_TELEMETRY_ENABLED:-false}
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 export SQLALCHEMY_SILENCE_UBER_WARNING=${SQLALCHEMY_SILENCE_UBER_WARNING:-1}
-# `rasa run actions` and custom channels in connectors/ import project packages.
+# The action server and the custom channels in connectors/ import project packages.
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 
 ACTIONS_LOG=$RUN_DIR/actions.log
