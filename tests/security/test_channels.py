@@ -124,6 +124,15 @@ async def test_a_webhook_for_a_turn_not_yet_issued_is_refused(gateway, chat):
     assert user_texts(chat, call.sid) == []
 
 
+async def test_identity_fields_added_to_a_phone_webhook_are_ignored(gateway, chat):
+    call = gateway()
+    await call.dial_in()
+    await call.step(call.doc.find("Gather").get("action"), SpeechResult="查余额", Confidence="0.9",
+                    verified_customer_id="C001", metadata='{"verified_customer_id": "C001"}')
+    assert "手机号" in call.spoken and leaked(call.spoken) == []
+    assert chat.tracker(call.sid)["slots"]["verified_customer_id"] is None
+
+
 async def test_forged_and_oversized_phone_webhooks_are_refused(gateway, chat):
     call = gateway()
     assert await call.post("/webhooks/phone/voice", signature="forged") == 403
