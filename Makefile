@@ -90,10 +90,10 @@ lock: ## 重新生成 requirements.lock / regenerate requirements.lock (pip free
 # --- data, model, running --------------------------------------------------------
 
 seed: install ## 写入演示数据（只补缺）/ seed the demo database (adds only what is missing)
-	$(PY) -m actions.store.seed
+	umask 077 && $(PY) -m actions.store.seed
 
 seed-reset: install ## 恢复演示数据初始状态 / restore the demo database to its initial state
-	$(PY) -m actions.store.seed --reset
+	umask 077 && $(PY) -m actions.store.seed --reset
 
 train: install ## 训练模型（数据未变则跳过）/ train the model into models/ (skipped when nothing changed)
 	@start=$$SECONDS; $(RASA) train --domain domain --out models; \

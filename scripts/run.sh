@@ -37,6 +37,7 @@ case $VENV in /*) BIN=$VENV/bin ;; *) BIN=$ROOT/$VENV/bin ;; esac
 RASA_PORT=${RASA_PORT:-5005}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
 ACTIONS_URL=${ACTIONS_URL:-http://localhost:$ACTIONS_PORT/webhook}
+ACTIONS_HEALTH=${ACTIONS_URL%/webhook}/health # where the action server is, as Rasa reaches it
 START_TIMEOUT=${START_TIMEOUT:-180}
 WEBCHAT_PATH=${WEBCHAT_PATH:-}
 XINGHE_MODEL=${XINGHE_MODEL:-}
@@ -244,7 +245,7 @@ fi
 # Action server: reuse one that already answers on ACTIONS_PORT in shell /
 # interactive mode (e.g. `make run` in another terminal); serve mode needs both
 # ports free.
-if [ "$MODE" != serve ] && http_ok "http://localhost:$ACTIONS_PORT/health"; then
+if [ "$MODE" != serve ] && http_ok "$ACTIONS_HEALTH"; then
     info "using the action server already running on port $ACTIONS_PORT"
 else
     port_busy "$ACTIONS_PORT" && die "port $ACTIONS_PORT is in use (another \`make run\`?); set ACTIONS_PORT=..."
@@ -258,7 +259,7 @@ if [ "$MODE" = serve ]; then
         --endpoints "$ENDPOINTS" --credentials credentials.yml "${MODEL_ARGS[@]}"
     info "Rasa 启动约需 1 分钟 / Rasa takes about a minute to load the model"
     wait_for "action server + rasa" \
-        "http://localhost:$ACTIONS_PORT/health" "http://localhost:$RASA_PORT/status?token=$RASA_API_TOKEN"
+        "$ACTIONS_HEALTH" "http://localhost:$RASA_PORT/status?token=$RASA_API_TOKEN"
 
     TOKEN_HINT='$RASA_API_TOKEN'
     if [ -s "$RUN_DIR/api_token" ] && [ "$(<"$RUN_DIR/api_token")" = "$RASA_API_TOKEN" ]; then
@@ -297,7 +298,7 @@ fi
 
 # shell / interactive: a Rasa server of their own on a free port.
 if ((${#PIDS[@]})); then
-    wait_for "action server" "http://localhost:$ACTIONS_PORT/health"
+    wait_for "action server" "$ACTIONS_HEALTH"
 fi
 port=$RASA_PORT
 port_busy "$port" && port=$(free_port)
