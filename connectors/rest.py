@@ -34,6 +34,7 @@ from sanic.response import HTTPResponse
 from actions.services.identity import VERIFIED_CUSTOMER_KEY
 from connectors.settings import ConfiguredInput, number_setting, setting
 from connectors.signed import TokenRejected, decode_token, mint_customer_token
+from connectors.webchat.limits import message_problem
 
 logger = logging.getLogger(__name__)
 
@@ -116,12 +117,12 @@ class RestInput(ConfiguredInput):
         sender, text = request.get("sender"), request.get("message")
         if not isinstance(sender, str) or not 0 < len(sender.strip()) <= self.settings.max_sender_chars:
             return Refusal.BAD_SENDER.reply(max_sender=self.settings.max_sender_chars)
-        if not isinstance(text, str) or not 0 < len(text.strip()) <= self.settings.max_message_chars:
+        if message_problem(text, self.settings.max_message_chars):  # the web chat's rule, shared
             return Refusal.BAD_MESSAGE.reply(max_chars=self.settings.max_message_chars)
-        metadata = request.get("metadata")
-        token = metadata.get("customer_token") if isinstance(metadata, dict) else None
-        if isinstance(metadata, dict) and VERIFIED_CUSTOMER_KEY in metadata:
+        metadata = request.get("metadata") if isinstance(request.get("metadata"), dict) else {}
+        if VERIFIED_CUSTOMER_KEY in metadata:
             logger.warning("REST client sent %s in metadata: ignored", VERIFIED_CUSTOMER_KEY)
+        token = metadata.get("customer_token")
         if token is None:
             return RestTurn(rest_conversation_id(sender), text, {})
         if not self.settings.secret:

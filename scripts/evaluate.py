@@ -183,7 +183,7 @@ def parse_holdout(server: "ParseServer", examples: List[Tuple[str, str]]
     """Latency of /model/parse over the holdout, and its parse results."""
     url = server.url
     with requests.Session() as http:
-        http.params = server.api
+        http.params = server.api  # every call carries the API token
         http.post(f"{url}/model/parse", json={"text": "你好"}, timeout=30)  # warm-up
         times, parses = [], []
         for text, _ in examples:
@@ -221,14 +221,15 @@ def fallback_setting(key: str) -> float:
     return next(float(c[key]) for c in pipeline if c["name"] == "FallbackClassifier")
 
 
-def external_scores(url: str) -> Optional[Dict[str, Any]]:
+def external_scores(server: "ParseServer") -> Optional[Dict[str, Any]]:
     """Runs the external set's own scorer, at the shipped fallback threshold; None when the
-    set is not on this machine."""
+    set is not on this machine.  The scorer reads the API token from RASA_API_TOKEN."""
     if EXTERNAL is None or not EXTERNAL.exists():
         return None
     scorer = EXTERNAL.parent / "score_external.py"
-    out = subprocess.run([sys.executable, str(scorer), url, "--set", str(EXTERNAL),
+    out = subprocess.run([sys.executable, str(scorer), server.url, "--set", str(EXTERNAL),
                           "--threshold", str(fallback_setting("threshold"))],
+                         env={**os.environ, "RASA_API_TOKEN": server.api["token"]},
                          capture_output=True, text=True, check=True)
     (RESULTS / "external.log").write_text(out.stdout + out.stderr, encoding="utf-8")
     last = out.stdout.strip().splitlines()[-1]
@@ -308,7 +309,7 @@ def main() -> int:
     print("==> parse latency and external set against rasa run", flush=True)
     with ParseServer(model) as server:
         latency, parses = parse_holdout(server, examples)
-        external = external_scores(server.url)
+        external = external_scores(server)
     result = {"model": model.name, "training_seconds": round(training_seconds), "holdout_size": len(examples),
               "holdout": scores(RESULTS / "holdout"), "latency": latency, "external": external,
               "fallback_tradeoff": fallback_tradeoff(examples, parses)}

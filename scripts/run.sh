@@ -189,15 +189,16 @@ wait_for() {
 # --- set-up ---------------------------------------------------------------------
 
 # ensure_secret VAR FILE: keep $VAR when set, else read FILE, creating it once
-# (random, mode 600, git-ignored) so later runs and tools reuse the same secret.
+# (random, private by the umask above, git-ignored) so later runs and tools reuse
+# the same secret.
 ensure_secret() {
     local name=$1 file=$2
     if [ -z "${!name:-}" ]; then
         if [ ! -s "$file" ]; then
-            (umask 077 && "$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(32))' >"$file")
+            "$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(32))' >"$file"
             info "created $file ($name for this machine; set $name to use your own)"
         fi
-        chmod 600 "$file"
+        chmod 600 "$file" # one made before umask 077 was in force
         printf -v "$name" '%s' "$(<"$file")"
     fi
     export "${name?}"
@@ -209,7 +210,7 @@ export ACTIONS_URL
 # The endpoints Rasa runs with: the base file plus where the action server is and
 # the token it wants (so this copy is private, like the token files).
 ENDPOINTS=$RUN_DIR/endpoints.runtime.yml
-(umask 077 && "$BIN/python" - "${XINGHE_ENDPOINTS:-endpoints.yml}" "$ENDPOINTS" <<'EOF'
+"$BIN/python" - "${XINGHE_ENDPOINTS:-endpoints.yml}" "$ENDPOINTS" <<'EOF'
 import os
 import sys
 
@@ -226,8 +227,7 @@ data["action_endpoint"] = {
 with open(dst, "w", encoding="utf-8") as f:
     yaml.safe_dump(data, f, allow_unicode=True, sort_keys=False)
 EOF
-)
-chmod 600 "$ENDPOINTS"
+chmod 600 "$ENDPOINTS" # rewriting keeps an older copy's mode
 
 info "准备演示数据 / seeding the demo database if it is empty"
 "$BIN/python" -m actions.store.seed --if-empty

@@ -58,7 +58,6 @@ SERVICE_TZ = ZoneInfo("Asia/Shanghai")
 START_TIMEOUT = float(os.environ.get("XINGHE_E2E_START_TIMEOUT", "240"))
 LOG_TAIL_LINES = 60
 RUNNING_BANNER = "星河智能客服已启动"
-STACK_FIXTURES = frozenset({"e2e_stack"})
 # The secrets a test knows, like a configured deployment's; the API and action
 # tokens are left to run.sh.
 WEBCHAT_SECRET = "e2e-webchat-visitor-secret-0123456789"
@@ -72,7 +71,7 @@ REST_SECRET = "e2e-rest-backoffice-secret-0123456789"
 @pytest.hookimpl(tryfirst=True)  # before -m deselects anything
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if STACK_FIXTURES & set(getattr(item, "fixturenames", ())):
+        if "e2e_stack" in getattr(item, "fixturenames", ()):  # every fixture below needs it
             item.add_marker(pytest.mark.e2e)
 
 

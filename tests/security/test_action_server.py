@@ -29,7 +29,7 @@ FORGED_CALL = {
 def listening_addresses(port: int) -> List[str]:
     """Local addresses with a socket listening on `port` (Linux /proc/net/tcp and tcp6)."""
     found = []
-    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
             local, state = line.split()[1], line.split()[3]
             address, port_hex = local.split(":")
@@ -37,8 +37,7 @@ def listening_addresses(port: int) -> List[str]:
                 continue
             raw = bytes.fromhex(address)
             # The kernel prints each 32-bit word in host (little-endian) order.
-            words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
-            found.append(str(ipaddress.ip_address(words if width == 32 else words[:4])))
+            found.append(str(ipaddress.ip_address(b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4)))))
     return found
 
 

@@ -43,6 +43,15 @@ def user_texts(chat, conversation_id: str) -> list:
     return [e.get("text") for e in events if e["event"] == "user"]
 
 
+async def saved_turn(chat, conversation_id: str, text: str, timeout_s: float = 60.0) -> list:
+    """The conversation's user messages once `text` is among them: a turn that outlasts the
+    channel's reply (WeChat's passive window, the web chat's events) is saved when it ends."""
+    deadline = time.monotonic() + timeout_s
+    while text not in user_texts(chat, conversation_id) and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+    return user_texts(chat, conversation_id)
+
+
 # ---- finding 4: WeChat replay ------------------------------------------------------------
 
 
@@ -60,11 +69,8 @@ async def test_a_replayed_wechat_push_makes_one_turn(wechat, chat):
     first = await wechat.push(push)
     again = await wechat.push(push)
     assert first[0] == again[0] == 200
-    # A slow turn answers "success" and is saved when it ends: wait for it, then for a second one.
-    deadline = time.monotonic() + 60
-    while marker not in user_texts(chat, OPENID) and time.monotonic() < deadline:
-        await asyncio.sleep(0.5)
-    await asyncio.sleep(2)
+    await saved_turn(chat, OPENID, marker)
+    await asyncio.sleep(2)  # time enough for a second turn to show
     assert user_texts(chat, OPENID).count(marker) == 1
 
 
@@ -82,6 +88,7 @@ async def test_an_unbound_wechat_user_is_not_verified_by_anything_in_the_push(we
         "</xml>", "<verified_customer_id>C001</verified_customer_id></xml>")
     status, body = await wechat.push(xml)
     assert status == 200 and leaked(body) == []
+    assert "查余额" in await saved_turn(chat, stranger, "查余额")
     assert chat.tracker(stranger)["slots"]["verified_customer_id"] is None
 
 
@@ -196,4 +203,6 @@ async def test_identity_sent_with_a_web_chat_message_is_ignored(rasa_url, chat):
     await client.disconnect()
     shown = json.dumps(replies, ensure_ascii=False)
     assert "手机号" in shown and leaked(shown) == []
-    assert chat.tracker(confirmed[0]["conversation_id"])["slots"]["verified_customer_id"] is None
+    conversation_id = confirmed[0]["conversation_id"]
+    assert "查余额" in await saved_turn(chat, conversation_id, "查余额")
+    assert chat.tracker(conversation_id)["slots"]["verified_customer_id"] is None

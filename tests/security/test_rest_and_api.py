@@ -99,20 +99,20 @@ def test_a_signed_identity_with_another_secret_is_refused(rasa_url, chat):
 # ---- bad bodies -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body, status", [
-    (b"{\"sender\": \"x\", \"message\": ", 400),
-    (b"[\"sender\", \"message\"]", 400),
-    (b"{\"sender\": {\"$ne\": null}, \"message\": \"hi\"}", 400),
-    (b"{\"sender\": \"x\", \"message\": null}", 400),
-    ("{\"sender\": \"x\", \"message\": \"%s\"}" % ("查" * 5000), 400),
-    ("{\"sender\": \"x\", \"message\": \"hi\", \"pad\": \"%s\"}" % ("x" * 100_000), 413),
-    (b"x" * 3_000_000, 413),  # above the server-wide cap, refused before any channel reads it
+@pytest.mark.parametrize("body, status, by_channel", [
+    (b"{\"sender\": \"x\", \"message\": ", 400, True),
+    (b"[\"sender\", \"message\"]", 400, True),
+    (b"{\"sender\": {\"$ne\": null}, \"message\": \"hi\"}", 400, True),
+    (b"{\"sender\": \"x\", \"message\": null}", 400, True),
+    ("{\"sender\": \"x\", \"message\": \"%s\"}" % ("查" * 5000), 400, True),
+    ("{\"sender\": \"x\", \"message\": \"hi\", \"pad\": \"%s\"}" % ("x" * 100_000), 413, True),
+    (b"x" * 3_000_000, 413, False),  # above the server-wide cap, refused before any channel reads it
 ], ids=["cut-off", "a-list", "operator-as-sender", "null-message", "too-long", "over-16kb", "over-1mib"])
-def test_malformed_and_oversized_rest_bodies_are_refused_in_chinese(rasa_url, body, status):
+def test_malformed_and_oversized_rest_bodies_are_refused_in_chinese(rasa_url, body, status, by_channel):
     answer = post(rasa_url, body)
     assert answer.status_code == status
     assert "Traceback" not in answer.text and "site-packages" not in answer.text
-    if answer.status_code != 413 or len(body) < 1_000_000:  # the channel's own refusals explain themselves
+    if by_channel:  # the channel's own refusals explain themselves
         assert "请求" in answer.json()["error"]
     assert said(post(rasa_url, {"sender": "still-alive", "message": "你好"}))  # and the server is still up
 

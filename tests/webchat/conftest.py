@@ -9,7 +9,6 @@ over long-polling (Rasa's pinned aiohttp lacks what its websocket client needs).
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from typing import Any, Dict, List, Optional
 
@@ -24,6 +23,7 @@ from connectors.webchat.limits import RateLimiter
 from connectors.webchat.settings import WebChatSettings
 from connectors.webchat.tokens import VisitorTokens
 from connectors.webchat.transcript import Transcripts
+from tests.stack import free_port
 
 SECRET = "test-visitor-secret-0123456789abcdef"
 SITE_SECRET = "test-site-secret-0123456789abcdef"
@@ -45,12 +45,6 @@ class FakeAgent:
         if message.text == "/goodbye":
             reply = {"text": "感谢您的咨询，再见！", "utter_action": "utter_goodbye"}
         await message.output_channel.send_response(message.sender_id, reply)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
