@@ -1,8 +1,25 @@
-"""Evaluation data stays out of training: the holdout and the external set never leak into data/."""
+"""Evaluation data stays out of training: the holdout and the external set never leak into data/.
+
+A holdout sentence that is a training sentence with a particle added, a character swapped or
+written in traditional characters measures recall of the training data, not generalisation, so
+the holdout is checked for near-duplicates as well as copies.  Both sides are compared as the
+pipeline sees them (`nlu.text.normalise`: simplified, half-width, 👍 as 好, 🙏 as 谢, 👋 as 嗨,
+other emoji blanked) with punctuation, spaces and case dropped.  Two sentences are near-duplicates
+when
+  - their difflib similarity ratio (2 × matching characters / total length) is at least 0.92:
+    one character in 12 differs, e.g. 退票要扣多少钱 / 退票扣多少钱 (0.923); or
+  - one turns into the other by a single character inserted, deleted or replaced and the shorter
+    has at least 5 characters.  The ratio misses these edits in short sentences (我要取消定单 /
+    我要取消订单 is 0.833), yet they keep the sentence as it was trained on.  Below 5 characters
+    the edit is the whole sentence (好的 / 好的呢, 谢谢 / 谢谢啊): the few ways to say it are
+    shared by any two sets of customer messages, and the holdout keeps them.
+"""
+import difflib
 import json
 import os
 import re
 from pathlib import Path
+from typing import Dict, List, Tuple
 
 import pytest
 from rasa.shared.nlu.training_data.loading import load_data
@@ -11,6 +28,9 @@ from nlu.text import normalise
 
 ROOT = Path(__file__).resolve().parents[2]
 EXTERNAL = Path(os.environ.get("XINGHE_EXTERNAL_EVAL") or ROOT.parent / "shared" / "eval" / "external_zh.jsonl")
+HOLDOUT = ROOT / "tests" / "nlu_holdout.yml"
+NEAR_RATIO = 0.92
+ONE_EDIT_MIN_LENGTH = 5
 
 
 def comparable(text: str) -> str:
@@ -18,16 +38,91 @@ def comparable(text: str) -> str:
     return re.sub(r"[\W_]+", "", normalise(text)).lower()
 
 
+def one_edit_apart(a: str, b: str) -> bool:
+    """Whether one character inserted, deleted or replaced turns `a` into `b` (a != b)."""
+    if len(a) > len(b):
+        a, b = b, a
+    if len(b) - len(a) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b)) == 1
+    return any(b[:i] + b[i + 1:] == a for i in range(len(b)))
+
+
+def near_duplicate(a: str, b: str) -> bool:
+    """The rule of the module docstring, on two `comparable` texts."""
+    if a == b:
+        return True
+    if min(len(a), len(b)) >= ONE_EDIT_MIN_LENGTH and one_edit_apart(a, b):
+        return True
+    total = len(a) + len(b)
+    if not total or 2 * min(len(a), len(b)) < NEAR_RATIO * total:  # the ratio cannot reach the bar
+        return False
+    matcher = difflib.SequenceMatcher(None, b, a, autojunk=False)
+    return matcher.quick_ratio() >= NEAR_RATIO and matcher.ratio() >= NEAR_RATIO
+
+
+def near_duplicates(texts: List[str], references: Dict[str, str]) -> List[Tuple[str, str]]:
+    """(text, reference as written) for every text near-duplicating one of `references`
+    (comparable form -> a text as written)."""
+    pairs = []
+    for text in texts:
+        mine = comparable(text)
+        pairs += [(text, written) for theirs, written in references.items() if near_duplicate(mine, theirs)]
+    return pairs
+
+
 @pytest.fixture(scope="module")
-def training_texts():
-    return {comparable(m.get("text")) for m in load_data(str(ROOT / "data" / "nlu")).intent_examples}
+def training_examples() -> Dict[str, str]:
+    """Comparable form -> the first training sentence with that form."""
+    examples: Dict[str, str] = {}
+    for message in load_data(str(ROOT / "data" / "nlu")).intent_examples:
+        examples.setdefault(comparable(message.get("text")), message.get("text"))
+    return examples
 
 
-def test_the_holdout_has_300_utterances_none_of_them_trained_on(training_texts):
-    holdout = load_data(str(ROOT / "tests" / "nlu_holdout.yml")).intent_examples
-    assert len(holdout) >= 300
-    leaked = sorted(m.get("text") for m in holdout if comparable(m.get("text")) in training_texts)
+@pytest.fixture(scope="module")
+def training_texts(training_examples):
+    return set(training_examples)
+
+
+@pytest.fixture(scope="module")
+def holdout_texts() -> List[str]:
+    return [m.get("text") for m in load_data(str(HOLDOUT)).intent_examples]
+
+
+def test_the_holdout_has_300_utterances_none_of_them_trained_on(holdout_texts, training_texts):
+    assert len(holdout_texts) >= 300
+    leaked = sorted(text for text in holdout_texts if comparable(text) in training_texts)
     assert not leaked, f"holdout utterances found in data/nlu: {leaked[:10]}"
+
+
+def test_no_holdout_utterance_is_a_near_duplicate_of_a_training_example(holdout_texts, training_examples):
+    pairs = near_duplicates(holdout_texts, training_examples)
+    listed = "\n".join(f"  {held!r} (holdout) ~ {trained!r} (data/nlu)" for held, trained in pairs)
+    assert not pairs, (f"{len({held for held, _ in pairs})} holdout utterances are near-duplicates of training "
+                       f"examples ({len(pairs)} pairs); reword the holdout one:\n{listed}")
+
+
+@pytest.mark.parametrize("held, trained", [
+    ("退票要扣多少钱", "退票扣多少钱"),            # a character added: ratio 0.923
+    ("我要取消定单", "我要取消订单"),              # one character replaced in a short sentence
+    ("我钱包里还有多少钱", "錢包裡還有多少錢"),     # traditional characters
+    ("非常感谢您耐心解答🙏", "非常感谢您耐心解答谢"),  # the emoji reads as the word
+    ("你是不是机器人啊？？", "你是不是机器人"),      # punctuation does not count
+])
+def test_near_duplicates_are_caught(held, trained):
+    assert near_duplicate(comparable(held), comparable(trained))
+
+
+@pytest.mark.parametrize("held, trained", [
+    ("好的", "好的呢"),                         # shorter than 5 characters: the holdout keeps it
+    ("我要改签，预订号P3X9LA", "我要退票，预订号Z8N4TB"),
+    ("麻烦转下人工", "我要找人工客服"),
+    ("您好打扰一下", "打扰一下"),                 # two characters added to six
+])
+def test_independent_phrasings_are_not_near_duplicates(held, trained):
+    assert not near_duplicate(comparable(held), comparable(trained))
 
 
 @pytest.mark.skipif(not EXTERNAL.exists(), reason=f"external evaluation set not on this machine ({EXTERNAL})")
