@@ -8,13 +8,29 @@ Choices where Chinese is ambiguous:
 - 下个月3号 / 这个月20号 name a day of that month, past or not;
 - 这周三 / 本周三 / 下周三 / 上周三 name a day of this / next / last calendar week,
   weeks starting on Monday; 这周三 said on a Friday is therefore already past;
-- 12.5 and 12/5 are not read as dates (decimal or fraction?), only with a year.
+- 12.5 and 12/5 are month first, as Chinese writes them: 5 December (see below).
 A change request may name two days (明天不行，改到5号 · 把12月3号的改到明天): the new one is the
 first after the last 改到 / 换成 / 推迟到 / to…, else the last one named that is not ruled out
 (5号吧，明天不行 is the 5th); 明天不行 alone names no new day.
 English forms in mixed messages (tomorrow · next Friday · Dec 10 · 10th December) follow the
 same choices: next Friday is 下周五, last Friday 上周五; Friday alone and this Friday are the
 coming one (said on a Sunday, this Friday is not the past one of a Monday-based week).
+
+The everyday forms beyond those (tests/unit/date_expressions.yml is the table they must pass):
+- 三天后 · 3天以后 · 再过三天 · 一周后 · 两个礼拜之后 · 一个月后 · in 3 days: counted from today
+  (a month later is the same day, clamped: 31 January + 1 month = 28 February); 过两天 alone is
+  "in a day or two", and 几天后 / 半个月后 name no one day;
+- 周末 / 这周末 is this week's Saturday, or today when said on a Sunday; 下周末 next week's Saturday;
+- 月底 / 月末 the last day of this month; 月初 the next 1st to come; 月中 the 15th to come;
+  这个月底 · 下个月初 · 12月底 that month's (12月底 with the future preference); 年底 31 December;
+- 12/10 and 12.10 are month first (10 December; 10/12 is 12 October) and take the future
+  preference; 25/12 is no date, nor a number with a unit (12.5元 · 3.5折 · 1.5小时);
+- festivals (元旦 · 五一 · 国庆 · 圣诞 · 春节 · 除夕 · 元宵 · 清明 · 端午 · 七夕 · 中秋 · 重阳) are the
+  next one to come, today included, or that of the year named (明年春节); 春节前 / 国庆期间 /
+  国庆假期 name a stretch of days, not one; 除夕前一天 is the day before. 十一 (the 11th or
+  National Day?) is not read;
+- 今年 / 明年 before a date name its year: 明年11月25号.
+A list of days that one refusal follows (明天和后天都不行) rules them all out.
 """
 from __future__ import annotations
 
@@ -77,6 +93,87 @@ CHANGE_TO = re.compile(
 RULED_OUT = re.compile(
     r"\s*(?:也|都|肯定|可能)?(?:不行|不可以|不方便|不合适|没空|没时间|有事|去不了|走不了|飞不了|赶不上|不成)(?![吗嘛么?])"
     r"|\s*(?:doesn'?t|does not|won'?t|will not|can'?t|cannot) work|\s*is no good", re.IGNORECASE)
+
+# 明天和后天都不行: days joined by these share the refusal that follows the last one.
+DAY_LIST_JOINER = re.compile(r"\s*(?:和|跟|与|與|及|或者|或是|或|还有|還有|、|/|and|or)\s*", re.IGNORECASE)
+
+YEAR_OFFSETS = {"去": -1, "今": 0, "明": 1, "后": 2, "後": 2}
+_YEAR = r"(?:([去今明后後])年的?)?"
+YEAR_MONTH_DAY = re.compile(rf"([去今明后後])年的?{NUMBER}月{NUMBER}[日号號]?")
+
+# 三天后 · 3天以后 · 两个礼拜之后 · 一个月后; 再过三天 · 过三天 (过两天 alone is "in a day or two";
+# 超过三天 is "more than three days").
+OFFSET_UNITS = {"天": "days", "周": "weeks", "週": "weeks", "星期": "weeks", "礼拜": "weeks", "禮拜": "weeks",
+                "月": "months", "年": "years"}
+_OFFSET_UNIT = r"(?:个|個)?(天|周|週|星期|礼拜|禮拜|月|年)"
+OFFSET_AFTER = re.compile(rf"{NUMBER}{_OFFSET_UNIT}(?:以后|以後|之后|之後|后|後)")
+OFFSET_LATER = re.compile(rf"(?:再(?:过|過)|(?<![超经經越通])(?:过|過)(?![两兩]天)){NUMBER}{_OFFSET_UNIT}")
+ENGLISH_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                   "eight": 8, "nine": 9, "ten": 10}
+_ENGLISH_COUNT = r"(\d{1,2}|a|an|one|two|three|four|five|six|seven|eight|nine|ten)"
+ENGLISH_OFFSET = re.compile(
+    rf"(?<![a-z])(?:in\s+{_ENGLISH_COUNT}\s+(day|week|month)s?|{_ENGLISH_COUNT}\s+(day|week|month)s?\s+"
+    r"(?:later|from\s+now))(?![a-z])", re.IGNORECASE)
+
+WEEKEND = re.compile(r"((?<!一)下下|下|上|这|這|本)?(?:个|個)?(?:周末|週末)")
+ENGLISH_WEEKEND = re.compile(r"(?<![a-z])(?:(last|this|next)\s+)?weekend(?![a-z])", re.IGNORECASE)
+
+# 月底 · 这个月初 · 下月末 · 12月中 (not 中旬, a stretch of ten days; not 三个月中, "within three months";
+# not 腊月底, a lunar month).
+MONTH_PARTS = {"底": "end", "末": "end", "初": "start", "中": "middle"}
+MONTH_PART = re.compile(
+    rf"{_YEAR}(?:{NUMBER}月|(?<![个個几幾岁歲正腊臘\d零〇一二两兩三四五六七八九十])((?<!一)下下|下|上|这|這|本)?(?:个|個)?月)"
+    r"(底|末|初|中)(?!旬)")
+YEAR_END = re.compile(r"(?:(\d{4})年|([去今明后後])年(?:的?年)?|(?<![\d去今明后後])年)(?:底|末|尾)")
+ENGLISH_MONTH_END = re.compile(r"(?<![a-z])end\s+of\s+(?:the\s+|this\s+|(next)\s+)?month(?![a-z])", re.IGNORECASE)
+
+# 12/10 · 12.10 · 12.10号: month first; a number with a unit after it is an amount, not a date.
+_AMOUNT_UNIT = (r"\s*(?:元|块|塊|角|毛|折|倍|万|萬|千|百|亿|億|公斤|斤|克|小时|小時|个|個|分|秒|米|公里|岁|歲|寸|级|級"
+                r"|美元|人|张|張|件|次|天|周|週|年|月|度|升|%|[A-Za-z])")
+SLASH_DATE = re.compile(
+    rf"(?<![\d./:A-Za-z])(1[0-2]|0?[1-9])[/.]([12]\d|3[01]|0?[1-9])(?![\d./:])(?!{_AMOUNT_UNIT})[日号號]?")
+
+# The lunar festivals and 清明 by the Gregorian day they fall on, year by year (MMDD for 春节 · 元宵 ·
+# 端午 · 七夕 · 中秋 · 重阳, then 清明's day of April); 除夕 is the day before the next 春节.
+# Checked against two lunar calendar libraries (lunardate, lunar-python); extend before 2037.
+LUNAR_CALENDAR = {
+    2024: "0210 0224 0610 0810 0917 1011 4", 2025: "0129 0212 0531 0829 1006 1029 4",
+    2026: "0217 0303 0619 0819 0925 1018 5", 2027: "0206 0220 0609 0808 0915 1008 5",
+    2028: "0126 0209 0528 0826 1003 1026 4", 2029: "0213 0227 0616 0816 0922 1016 4",
+    2030: "0203 0217 0605 0805 0912 1005 5", 2031: "0123 0206 0624 0824 1001 1024 5",
+    2032: "0211 0225 0612 0812 0919 1012 4", 2033: "0131 0214 0601 0801 0908 1001 4",
+    2034: "0219 0305 0620 0820 0927 1020 5", 2035: "0208 0222 0610 0810 0916 1009 5",
+    2036: "0128 0211 0530 0828 1004 1027 4", 2037: "0215 0301 0618 0817 0924 1017 4",
+}
+LUNAR_FESTIVALS = ("春节", "元宵", "端午", "七夕", "中秋", "重阳")
+SOLAR_FESTIVALS = {"元旦": (1, 1), "情人节": (2, 14), "妇女节": (3, 8), "劳动节": (5, 1), "儿童节": (6, 1),
+                   "国庆": (10, 1), "平安夜": (12, 24), "圣诞": (12, 25)}
+# Every name a festival goes by, to the name above (or 清明 / 除夕).
+FESTIVAL_NAMES = {
+    "元旦": "元旦", "情人节": "情人节", "情人節": "情人节", "妇女节": "妇女节", "婦女節": "妇女节",
+    "五一劳动节": "劳动节", "五一": "劳动节", "劳动节": "劳动节", "勞動節": "劳动节", "儿童节": "儿童节", "兒童節": "儿童节",
+    "国庆": "国庆", "國慶": "国庆", "平安夜": "平安夜", "圣诞": "圣诞", "聖誕": "圣诞",
+    "春节": "春节", "春節": "春节", "大年初一": "春节", "正月初一": "春节",
+    "除夕": "除夕", "大年三十": "除夕", "年三十": "除夕", "元宵": "元宵", "正月十五": "元宵",
+    "清明": "清明", "端午": "端午", "七夕": "七夕", "中秋": "中秋", "重阳": "重阳", "重陽": "重阳",
+}
+# 除夕前一天 is a day; 春节前 · 国庆期间 · 国庆假期 are a stretch of days, not one.
+FESTIVAL_SHIFTS = {"前一天": -1, "前一日": -1, "后一天": 1, "後一天": 1, "后一日": 1, "後一日": 1}
+FESTIVAL_STRETCHES = ("之前", "之后", "之後", "以前", "以后", "以後", "前后", "前後", "左右", "期间", "期間", "假期",
+                      "长假", "長假", "放假", "前", "后", "後")
+FESTIVAL = re.compile(
+    rf"(?<![零〇一二两兩三四五六七八九十\d]){_YEAR}("
+    + "|".join(sorted(FESTIVAL_NAMES, key=len, reverse=True))
+    + r")(?:节|節)?(" + "|".join(sorted((*FESTIVAL_SHIFTS, *FESTIVAL_STRETCHES), key=len, reverse=True)) + ")?")
+ENGLISH_FESTIVAL_NAMES = {
+    "christmas eve": "平安夜", "christmas day": "圣诞", "christmas": "圣诞", "new year's day": "元旦",
+    "new years day": "元旦", "new year day": "元旦", "national day": "国庆", "labor day": "劳动节",
+    "labour day": "劳动节", "chinese new year": "春节", "lunar new year": "春节", "spring festival": "春节",
+    "lantern festival": "元宵", "dragon boat festival": "端午", "mid-autumn festival": "中秋", "mid-autumn": "中秋",
+}
+ENGLISH_FESTIVAL = re.compile(
+    r"(?<![a-z])(" + "|".join(re.escape(name) for name in sorted(ENGLISH_FESTIVAL_NAMES, key=len, reverse=True))
+    + r")(?![a-z])", re.IGNORECASE)
 
 
 def chinese_number(text: str) -> Optional[int]:
@@ -183,13 +280,143 @@ def _english_month_day(match: Match[str], today: date) -> Optional[date]:
     return _coming_month_day(today, ENGLISH_MONTHS.index(month_name[:3].lower()) + 1, int(day))
 
 
+def _year(marker: Optional[str], today: date) -> Optional[int]:
+    return today.year + YEAR_OFFSETS[marker] if marker else None
+
+
+def _year_month_day(match: Match[str], today: date) -> Optional[date]:
+    return _calendar_day(today.year + YEAR_OFFSETS[match[1]], chinese_number(match[2]), chinese_number(match[3]))
+
+
+def _later(today: date, count: Optional[int], unit: str) -> Optional[date]:
+    if count is None:
+        return None
+    if unit == "days":
+        return today + timedelta(days=count)
+    if unit == "weeks":
+        return today + timedelta(weeks=count)
+    return add_months(today, count * (12 if unit == "years" else 1))
+
+
+def _offset(match: Match[str], today: date) -> Optional[date]:
+    return _later(today, chinese_number(match[1]), OFFSET_UNITS[match[2]])
+
+
+def _english_offset(match: Match[str], today: date) -> Optional[date]:
+    count, unit = (match[1], match[2]) if match[1] else (match[3], match[4])
+    number = int(count) if count.isdigit() else ENGLISH_NUMBERS[count.lower()]
+    return _later(today, number, unit.lower() + "s")
+
+
+def _weekend_of(today: date, week: Optional[str]) -> date:
+    """The Saturday of that week (this one without a week); this weekend said on a Sunday is today."""
+    weeks = PERIOD_OFFSETS[week] if week else 0
+    if weeks == 0 and today.weekday() == 6:
+        return today
+    return week_start(today) + timedelta(weeks=weeks, days=5)
+
+
+def _weekend(match: Match[str], today: date) -> date:
+    return _weekend_of(today, match[1])
+
+
+def _english_weekend(match: Match[str], today: date) -> date:
+    return _weekend_of(today, ENGLISH_WEEK_OFFSETS[match[1].lower()] if match[1] else None)
+
+
+def _part_of_month(year: int, month: int, part: str) -> date:
+    day = {"start": 1, "middle": 15}.get(part) or calendar.monthrange(year, month)[1]
+    return date(year, month, day)
+
+
+def _month_part(match: Match[str], today: date) -> Optional[date]:
+    """月底 · 这个月初 · 下月末 · 12月中 · 明年1月初."""
+    year, number, period, part = _year(match[1], today), match[2], match[3], MONTH_PARTS[match[4]]
+    if number is not None:
+        month = chinese_number(number)
+        if month is None or not 1 <= month <= 12:
+            return None
+        if year is not None:
+            return _part_of_month(year, month, part)
+        return next(day for day in (_part_of_month(today.year + years, month, part) for years in (0, 1))
+                    if not is_past(day, today))
+    if period is not None:
+        return _part_of_month(*shift_month(today.year, today.month, PERIOD_OFFSETS[period]), part)
+    # 月底 is this month's; 月初 and 月中 the next to come.
+    this_month = _part_of_month(today.year, today.month, part)
+    return this_month if not is_past(this_month, today) else _part_of_month(
+        *shift_month(today.year, today.month, 1), part)
+
+
+def _year_end(match: Match[str], today: date) -> date:
+    if match[1]:
+        return date(int(match[1]), 12, 31)
+    return date(today.year + (YEAR_OFFSETS[match[2]] if match[2] else 0), 12, 31)
+
+
+def _english_month_end(match: Match[str], today: date) -> date:
+    return _part_of_month(*shift_month(today.year, today.month, 1 if match[1] else 0), "end")
+
+
+def _slash_date(match: Match[str], today: date) -> Optional[date]:
+    return _coming_month_day(today, int(match[1]), int(match[2]))
+
+
+def festival_day(name: str, year: int) -> Optional[date]:
+    """The day of a festival in a year (除夕: the one that ends that lunar year), or None past the table."""
+    if name in SOLAR_FESTIVALS:
+        return date(year, *SOLAR_FESTIVALS[name])
+    if name == "除夕":
+        new_year = festival_day("春节", year + 1)
+        return new_year - timedelta(days=1) if new_year else None
+    days = LUNAR_CALENDAR.get(year, "").split()
+    if not days:
+        return None
+    if name == "清明":
+        return date(year, 4, int(days[-1]))
+    month_day = days[LUNAR_FESTIVALS.index(name)]
+    return date(year, int(month_day[:2]), int(month_day[2:]))
+
+
+def _coming_festival(name: str, today: date, year: Optional[int]) -> Optional[date]:
+    if year is not None:
+        return festival_day(name, year)
+    # 除夕 of last year's lunar calendar may still be ahead in January.
+    days = (festival_day(name, today.year + years) for years in (-1, 0, 1))
+    return next((day for day in days if day is not None and not is_past(day, today)), None)
+
+
+def _festival(match: Match[str], today: date) -> Optional[date]:
+    day = _coming_festival(FESTIVAL_NAMES[match[2]], today, _year(match[1], today))
+    if day is None or match[3] is None:
+        return day
+    shift = FESTIVAL_SHIFTS.get(match[3])
+    return day + timedelta(days=shift) if shift is not None else None
+
+
+def _english_festival(match: Match[str], today: date) -> Optional[date]:
+    return _coming_festival(ENGLISH_FESTIVAL_NAMES[match[1].lower()], today, None)
+
+
 # Most specific form first: 2026年12月5日 before 12月5日 before 5日, and an English form next to its
 # Chinese one, so a mixed message (明天 or Friday) resolves as its Chinese form (明天或周五) does.
 PARSERS: List[Tuple[Pattern[str], Callable[[Match[str], date], Optional[date]]]] = [
     (FULL_DATE, _full_date),
+    (YEAR_MONTH_DAY, _year_month_day),
     (MONTH_DAY, _month_day),
     (ENGLISH_MONTH_DAY, _english_month_day),
+    (SLASH_DATE, _slash_date),
+    (FESTIVAL, _festival),  # before 月初: 正月初一 is 春节
+    (ENGLISH_FESTIVAL, _english_festival),
     (RELATIVE_MONTH_DAY, _relative_month_day),
+    (MONTH_PART, _month_part),
+    (YEAR_END, _year_end),
+    (ENGLISH_MONTH_END, _english_month_end),
+    (OFFSET_AFTER, _offset),
+    (OFFSET_LATER, _offset),
+    (ENGLISH_OFFSET, _english_offset),
+    (WEEKEND, _weekend),
+    (ENGLISH_WEEKEND, _english_weekend),
     (WEEKDAY, _weekday),
     (ENGLISH_WEEKDAY, _english_weekday),
     (RELATIVE, _relative),
@@ -224,7 +451,13 @@ def names_a_day(text: str) -> bool:
 def _days_as_written(text: str, today: date) -> List[Tuple[int, Optional[date], bool]]:
     """(position, day, ruled out) of every day the folded text names, in the order written."""
     named = sorted(_named_days(text, today), key=lambda where_day: where_day[0].start())
-    return [(where.start(), day, bool(RULED_OUT.match(text, where.end()))) for where, day in named]
+    ruled_out = [bool(RULED_OUT.match(text, where.end())) for where, _ in named]
+    # 明天和后天都不行: a day joined to the next one by 和 / 、 / or… shares its refusal.
+    for index in range(len(named) - 2, -1, -1):
+        between = text[named[index][0].end():named[index + 1][0].start()]
+        if ruled_out[index + 1] and DAY_LIST_JOINER.fullmatch(between):
+            ruled_out[index] = True
+    return [(where.start(), day, out) for (where, day), out in zip(named, ruled_out)]
 
 
 def only_ruled_out_days(text: str, today: date) -> List[date]:

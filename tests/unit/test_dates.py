@@ -5,6 +5,7 @@ import pytest
 from actions.services.dates import (
     add_months,
     chinese_number,
+    festival_day,
     is_past,
     names_a_day,
     only_ruled_out_days,
@@ -64,6 +65,10 @@ WEDNESDAY = date(2026, 11, 25)
         ("２０２６－１２－０５", date(2026, 12, 5)),  # full-width
         ("１２月５号", date(2026, 12, 5)),
         ("2026-11-01", date(2026, 11, 1)),  # explicit year: kept even if past
+        ("12.5", date(2026, 12, 5)),  # month first
+        ("12/5", date(2026, 12, 5)),
+        ("改到３天后", date(2026, 11, 25)),  # full-width digits
+        ("过三天", date(2026, 11, 25)),
         # English in mixed messages, with the same choices.
         ("改到tomorrow", date(2026, 11, 23)),
         ("day after tomorrow", date(2026, 11, 24)),
@@ -86,8 +91,8 @@ def test_date_forms_resolve_against_a_sunday(text, expected):
 
 @pytest.mark.parametrize(
     "text",
-    ["你好", "我要改签", "12.5", "12/5", "下周", "13月5号", "2月30号", "2026-02-30", "MU5101", "XH2611010001号",
-     "market 5", "3:30 Dec", "Dec 32", "mayday", "see you Sun", "这个月31号"],
+    ["你好", "我要改签", "12.5元", "12/5折", "25/12", "1.5.3", "下周", "13月5号", "2月30号", "2026-02-30", "MU5101", "XH2611010001号",
+     "market 5", "3:30 Dec", "Dec 32", "mayday", "see you Sun", "这个月31号", "超过三天", "三个月中", "几天后"],
 )
 def test_text_without_a_clear_day_resolves_to_none(text):
     assert resolve_date(text, SUNDAY) is None
@@ -183,3 +188,41 @@ def test_calendar_helpers():
     assert week_start(SUNDAY) == date(2026, 11, 16)
     assert add_months(date(2026, 3, 31), -1) == date(2026, 2, 28)
     assert add_months(date(2026, 11, 22), 2) == date(2027, 1, 22)
+
+
+@pytest.mark.parametrize(
+    "name, year, expected",
+    [
+        ("春节", 2026, date(2026, 2, 17)),
+        ("春节", 2027, date(2027, 2, 6)),
+        ("除夕", 2026, date(2027, 2, 5)),  # the eve that ends lunar year 2026
+        ("元宵", 2027, date(2027, 2, 20)),
+        ("清明", 2026, date(2026, 4, 5)),
+        ("清明", 2028, date(2028, 4, 4)),
+        ("端午", 2026, date(2026, 6, 19)),
+        ("七夕", 2026, date(2026, 8, 19)),
+        ("中秋", 2026, date(2026, 9, 25)),
+        ("重阳", 2026, date(2026, 10, 18)),
+        ("国庆", 2026, date(2026, 10, 1)),
+        ("除夕", 2037, None),  # past the table
+        ("中秋", 2040, None),
+    ],
+)
+def test_festival_days(name, year, expected):
+    assert festival_day(name, year) == expected
+
+
+def test_the_lunar_table_runs_ten_years_ahead_of_the_demo():
+    assert all(festival_day("中秋", year) for year in range(2026, 2037))
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("明天和后天都不行", [date(2026, 11, 23), date(2026, 11, 24)]),
+        ("明天、后天都没空", [date(2026, 11, 23), date(2026, 11, 24)]),
+        ("明天可以，后天不行", []),  # 可以 stands between: only 后天 is ruled out
+    ],
+)
+def test_one_refusal_after_a_list_of_days_rules_them_all_out(text, expected):
+    assert only_ruled_out_days(text, SUNDAY) == expected
