@@ -17,9 +17,15 @@ EVAL_SKIP_CV=1 (skips step 3, for a quick look), EVAL_PIPELINES=shipped (cross-v
 only the shipped pipeline: on 2 cores and 3,547 examples the default one took 82 minutes,
 against 17, and changes only when the data does), EVAL_CV_SEED (0: which folds;
 the same seed and data give the same folds, so a change in the figure is the change's).
+
+`scripts/evaluate.py --holdout-only [--model MODEL]` scores only the holdout (intent accuracy and
+macro-F1, entity F1, the fallback trade-off, parse latency) with MODEL, or with an NLU-only model
+it trains from data/nlu first: minutes instead of the hour of a full run, for a change to the
+holdout or a quick look.  Its figures go to results/evaluation/holdout-only/.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -58,6 +64,8 @@ SERVER_START_TIMEOUT = 300
 ANNOTATION = re.compile(r"\[([^\]]+)\]\s*(?:\([^)]*\)|\{[^}]*\})")
 
 ENV = {
+    # endpoints.yml names the action server's token; the parse server never calls actions.
+    "ACTIONS_TOKEN": "not-used-by-the-parse-server",
     **os.environ,
     "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     "RASA_TELEMETRY_ENABLED": "false",
@@ -257,6 +265,21 @@ def fmt(value: Optional[float]) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
+def holdout_line(result: Dict[str, Any]) -> str:
+    hold = result["holdout"]
+    return (f"- holdout ({result['holdout_size']} utterances, {HOLDOUT.relative_to(ROOT)}): intent accuracy "
+            f"{fmt(hold['intent_accuracy'])}, macro-F1 {fmt(hold['intent_macro_f1'])}, "
+            f"entity micro-F1 {fmt(hold['entity_micro_f1'])} ({hold['entity_extractor']})")
+
+
+def fallback_lines(result: Dict[str, Any]) -> List[str]:
+    lines = [f"## Fallback threshold on the holdout (shipped: {fallback_setting('threshold')}, "
+             f"ambiguity {fallback_setting('ambiguity_threshold')})", "",
+             "| threshold | acted on, right intent | acted on, wrong intent |", "|---|---|---|"]
+    return lines + [f"| {row['threshold']} | {fmt(row['right'])} | {fmt(row['wrong'])} |"
+                    for row in result["fallback_tradeoff"]]
+
+
 def summary(cv: Dict[str, Dict[str, Any]], result: Dict[str, Any]) -> str:
     lines = ["# NLU evaluation", "", f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} on {machine()} "
              f"by `make evaluate` at {revision()}.", ""]
@@ -271,12 +294,9 @@ def summary(cv: Dict[str, Dict[str, Any]], result: Dict[str, Any]) -> str:
             pairs = ", ".join(f"{gold}→{predicted} ×{n}" for gold, predicted, n in r["confused"]) or "none"
             lines.append(f"\nMost confused ({name}): {pairs}")
         lines.append("")
-    hold = result["holdout"]
     lines += ["## Shipped model", "",
               f"- full training (`rasa train --force`): {result['training_seconds']} s",
-              f"- holdout ({result['holdout_size']} utterances, tests/nlu_holdout.yml): intent accuracy "
-              f"{fmt(hold['intent_accuracy'])}, macro-F1 {fmt(hold['intent_macro_f1'])}, "
-              f"entity micro-F1 {fmt(hold['entity_micro_f1'])} ({hold['entity_extractor']})",
+              holdout_line(result),
               f"- parse latency over the holdout: p50 {result['latency']['p50_ms']} ms, "
               f"p95 {result['latency']['p95_ms']} ms"]
     external = result["external"]
@@ -285,14 +305,57 @@ def summary(cv: Dict[str, Dict[str, Any]], result: Dict[str, Any]) -> str:
         f"false-action rate {fmt(external.get('false_action_rate'))} at the fallback threshold "
         f"{fallback_setting('threshold')} (n={int(external.get('n', 0))})"
         if external else f"- external set: not found ({EXTERNAL or 'XINGHE_EXTERNAL_EVAL unset'}), skipped")
-    lines += ["", f"## Fallback threshold on the holdout (shipped: {fallback_setting('threshold')}, "
-              f"ambiguity {fallback_setting('ambiguity_threshold')})", "",
-              "| threshold | acted on, right intent | acted on, wrong intent |", "|---|---|---|"]
-    lines += [f"| {row['threshold']} | {fmt(row['right'])} | {fmt(row['wrong'])} |" for row in result["fallback_tradeoff"]]
+    lines += ["", *fallback_lines(result)]
     return "\n".join(lines) + "\n"
 
 
-def main() -> int:
+def score_holdout(model: Path, out: Path, external: bool) -> Dict[str, Any]:
+    """`rasa test nlu` of `model` on the holdout (reports in `out`), then the holdout parsed by
+    `rasa run`: latency, the fallback trade-off and, when `external`, the external set's scores."""
+    print(f"==> scoring {model.name} on {HOLDOUT.relative_to(ROOT)}", flush=True)
+    rasa(["test", "nlu", "--model", str(model), "--nlu", str(HOLDOUT), "--out", str(out)], out.parent / f"{out.name}.log")
+    examples = holdout_examples()
+    print("==> parse latency" + (" and external set" if external else "") + " against rasa run", flush=True)
+    with ParseServer(model) as server:
+        latency, parses = parse_holdout(server, examples)
+        scored = external_scores(server) if external else None
+    return {"model": model.name, "holdout_size": len(examples), "holdout": scores(out), "latency": latency,
+            "external": scored, "fallback_tradeoff": fallback_tradeoff(examples, parses)}
+
+
+def holdout_only(model: Optional[Path]) -> int:
+    """The holdout figures alone, of `model` or of an NLU-only model trained from data/nlu now."""
+    out = RESULTS / "holdout-only"
+    out.mkdir(parents=True, exist_ok=True)
+    if model is None:
+        print("==> NLU-only training (data/nlu, config.yml)", flush=True)
+        rasa(["train", "nlu", "--nlu", "data/nlu", "--out", str(out / "model"), "--fixed-model-name", "nlu"],
+             out / "train.log")
+        model = out / "model" / "nlu.tar.gz"
+    result = score_holdout(model.resolve(), out / "holdout", external=False)
+    (out / "summary.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    text = "\n".join([
+        "# NLU holdout", "",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} on {machine()} by `scripts/evaluate.py --holdout-only` "
+        f"at {revision()}, model {model}.", "",
+        holdout_line(result),
+        f"- parse latency over the holdout: p50 {result['latency']['p50_ms']} ms, p95 {result['latency']['p95_ms']} ms",
+        "", *fallback_lines(result)]) + "\n"
+    (out / "summary.md").write_text(text, encoding="utf-8")
+    print("\n" + text)
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description="NLU evaluation: cross-validation, holdout, external set, latency.")
+    parser.add_argument("--holdout-only", action="store_true",
+                        help="score only the holdout, with --model or an NLU-only model trained now")
+    parser.add_argument("--model", type=Path, help="with --holdout-only: the model to score (a .tar.gz)")
+    args = parser.parse_args(argv)
+    if args.model and not args.holdout_only:
+        parser.error("--model goes with --holdout-only")
+    if args.holdout_only:
+        return holdout_only(args.model)
     chosen = os.environ.get("EVAL_PIPELINES", ",".join(PIPELINES)).split(",")
     if set(chosen) - set(PIPELINES):
         print(f"EVAL_PIPELINES names {', '.join(sorted(set(chosen) - set(PIPELINES)))}; "
@@ -301,18 +364,8 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     print("==> full training of the shipped model", flush=True)
     training_seconds = rasa(["train", "--domain", "domain", "--out", "models", "--force"], RESULTS / "train.log")
-    model = newest_model()
-    print(f"==> scoring {model.name} on {HOLDOUT.relative_to(ROOT)}", flush=True)
-    rasa(["test", "nlu", "--model", str(model), "--nlu", str(HOLDOUT), "--out", str(RESULTS / "holdout")],
-         RESULTS / "holdout.log")
-    examples = holdout_examples()
-    print("==> parse latency and external set against rasa run", flush=True)
-    with ParseServer(model) as server:
-        latency, parses = parse_holdout(server, examples)
-        external = external_scores(server)
-    result = {"model": model.name, "training_seconds": round(training_seconds), "holdout_size": len(examples),
-              "holdout": scores(RESULTS / "holdout"), "latency": latency, "external": external,
-              "fallback_tradeoff": fallback_tradeoff(examples, parses)}
+    result = {"training_seconds": round(training_seconds),
+              **score_holdout(newest_model(), RESULTS / "holdout", external=True)}
     # Cross-validation last: it takes most of the time, and the shipped model is usable before it.
     cv = {} if os.environ.get("EVAL_SKIP_CV") else {
         name: cross_validate(name, config) for name, config in PIPELINES.items() if name in chosen
