@@ -16,6 +16,8 @@ RASA   := $(BIN)/rasa
 # Stamp: install re-runs only when requirements.txt / requirements.lock change
 # (or the venv is new).
 STAMP  := $(VENV)/.install-stamp
+# Stamp: the venv's activate script sets the project's environment (scripts/project_env.sh).
+PROJECT_ENV := $(VENV)/.project-env-stamp
 # pip used inside the venv (Python 3.10.13 ships pip 23.0).
 PIP_VERSION ?= 26.3
 
@@ -59,7 +61,7 @@ $(PY):
 	echo "==> creating $(VENV) with $$py"; \
 	"$$py" -m venv $(VENV)
 
-install: $(STAMP) node_modules/.package-lock.json ## 安装依赖（文件变化时才重装）/ install dependencies (only when requirements change)
+install: $(STAMP) $(PROJECT_ENV) node_modules/.package-lock.json ## 安装依赖（文件变化时才重装）/ install dependencies (only when requirements change)
 	@:
 
 # The web chat widget's client library (socket.io-client) from the npm registry.
@@ -73,6 +75,16 @@ $(STAMP): requirements.txt requirements.lock | $(PY)
 	$(PY) -m pip install -q --disable-pip-version-check "pip==$(PIP_VERSION)"
 	$(PY) -m pip install --disable-pip-version-check --progress-bar off \
 		-r requirements.txt -c requirements.lock
+	@touch $@
+
+# Plain Rasa from the project root, in the activated venv: `activate` also sources
+# scripts/project_env.sh (ACTIONS_TOKEN for endpoints.yml).  `rasa test` looks for test
+# stories in every folder below the root, the venv included, where Rasa ships the
+# starter project's test_stories.yml (for `rasa init`): removed, or they would run too.
+$(PROJECT_ENV): $(STAMP) scripts/project_env.sh
+	@grep -q 'scripts/project_env.sh' $(VENV)/bin/activate || \
+		printf '\n. "%s/scripts/project_env.sh" "%s"\n' "$(CURDIR)" "$(CURDIR)" >> $(VENV)/bin/activate
+	rm -f $(VENV)/lib/python3.10/site-packages/rasa/cli/initial_project/tests/test_stories.yml
 	@touch $@
 
 # Regenerate requirements.lock from a throw-away venv built from requirements.txt
@@ -96,7 +108,7 @@ seed-reset: install ## 恢复演示数据初始状态 / restore the demo databas
 	umask 077 && $(PY) -m actions.store.seed --reset
 
 train: install ## 训练模型（数据未变则跳过）/ train the model into models/ (skipped when nothing changed)
-	@start=$$SECONDS; $(RASA) train --domain domain --out models; \
+	@start=$$SECONDS; $(RASA) train --out models; \
 	echo "==> make train: $$((SECONDS - start)) s (Rasa skips training when the data and config are unchanged)"
 
 run: install ## 启动助手（动作服务器 + Rasa 全部渠道）/ seed, train, start the action server + Rasa (API token in var/); Ctrl-C stops
@@ -131,6 +143,7 @@ test-unit: install ## 单元与动作测试（不含 e2e）/ pytest tests/ witho
 
 test-stories: install ## 对话故事测试（需已训练模型）/ rasa test core on tests/stories (needs a trained model)
 	$(REQUIRE_MODEL)
+	ACTIONS_TOKEN="$${ACTIONS_TOKEN:-$$(scripts/secret.sh var/actions_token)}" \
 	$(RASA) test core --model $${XINGHE_MODEL:-models} --stories tests/stories \
 		--fail-on-prediction-errors --out results/core
 

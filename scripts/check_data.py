@@ -30,17 +30,18 @@ def responses_sent_by_actions() -> tuple[set[str], set[str]]:
 
 
 def main() -> int:
-    domain = Domain.load(ROOT / "domain").as_dict()
+    domain = Domain.load(ROOT / "domain.yml").as_dict()
     responses = set(domain["responses"])
     form_questions = {f"utter_ask_{slot}" for form in domain["forms"].values() for slot in form["required_slots"]}
     names, prefixes = responses_sent_by_actions()
-    problems = [f"actions send '{name}', which domain/ does not define" for name in sorted(names - responses)]
-    problems += [f"no response in domain/ starts with '{prefix}'" for prefix in sorted(prefixes)
+    problems = [f"actions send '{name}', which domain.yml does not define" for name in sorted(names - responses)]
+    problems += [f"no response in domain.yml starts with '{prefix}'" for prefix in sorted(prefixes)
                  if not any(r.startswith(prefix) for r in responses)]
 
+    # Exactly as a designer runs it: the activated venv, the project root, no flags.
+    activate = Path(sys.executable).parent / "activate"
     run = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "rasa"), "data", "validate", "--domain", "domain", "--data", "data"],
-        cwd=ROOT, capture_output=True, text=True,
+        ["bash", "-c", f'. "{activate}" && rasa data validate'], cwd=ROOT, capture_output=True, text=True,
     )
     output = run.stdout + run.stderr
     if run.returncode != 0:

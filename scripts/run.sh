@@ -188,18 +188,12 @@ wait_for() {
 
 # --- set-up ---------------------------------------------------------------------
 
-# ensure_secret VAR FILE: keep $VAR when set, else read FILE, creating it once
-# (random, private by the umask above, git-ignored) so later runs and tools reuse
-# the same secret.
+# ensure_secret VAR FILE: keep $VAR when set, else the secret kept in FILE
+# (scripts/secret.sh creates it once), so later runs and tools reuse it.
 ensure_secret() {
     local name=$1 file=$2
     if [ -z "${!name:-}" ]; then
-        if [ ! -s "$file" ]; then
-            "$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(32))' >"$file"
-            info "created $file ($name for this machine; set $name to use your own)"
-        fi
-        chmod 600 "$file" # one made before umask 077 was in force
-        printf -v "$name" '%s' "$(<"$file")"
+        printf -v "$name" '%s' "$(scripts/secret.sh "$file")"
     fi
     export "${name?}"
 }
@@ -239,7 +233,7 @@ if [ -n "$XINGHE_MODEL" ]; then
     info "serving $XINGHE_MODEL (no training)"
 elif [ "$MODE" != interactive ]; then # `rasa interactive` trains by itself
     info "训练模型（数据未变时跳过）/ training (skipped when nothing changed)"
-    "$BIN/rasa" train --domain domain --out models
+    "$BIN/rasa" train --out models
 fi
 
 # Action server: reuse one that already answers on ACTIONS_PORT in shell /
@@ -305,7 +299,7 @@ port_busy "$port" && port=$(free_port)
 info "rasa $MODE on port $port (输入 /stop 退出 / type /stop to quit)"
 status=0
 if [ "$MODE" = interactive ]; then
-    "$BIN/rasa" interactive --domain domain --endpoints "$ENDPOINTS" -p "$port" || status=$?
+    "$BIN/rasa" interactive --endpoints "$ENDPOINTS" -p "$port" || status=$?
 else
     # Its plain REST channel listens on this machine only.
     "$BIN/rasa" shell --endpoints "$ENDPOINTS" -i 127.0.0.1 -p "$port" || status=$?

@@ -10,7 +10,7 @@ from rasa.shared.core.domain import Domain
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-DOMAIN = Domain.load(Path(__file__).resolve().parents[2] / "domain").as_dict()
+DOMAIN = Domain.load(Path(__file__).resolve().parents[2] / "domain.yml").as_dict()
 
 
 def make_tracker(
