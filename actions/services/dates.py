@@ -127,11 +127,13 @@ MONTH_PART = re.compile(
 YEAR_END = re.compile(r"(?:(\d{4})年|([去今明后後])年(?:的?年)?|(?<![\d去今明后後])年)(?:底|末|尾)")
 ENGLISH_MONTH_END = re.compile(r"(?<![a-z])end\s+of\s+(?:the\s+|this\s+|(next)\s+)?month(?![a-z])", re.IGNORECASE)
 
-# 12/10 · 12.10 · 12.10号: month first; a number with a unit after it is an amount, not a date.
+# 12/10 · 12.10 · 12.10号: month first; a number with a unit after it is an amount, not a date, and
+# one after a day or a part of it is a time (明天下午3.30 · 12月5号 8.30).
 _AMOUNT_UNIT = (r"\s*(?:元|块|塊|角|毛|折|倍|万|萬|千|百|亿|億|公斤|斤|克|小时|小時|个|個|分|秒|米|公里|岁|歲|寸|级|級"
                 r"|美元|人|张|張|件|次|天|周|週|年|月|度|升|%|[A-Za-z])")
 SLASH_DATE = re.compile(
-    rf"(?<![\d./:A-Za-z])(1[0-2]|0?[1-9])[/.]([12]\d|3[01]|0?[1-9])(?![\d./:])(?!{_AMOUNT_UNIT})[日号號]?")
+    rf"(?<![\d./:A-Za-z])(?<![午上晨晚早号號日天]\s)(?<![午上晨晚早号號日天])"
+    rf"(1[0-2]|0?[1-9])[/.]([12]\d|3[01]|0?[1-9])(?![\d./:])(?!{_AMOUNT_UNIT})[日号號]?")
 
 # The lunar festivals and 清明 by the Gregorian day they fall on, year by year (MMDD for 春节 · 元宵 ·
 # 端午 · 七夕 · 中秋 · 重阳, then 清明's day of April); 除夕 is the day before the next 春节.
