@@ -102,12 +102,12 @@ _YEAR = r"(?:([去今明后後])年的?)?"
 YEAR_MONTH_DAY = re.compile(rf"([去今明后後])年的?{NUMBER}月{NUMBER}[日号號]?")
 
 # 三天后 · 3天以后 · 两个礼拜之后 · 一个月后; 再过三天 · 过三天 (过两天 alone is "in a day or two";
-# 超过三天 is "more than three days").
+# 超过三天 is "more than three days", 不过 "but").
 OFFSET_UNITS = {"天": "days", "周": "weeks", "週": "weeks", "星期": "weeks", "礼拜": "weeks", "禮拜": "weeks",
                 "月": "months", "年": "years"}
 _OFFSET_UNIT = r"(?:个|個)?(天|周|週|星期|礼拜|禮拜|月|年)"
 OFFSET_AFTER = re.compile(rf"{NUMBER}{_OFFSET_UNIT}(?:以后|以後|之后|之後|后|後)")
-OFFSET_LATER = re.compile(rf"(?:再(?:过|過)|(?<![超经經越通])(?:过|過)(?![两兩]天)){NUMBER}{_OFFSET_UNIT}")
+OFFSET_LATER = re.compile(rf"(?:再(?:过|過)|(?<![超经經越通不])(?:过|過)(?![两兩]天)){NUMBER}{_OFFSET_UNIT}")
 ENGLISH_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
                    "eight": 8, "nine": 9, "ten": 10}
 _ENGLISH_COUNT = r"(\d{1,2}|a|an|one|two|three|four|five|six|seven|eight|nine|ten)"

@@ -92,7 +92,7 @@ def test_date_forms_resolve_against_a_sunday(text, expected):
 @pytest.mark.parametrize(
     "text",
     ["你好", "我要改签", "12.5元", "12/5折", "25/12", "1.5.3", "下周", "13月5号", "2月30号", "2026-02-30", "MU5101", "XH2611010001号",
-     "market 5", "3:30 Dec", "Dec 32", "mayday", "see you Sun", "这个月31号", "超过三天", "三个月中", "几天后"],
+     "market 5", "3:30 Dec", "Dec 32", "mayday", "see you Sun", "这个月31号", "超过三天", "不过三天", "三个月中", "几天后"],
 )
 def test_text_without_a_clear_day_resolves_to_none(text):
     assert resolve_date(text, SUNDAY) is None
