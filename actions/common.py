@@ -11,6 +11,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.services.replies import ReplyKind, open_reply_kind
+
 logger = logging.getLogger(__name__)
 
 CONTEXT_TURNS = 12
@@ -103,6 +105,91 @@ class VerifiedCustomerAction(GuardedAction, ABC):
 # Intents that leave the form to the rules (hand over, stop, small talk) instead of
 # being read as an answer to the form's question.
 DIGRESSION_INTENTS = {"request_human", "complain", "deny", "goodbye", "out_of_scope", "bot_challenge", "ask_faq"}
+# A question is asked at most twice in a row.  The third time the assistant changes
+# course (explains, offers a person or to stop); the fourth time it stops the form.
+MAX_ASKS = 2
+GAVE_UP = "utter_form_stuck_stopped"
+FRESH_QUESTIONS = (SlotSet("asked_slot", None), SlotSet("asked_times", 0), SlotSet("unclear_reply", None))
+
+
+def times_asked(tracker: Tracker, slot: str) -> int:
+    """How many times in a row the form has asked for `slot` without getting it."""
+    if tracker.get_slot("asked_slot") != slot:
+        return 0
+    return int(tracker.get_slot("asked_times") or 0)
+
+
+def last_bot_response(tracker: Tracker) -> Optional[str]:
+    """The response the assistant sent last (`utter_…`), if any."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot":
+            return (event.get("metadata") or {}).get("utter_action")
+    return None
+
+
+class FormQuestion(GuardedAction, ABC):
+    """Asks a form's question (`action_ask_<slot>`), and never a third time in a row.
+
+    Rasa calls it whenever the form needs the slot, after a wrong answer or a
+    digression too.  Asked twice without an answer, the third time it sends
+    `utter_stuck_<slot>` (where to find what is asked, a person, or stop) instead, and
+    the fourth time it stops the form with `utter_form_stuck_stopped`, which offers a
+    person.  A customer who starts the same form again straight away with the same
+    trouble gets those two in turn, never the same reply twice.
+    """
+
+    slot: str
+
+    def name(self) -> Text:
+        return f"action_ask_{self.slot}"
+
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        if tracker.get_slot("unclear_reply"):  # the customer was just asked what they meant
+            return []
+        times = times_asked(tracker, self.slot) + 1
+        events: List[EventType] = [SlotSet("asked_slot", self.slot), SlotSet("asked_times", times)]
+        if times <= MAX_ASKS:
+            self.ask(dispatcher, tracker, domain)
+        elif (times - MAX_ASKS) % 2:
+            dispatcher.utter_message(response=f"utter_stuck_{self.slot}")
+        else:
+            dispatcher.utter_message(response=GAVE_UP)
+            events.append(SlotSet("requested_slot", None))  # ends the form
+        return events
+
+    def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> None:
+        """The question itself; subclasses show what it is about."""
+        dispatcher.utter_message(response=f"utter_ask_{self.slot}")
+
+
+def open_answer(slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
+    """The answer to an open question (a reason, what happened) is content, not a no.
+
+    Only a clear request to stop (算了, 不退了, 取消这个申请) ends the form.  A reply that
+    could be either (不要了) is asked about once with `utter_ask_stop_or_<slot>`; the
+    reply to that decides, and anything but a stop keeps the earlier words as the answer.
+    """
+    text = str(value).strip()
+    earlier = tracker.get_slot("unclear_reply")
+    kind = open_reply_kind(text)
+    button = text.startswith("/")  # a button's intent payload, not the customer's words
+    if kind is ReplyKind.STOP or (button and latest_intent(tracker) == "deny"):
+        return stop_form(slot, dispatcher)
+    if earlier:  # the reply to "stop, or is that the answer?": anything else keeps the words
+        new_words = kind is ReplyKind.CONTENT and not button and latest_intent(tracker) not in ("affirm", "deny")
+        return {slot: text if new_words else earlier, "unclear_reply": None}
+    if button:
+        return {slot: None}
+    if kind is ReplyKind.UNCLEAR:
+        dispatcher.utter_message(response=f"utter_ask_stop_or_{slot}", reply=text)
+        return {slot: None, "unclear_reply": text}
+    return {slot: text}
+
+
+def stop_form(slot: str, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
+    """The customer asked to stop: say so and end the form (its submit action then does nothing)."""
+    dispatcher.utter_message(response="utter_journey_stopped")
+    return {slot: None, "unclear_reply": None, "requested_slot": None}
 
 
 class GuardedFormValidation(FormValidationAction, ABC):
@@ -112,6 +199,8 @@ class GuardedFormValidation(FormValidationAction, ABC):
     the policies guess; unless the message is a digression handled by a rule, the
     customer instead gets `utter_invalid_<slot>` and the same question again.
     A polite no (不用了，谢谢) to a yes/no question (a bool slot) is a no, not thanks.
+    A wrong answer after the question was already asked differently (FormQuestion)
+    is not told what was wrong a third time: the question then stops the form.
     """
 
     @abstractmethod
@@ -132,16 +221,32 @@ class GuardedFormValidation(FormValidationAction, ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         requested = tracker.get_slot("requested_slot")
+        just_activated = (tracker.active_loop or {}).get("name") != self.form_name()
+        said_before = len(dispatcher.messages)
+        # 算了 · 先不弄了 to any question but a yes/no one stops the form, however NLU read it.
+        yes_or_no = domain.get("slots", {}).get(requested, {}).get("type") == "bool"
+        text = tracker.latest_message.get("text") or ""
+        if requested and not just_activated and not yes_or_no and open_reply_kind(text) is ReplyKind.STOP:
+            return [SlotSet(name, value) for name, value in stop_form(requested, dispatcher).items()]
         try:
             events = await super().run(dispatcher, tracker, domain)
         except Exception:
             logger.exception("validation %s failed for conversation %s", self.name(), tracker.sender_id)
             dispatcher.utter_message(response="utter_service_error")
             return [SlotSet(requested, None)] if requested else []
-        filled = any(isinstance(e, dict) and e.get("event") == "slot" and e.get("name") != "requested_slot"
-                     for e in events)
-        just_activated = (tracker.active_loop or {}).get("name") != self.form_name()
-        if requested and not filled and not just_activated and latest_intent(tracker) not in DIGRESSION_INTENTS:
+        if just_activated:
+            # A new form run counts its questions afresh, unless the last one just gave up.
+            earlier = tracker.get_slot("asked_slot") or tracker.get_slot("unclear_reply")
+            fresh = earlier and last_bot_response(tracker) != GAVE_UP
+            return [*FRESH_QUESTIONS, *events] if fresh else events
+        slot_events = [e for e in events if isinstance(e, dict) and e.get("event") == "slot"]
+        filled = any(e.get("name") not in ("requested_slot", "unclear_reply") for e in slot_events)
+        answered = any(e.get("name") == requested and e.get("value") is not None for e in slot_events)
+        ending = any(e.get("name") == "requested_slot" and e.get("value") is None for e in slot_events)
+        if requested and not (answered or ending) and times_asked(tracker, requested) > MAX_ASKS:
+            del dispatcher.messages[said_before:]  # the question stops the form instead
+            return events
+        if requested and not filled and latest_intent(tracker) not in DIGRESSION_INTENTS:
             dispatcher.utter_message(response=f"utter_invalid_{requested}")
             events.append(SlotSet(requested, None))
         return events

@@ -58,6 +58,26 @@ class ActionHandoff(GuardedAction):
             return [SlotSet("handoff_ticket_id", handoff.ticket.id)]
 
 
+def turns_in_a_row(tracker: Tracker, intents: frozenset[str]) -> int:
+    """How many of the customer's latest messages in a row had one of `intents`."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        if (event.get("parse_data") or {}).get("intent", {}).get("name") not in intents:
+            break
+        count += 1
+    return count
+
+
+def escalating(times: int, first: str, offer: str, offer_again: str) -> str:
+    """The first time `first`; from the second time on a way out (a person), in two
+    wordings taken in turn, so that no reply repeats itself."""
+    if times <= 1:
+        return first
+    return offer if times % 2 == 0 else offer_again
+
+
 class ActionHandleFallback(GuardedAction):
     """First misunderstanding: ask again; the second in a row: offer a human."""
 
@@ -65,12 +85,24 @@ class ActionHandleFallback(GuardedAction):
         return "action_handle_fallback"
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        misunderstood = 0
-        for event in reversed(tracker.events):
-            if event.get("event") != "user":
-                continue
-            if (event.get("parse_data") or {}).get("intent", {}).get("name") != "nlu_fallback":
-                break
-            misunderstood += 1
-        dispatcher.utter_message(response="utter_offer_human" if misunderstood >= 2 else "utter_default")
+        # A bare value outside any question is a misunderstanding too.
+        times = turns_in_a_row(tracker, frozenset({"nlu_fallback", "inform"}))
+        dispatcher.utter_message(response=escalating(times, "utter_default", "utter_offer_human", "utter_offer_human_again"))
+        return []
+
+
+class ActionOutOfScope(GuardedAction):
+    """What the assistant does not do: said once, then a person is offered."""
+
+    def name(self) -> Text:
+        return "action_out_of_scope"
+
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        times = turns_in_a_row(tracker, frozenset({"out_of_scope"}))
+        if tracker.active_loop.get("name"):  # the form's question follows; it changes course itself
+            response = "utter_out_of_scope_in_form" if times % 2 else "utter_out_of_scope_in_form_again"
+        else:
+            response = escalating(times, "utter_out_of_scope", "utter_out_of_scope_offer_human",
+                                  "utter_out_of_scope_offer_human_again")
+        dispatcher.utter_message(response=response)
         return []

@@ -19,6 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import (
+    FormQuestion,
     GuardedFormValidation,
     conversation_context,
     verified_customer,
@@ -98,6 +99,14 @@ class ValidateVerifyIdentityForm(GuardedFormValidation):
                         "identity_ticket_id": ticket.id}
         dispatcher.utter_message(response="utter_identity_mismatch", attempts_left=result.attempts_left)
         return {"phone_number": None, "id_last4": None, "verification_failures": failures + 1}
+
+
+class ActionAskPhoneNumber(FormQuestion):
+    slot = "phone_number"
+
+
+class ActionAskIdLast4(FormQuestion):
+    slot = "id_last4"
 
 
 class VerifiedJourneyValidation(GuardedFormValidation):

@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
-from actions.common import GuardedAction, GuardedFormValidation, conversation_context, verified_customer
+from actions.common import FormQuestion, GuardedAction, GuardedFormValidation, conversation_context, verified_customer
 from actions.identity import VerifiedJourneyValidation
 from actions.services import clock
 from actions.services.formatting import PAYMENT_METHOD_NAMES, yuan
@@ -122,17 +122,19 @@ def cancel_refusal(order: Order) -> Optional[str]:
     return None if OrderService.can_cancel(order) else f"utter_cancel_refused_{order.status}"
 
 
-class ActionAskCancelConfirmed(GuardedAction):
+class ActionAskOrderId(FormQuestion):
+    slot = "order_id"
+
+
+class ActionAskCancelConfirmed(FormQuestion):
     """The cancel question names the order, its items and amount."""
 
-    def name(self) -> Text:
-        return "action_ask_cancel_confirmed"
+    slot = "cancel_confirmed"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> None:
         with session_scope() as session:
             order = OrderService(session).find(tracker.get_slot("order_id"))
             dispatcher.utter_message(response="utter_ask_cancel_confirmed", **order_facts(order))
-        return []
 
 
 class ActionCancelOrder(GuardedAction):

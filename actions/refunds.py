@@ -8,7 +8,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import GuardedAction, VerifiedCustomerAction, conversation_context, verified_customer
+from actions.common import (
+    FormQuestion,
+    GuardedAction,
+    VerifiedCustomerAction,
+    conversation_context,
+    open_answer,
+    verified_customer,
+)
 from actions.identity import VerifiedJourneyValidation
 from actions.orders import journey_order_slot
 from actions.services import clock
@@ -58,14 +65,17 @@ class ValidateRefundForm(VerifiedJourneyValidation):
     def validate_refund_reason(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        detail = str(value).strip()
+        answer = open_answer("refund_reason", value, dispatcher, tracker)
+        detail = answer.get("refund_reason")
+        if detail is None:  # a stop, or the customer is asked what they meant
+            return answer
         reason = classify_reason(detail)
         now = clock.now()
         with session_scope() as session:
             order = OrderService(session).owned_by(tracker.get_slot("order_id"), verified_customer(tracker))
             eligibility = RefundPolicy.eligibility(order, reason, now.date())
             if eligibility.allowed:
-                return {"refund_reason": reason, "refund_detail": detail}
+                return {**answer, "refund_reason": reason, "refund_detail": detail}
             ticket = RefundService(session).open_exception(
                 order, reason, detail, eligibility, now,
                 conversation_id=tracker.sender_id, context=conversation_context(tracker),
@@ -77,16 +87,19 @@ class ValidateRefundForm(VerifiedJourneyValidation):
                 why=OUTSIDE_RULES_WHY[eligibility.code],
                 ticket_id=ticket.id,
             )
-        return {"refund_reason": reason, "refund_detail": detail, "requested_slot": None}
+        return {**answer, "refund_reason": reason, "refund_detail": detail, "requested_slot": None}
 
 
-class ActionAskRefundConfirmed(GuardedAction):
+class ActionAskRefundReason(FormQuestion):
+    slot = "refund_reason"
+
+
+class ActionAskRefundConfirmed(FormQuestion):
     """The confirmation shows exactly what will be refunded, where to and when."""
 
-    def name(self) -> Text:
-        return "action_ask_refund_confirmed"
+    slot = "refund_confirmed"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> None:
         with session_scope() as session:
             order = OrderService(session).find(tracker.get_slot("order_id"))
             facts = order_facts(order)
@@ -97,7 +110,6 @@ class ActionAskRefundConfirmed(GuardedAction):
                 refund_method=facts["payment_method"],
                 timeline=refund_timeline(order.payment_method),
             )
-        return []
 
 
 class ActionSubmitRefund(GuardedAction):

@@ -11,12 +11,14 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
 from actions.common import (
+    FormQuestion,
     GuardedAction,
     GuardedFormValidation,
     conversation_context,
     entity_value,
     journey_request,
     latest_intent,
+    open_answer,
     verified_customer,
 )
 from actions.services import clock
@@ -50,6 +52,15 @@ class ValidateComplaintForm(GuardedFormValidation):
         if starting and latest_intent(tracker) == "complain" and describes_what_happened(text):
             return {"complaint_detail": text}
         return {}
+
+    def validate_complaint_detail(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        return open_answer("complaint_detail", value, dispatcher, tracker)
+
+
+class ActionAskComplaintDetail(FormQuestion):
+    slot = "complaint_detail"
 
 
 def complaint_subjects(session: Session, detail: str) -> Dict[str, Optional[str]]:

@@ -12,7 +12,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
-from actions.common import GuardedAction, conversation_context, entity_value, journey_request, verified_customer
+from actions.common import (
+    FormQuestion,
+    GuardedAction,
+    conversation_context,
+    entity_value,
+    journey_request,
+    verified_customer,
+)
 from actions.identity import VerifiedJourneyValidation
 from actions.services import clock
 from actions.services.dates import names_a_day, only_ruled_out_days, resolve_date, resolve_new_date
@@ -165,13 +172,12 @@ class ActionFlightStatus(GuardedAction):
 # ---- the booking question, shared by both forms -----------------------------
 
 
-class ActionAskBookingRef(GuardedAction):
+class ActionAskBookingRef(FormQuestion):
     """Offers the verified customer's upcoming bookings as buttons."""
 
-    def name(self) -> Text:
-        return "action_ask_booking_ref"
+    slot = "booking_ref"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> None:
         with session_scope() as session:
             bookings = TravelService(session).upcoming_bookings(verified_customer(tracker), clock.now())
             if bookings:
@@ -180,7 +186,6 @@ class ActionAskBookingRef(GuardedAction):
                 )
             else:
                 dispatcher.utter_message(response="utter_ask_booking_ref_none")
-        return []
 
 
 class BookingFormValidation(VerifiedJourneyValidation, ABC):
@@ -218,16 +223,13 @@ class BookingFormValidation(VerifiedJourneyValidation, ABC):
         return {}
 
 
-class ActionAskConfirmation(GuardedAction, ABC):
+class ActionAskConfirmation(FormQuestion, ABC):
     """A confirmation question that shows exactly what will change and what it costs."""
 
-    question: str  # the response that asks
-
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> None:
         with session_scope() as session:
             booking = own_booking(session, tracker)
-            dispatcher.utter_message(response=self.question, **self.facts(session, booking, tracker))
-        return []
+            dispatcher.utter_message(response=f"utter_ask_{self.slot}", **self.facts(session, booking, tracker))
 
     @abstractmethod
     def facts(self, session: Session, booking: FlightBooking, tracker: Tracker) -> Dict[str, str]:
@@ -350,13 +352,12 @@ class ValidateChangeFlightForm(BookingFormValidation):
         return {"new_flight_no": flight_no}
 
 
-class ActionAskNewFlightNo(GuardedAction):
+class ActionAskNewFlightNo(FormQuestion):
     """The same route's flights on the new day, as buttons; the cabin stays."""
 
-    def name(self) -> Text:
-        return "action_ask_new_flight_no"
+    slot = "new_flight_no"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> None:
         day = new_day(tracker)
         with session_scope() as session:
             booking = own_booking(session, tracker)
@@ -366,14 +367,14 @@ class ActionAskNewFlightNo(GuardedAction):
                 destination=booking.destination, cabin=booking.cabin,
                 buttons=[flight_button(flight, day) for flight in flights],
             )
-        return []
+
+
+class ActionAskTravelDate(FormQuestion):
+    slot = "travel_date"
 
 
 class ActionAskChangeConfirmed(ActionAskConfirmation):
-    question = "utter_ask_change_confirmed"
-
-    def name(self) -> Text:
-        return "action_ask_change_confirmed"
+    slot = "change_confirmed"
 
     def facts(self, session: Session, booking: FlightBooking, tracker: Tracker) -> Dict[str, str]:
         flight = session.get(FlightSchedule, tracker.get_slot("new_flight_no"))
@@ -435,10 +436,7 @@ class ValidateCancelFlightForm(BookingFormValidation):
 
 
 class ActionAskFlightCancelConfirmed(ActionAskConfirmation):
-    question = "utter_ask_flight_cancel_confirmed"
-
-    def name(self) -> Text:
-        return "action_ask_flight_cancel_confirmed"
+    slot = "flight_cancel_confirmed"
 
     def facts(self, session: Session, booking: FlightBooking, tracker: Tracker) -> Dict[str, str]:
         return {**booking_facts(booking), **quote_facts(FlightPolicy.refund_quote(booking, clock.now()))}

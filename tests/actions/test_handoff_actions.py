@@ -2,7 +2,7 @@ import json
 
 from sqlalchemy import select
 
-from actions.handoff import ActionHandleFallback, ActionHandoff
+from actions.handoff import ActionHandleFallback, ActionHandoff, ActionOutOfScope
 from actions.store.models import Ticket
 from tests.actions.conftest import make_tracker
 
@@ -63,3 +63,26 @@ def test_store_down_gets_a_polite_reply_not_a_crash(run, monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'not-a-dir' / 'x.db'}")
     result = run(ActionHandoff(), make_tracker("转人工", intent="request_human"))
     assert result.responses == ["utter_service_error"] and result.events == []
+
+
+def test_misunderstandings_never_repeat_the_same_reply_and_keep_offering_a_human(run):
+    replies = [run(ActionHandleFallback(), fallback_after(["greet", *["nlu_fallback"] * n])).responses[0]
+               for n in range(6)]
+    assert replies[:3] == ["utter_default", "utter_offer_human", "utter_offer_human_again"]
+    assert all(a != b for a, b in zip(replies, replies[1:]))
+
+
+def out_of_scope_after(times, active_loop=None):
+    history = [{"event": "user", "text": "x", "parse_data": {"intent": {"name": "out_of_scope"}}}] * (times - 1)
+    return make_tracker("帮我订个外卖", intent="out_of_scope", history=history, active_loop=active_loop)
+
+
+def test_out_of_scope_twice_in_a_row_offers_a_human_and_never_repeats_itself(run):
+    replies = [run(ActionOutOfScope(), out_of_scope_after(n)).responses[0] for n in range(1, 7)]
+    assert replies[:3] == ["utter_out_of_scope", "utter_out_of_scope_offer_human", "utter_out_of_scope_offer_human_again"]
+    assert all(a != b for a, b in zip(replies, replies[1:]))
+
+
+def test_out_of_scope_inside_a_form_alternates_its_wording(run):
+    replies = [run(ActionOutOfScope(), out_of_scope_after(n, "refund_form")).responses[0] for n in range(1, 5)]
+    assert replies == ["utter_out_of_scope_in_form", "utter_out_of_scope_in_form_again"] * 2
