@@ -137,7 +137,7 @@ SLASH_DATE = re.compile(
 
 # The lunar festivals and 清明 by the Gregorian day they fall on, year by year (MMDD for 春节 · 元宵 ·
 # 端午 · 七夕 · 中秋 · 重阳, then 清明's day of April); 除夕 is the day before the next 春节.
-# Checked against two lunar calendar libraries (lunardate, lunar-python); extend before 2037.
+# Checked against three lunar calendar libraries (lunardate, lunar-python, jionlp); extend before 2037.
 LUNAR_CALENDAR = {
     2024: "0210 0224 0610 0810 0917 1011 4", 2025: "0129 0212 0531 0829 1006 1029 4",
     2026: "0217 0303 0619 0819 0925 1018 5", 2027: "0206 0220 0609 0808 0915 1008 5",
