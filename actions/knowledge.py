@@ -13,17 +13,19 @@ from actions.common import GuardedAction
 from actions.services import clock
 from actions.services.faq_log import FaqLog
 from actions.store.db import session_scope
-from kb import default_kb
+from kb.answering import default_answerer
 
 logger = logging.getLogger(__name__)
 
-KNOWLEDGE_BASE = default_kb()  # the index is built once, when the action server starts
+# The lexical index and the documents' sentence vectors are built once, when the action server starts.
+KNOWLEDGE_BASE = default_answerer()
 # Rasa's input channel -> the KB's publishing channel (the REST channel is the web chat).
 KB_CHANNELS = {"wechat": "wechat", "phone": "phone"}
 
 
 class ActionAnswerFaq(GuardedAction):
-    """Answers, asks which document is meant when two are close, or offers a human."""
+    """Answers (only the part that applies when the question carries a condition), asks which
+    document is meant when two are close, or offers a human."""
 
     def name(self) -> Text:
         return "action_answer_faq"
@@ -35,14 +37,15 @@ class ActionAnswerFaq(GuardedAction):
         document = KNOWLEDGE_BASE.get(chosen) if chosen else None
         if document is not None:  # the customer picked one of the offered documents
             question, outcome, score = document.title, "answered", 0.0
+            text = document.short if channel == "phone" else document.body
         else:
             answer = KNOWLEDGE_BASE.answer(question, channel=channel)
             outcome, score, document = answer.outcome, answer.score, answer.document
+            text = answer.text(short=channel == "phone") if outcome == "answered" else ""
         if outcome == "answered":
-            text = document.short if channel == "phone" else document.body
             dispatcher.utter_message(response="utter_faq_answer", answer=text.strip())
         elif outcome == "clarify":
-            options = [document, *answer.alternatives]
+            options = answer.options
             dispatcher.utter_message(
                 response="utter_faq_clarify",
                 buttons=[{"title": d.title, "payload": f'/ask_faq{{"faq_document": "{d.id}"}}'} for d in options],

@@ -393,6 +393,25 @@ class KnowledgeBase:
         )
         return Answer(query, best.document, close, not close, best.score, coverage)
 
+    def lexical_scores(self, tokens: Sequence[str], channel: Optional[str] = None) -> np.ndarray:
+        """The BM25 score of every document for these query tokens (zeros when none is known)."""
+        token_ids = self._bm25.get_tokens_ids(list(tokens))
+        if not token_ids:
+            return np.zeros(len(self.documents), dtype=np.float32)
+        mask = self._channel_masks[channel] if channel else None
+        return self._bm25.get_scores_from_ids(token_ids, weight_mask=mask)
+
+    def coverage(self, tokens: Sequence[str], doc_id: str) -> float:
+        """Share of the query's IDF weight that the document contains."""
+        return share_found(self._weights(tokens), self._token_sets[self._position[doc_id]])
+
+    def is_lookup(self, query: str) -> bool:
+        """A request about the customer's own records (an order number, 我的快递到哪了)."""
+        return self._lookups.is_lookup(query)
+
+    def channel_mask(self, channel: Optional[str]) -> Optional[np.ndarray]:
+        return self._channel_masks[channel] if channel else None
+
     def _rank(self, tokens: List[str], k: int, channel: Optional[str]) -> List[Hit]:
         token_ids = self._bm25.get_tokens_ids(tokens)
         if not token_ids:

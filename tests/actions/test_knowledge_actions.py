@@ -36,3 +36,27 @@ def test_a_chosen_document_is_answered_directly(run):
     entities = [{"entity": "faq_document", "value": "shipping-fee"}]
     result = run(ActionAnswerFaq(), ask('/ask_faq{"faq_document": "shipping-fee"}', entities=entities))
     assert "8元" in result.message("utter_faq_answer")["answer"]
+
+
+def test_a_question_with_a_condition_gets_the_part_that_applies(run):
+    answer = run(ActionAnswerFaq(), ask("还有3天起飞，改签要多少手续费")).message("utter_faq_answer")["answer"]
+    assert "10%" in answer
+    assert "20%" not in answer and "免费改签" not in answer
+
+
+def test_a_city_gets_its_own_shipping_line(run):
+    answer = run(ActionAnswerFaq(), ask("寄到乌鲁木齐运费多少钱")).message("utter_faq_answer")["answer"]
+    assert "15元" in answer and "99元" not in answer
+
+
+def test_close_documents_are_offered_as_buttons(run, monkeypatch):
+    from actions import knowledge
+
+    calibration = knowledge.KNOWLEDGE_BASE.calibration
+    # A decision that cannot answer outright but sees two close documents asks which one.
+    monkeypatch.setattr(knowledge.KNOWLEDGE_BASE, "calibration", type(calibration)(
+        calibration.dense_weight, calibration.coefficients, calibration.intercept, 1.01, 0.0, 10.0))
+    result = run(ActionAnswerFaq(), ask("密码忘了"))
+    assert result.responses == ["utter_faq_clarify"]
+    buttons = result.message("utter_faq_clarify")["buttons"]
+    assert len(buttons) >= 2 and all(b["payload"].startswith('/ask_faq{"faq_document": "') for b in buttons)

@@ -11,13 +11,8 @@ import jieba
 import pytest
 
 from kb.checker import check_kb, read_kb_facts
-from kb.evaluation import (
-    CONFIDENT_WRONG_TARGET,
-    TOP1_TARGET,
-    evaluate_quality,
-    read_questions,
-    synthetic_kb,
-)
+import kb.retrieval as retrieval
+from kb.evaluation import synthetic_kb
 from kb.retrieval import DEFAULT_DIR, DocumentError, KnowledgeBase, default_kb
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,9 +81,9 @@ def copy_documents(tmp_path: Path) -> Path:
     return directory
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
+def run_cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "kb", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "kb", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
     )
 
 
@@ -153,6 +148,9 @@ def test_list_ask_and_build_commands_run() -> None:
     assert listing.returncode == 0 and "shipping-fee" in listing.stdout
     ask = run_cli("ask", "滿多少包郵")
     assert ask.returncode == 0 and "decision: answered" in ask.stdout and "99元" in ask.stdout
+    # Why: each candidate's lexical score, coverage and dense similarity, the probability and the floors.
+    assert re.search(r"combined\s+lexical\s+coverage\s+dense", ask.stdout)
+    assert re.search(r"probability right: [\d.]+\s+\(answer at >= [\d.]+", ask.stdout)
     build = run_cli("build")
     assert build.returncode == 0 and re.match(r"built index: \d+ documents, \d+ terms in", build.stdout)
 
@@ -262,23 +260,22 @@ def test_synthetic_kb_is_deterministic_and_sized(kb: KnowledgeBase) -> None:
     assert first.get("shipping-fee") is not None
 
 
-# --- evaluation targets (figures computed here, never written down) -----------------------
+# --- the lexical confidence floor (the decision the NLU featurizer reads) ----------------------
+
+# Each shares one everyday word with a document ("收到", "几点", "工作") and scores just under
+# MIN_SCORE: the floor is what keeps them from being answered.
+UNDER_THE_FLOOR = ["我想找工作", "收到了谢谢", "几点了", "收到", "工作忙吗", "我收到了"]
 
 
-def test_evaluation_meets_the_targets(kb: KnowledgeBase) -> None:
-    report = evaluate_quality(kb, read_questions())
-    assert len(report.in_kb) >= 150 and len(report.out_of_kb) >= 30
-    assert report.top_k(1) >= TOP1_TARGET
-    assert report.confident_wrong <= CONFIDENT_WRONG_TARGET
+@pytest.mark.parametrize("question", UNDER_THE_FLOOR)
+def test_one_shared_everyday_word_stays_under_the_lexical_floor(kb: KnowledgeBase, question: str) -> None:
+    answer = kb.answer(question)
+    assert 0 < answer.score < retrieval.MIN_SCORE * 1.01, "must share a word with a document, scoring near the floor"
+    assert not answer.confident and answer.outcome == "not_sure", (question, answer)
 
 
-def test_evaluation_and_tuning_sets_do_not_overlap() -> None:
-    evaluation = {question.text for question in read_questions()}
-    tuning = {question.text for question in read_questions(ROOT / "kb" / "eval" / "tuning.yml")}
-    assert not evaluation & tuning
-
-
-def test_evaluate_command_exits_zero_when_targets_are_met() -> None:
-    result = run_cli("evaluate")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "targets: met" in result.stdout
+def test_the_floor_value_keeps_them_out(kb: KnowledgeBase) -> None:
+    """Each of them scores within 10% under the floor: lowering it (to zero, or by a tenth) answers them."""
+    scores = [kb.answer(question).score for question in UNDER_THE_FLOOR]
+    assert retrieval.MIN_SCORE >= 2.0
+    assert all(score >= 0.9 * 2.0 for score in scores), scores

