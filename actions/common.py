@@ -66,18 +66,50 @@ def entity_value(request: Dict[str, Any], entity: str) -> Optional[str]:
     return next((e.get("value") for e in request.get("entities") or [] if e.get("entity") == entity), None)
 
 
+def earlier_turns(tracker: Tracker, count: int) -> List[List[str]]:
+    """What the assistant said in each of the `count` turns before the customer's latest
+    message, latest first: each message as its response name, or its text."""
+    turns: List[List[str]] = []
+    current: Optional[List[str]] = None  # None until the latest user message is passed
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if current is not None:
+                turns.append(current)
+                if len(turns) == count:
+                    break
+            current = []
+        elif event.get("event") == "bot" and current is not None:
+            current.append((event.get("metadata") or {}).get("utter_action") or event.get("text") or "")
+    return turns
+
+
+def said(messages: List[Dict[str, Any]]) -> List[str]:
+    return [m.get("response") or m.get("text") or "" for m in messages]
+
+
 class GuardedAction(Action, ABC):
-    """An action whose failures become a polite reply instead of a broken turn."""
+    """An action whose failures become a polite reply instead of a broken turn, and that
+    does not give the same reply a third turn running: the customer asking the same
+    thing again was not helped by it, so a person is offered instead."""
+
+    may_repeat = False  # True where the same reply again is right (a queue position)
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         try:
-            return self.act(dispatcher, tracker, domain)
+            events = self.act(dispatcher, tracker, domain)
         except Exception:
             logger.exception("action %s failed for conversation %s", self.name(), tracker.sender_id)
             dispatcher.utter_message(response="utter_service_error")
             return []
+        reply = said(dispatcher.messages)
+        if reply and not self.may_repeat:
+            before = earlier_turns(tracker, 2)
+            if len(before) == 2 and all(set(reply) <= set(turn) for turn in before):
+                dispatcher.messages.clear()
+                dispatcher.utter_message(response="utter_same_answer_again")
+        return events
 
     @abstractmethod
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
@@ -138,7 +170,10 @@ class FormQuestion(GuardedAction, ABC):
     trouble gets those two in turn, never the same reply twice.
     """
 
-    slot: str
+    @property
+    @abstractmethod
+    def slot(self) -> str:
+        """The slot asked for (a class attribute in each question)."""
 
     def name(self) -> Text:
         return f"action_ask_{self.slot}"

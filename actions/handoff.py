@@ -28,6 +28,8 @@ def handoff_reason(tracker: Tracker) -> tuple[str, str]:
 class ActionHandoff(GuardedAction):
     """Queue for an agent in service hours; otherwise leave a ticket and promise a call back."""
 
+    may_repeat = True  # asked again, the customer is told again where they stand
+
     def name(self) -> Text:
         return "action_handoff"
 
@@ -105,4 +107,15 @@ class ActionOutOfScope(GuardedAction):
             response = escalating(times, "utter_out_of_scope", "utter_out_of_scope_offer_human",
                                   "utter_out_of_scope_offer_human_again")
         dispatcher.utter_message(response=response)
+        return []
+
+
+class ActionAnythingElse(GuardedAction):
+    """A bare yes or no outside any question: what else can be done."""
+
+    def name(self) -> Text:
+        return "action_anything_else"
+
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        dispatcher.utter_message(response="utter_anything_else")
         return []

@@ -2,7 +2,7 @@ import json
 
 from sqlalchemy import select
 
-from actions.handoff import ActionHandleFallback, ActionHandoff, ActionOutOfScope
+from actions.handoff import ActionAnythingElse, ActionHandleFallback, ActionHandoff, ActionOutOfScope
 from actions.store.models import Ticket
 from tests.actions.conftest import make_tracker
 
@@ -86,3 +86,26 @@ def test_out_of_scope_twice_in_a_row_offers_a_human_and_never_repeats_itself(run
 def test_out_of_scope_inside_a_form_alternates_its_wording(run):
     replies = [run(ActionOutOfScope(), out_of_scope_after(n, "refund_form")).responses[0] for n in range(1, 5)]
     assert replies == ["utter_out_of_scope_in_form", "utter_out_of_scope_in_form_again"] * 2
+
+
+def turn(text, response):
+    return [{"event": "user", "text": text, "parse_data": {"intent": {"name": "affirm"}}},
+            {"event": "bot", "text": "好的。还有什么可以帮您的吗？", "metadata": {"utter_action": response}}]
+
+
+def test_the_same_reply_a_third_turn_running_becomes_an_offer_of_a_person(run):
+    once = make_tracker("嗯", intent="affirm", history=turn("嗯", "utter_anything_else"))
+    assert run(ActionAnythingElse(), once).responses == ["utter_anything_else"]
+    twice = make_tracker("嗯", intent="affirm", history=turn("嗯", "utter_anything_else") * 2)
+    assert run(ActionAnythingElse(), twice).responses == ["utter_same_answer_again"]
+    after_the_offer = make_tracker("嗯", intent="affirm", history=[
+        *turn("嗯", "utter_anything_else"), *turn("嗯", "utter_same_answer_again")])
+    assert run(ActionAnythingElse(), after_the_offer).responses == ["utter_anything_else"]
+
+
+def test_asking_for_a_person_again_is_told_again_where_they_stand(run):
+    first = run(ActionHandoff(), make_tracker("转人工", intent="request_human"))
+    history = [{"event": "user", "text": "人呢", "parse_data": {"intent": {"name": "request_human"}}},
+               {"event": "bot", "text": "…", "metadata": {"utter_action": "utter_handoff_already"}}] * 2
+    again = make_tracker("人呢", intent="request_human", slots=first.slots(), history=history)
+    assert run(ActionHandoff(), again).responses == ["utter_handoff_already"]
