@@ -328,6 +328,16 @@ class ValidateChangeFlightForm(BookingFormValidation):
                                               dispatcher)}
         return {}
 
+    async def extract_travel_date(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        # 把K7M2QD改到三天后: a day in the request counts even when the NLU tagged no date in it.
+        starting = (tracker.active_loop or {}).get("name") != self.form_name()
+        request = change_request_text(tracker)
+        if starting and not tracker.get_slot("travel_date") and names_a_day(request):
+            return {"travel_date": request}
+        return {}
+
     def validate_travel_date(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:

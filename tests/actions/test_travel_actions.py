@@ -136,6 +136,15 @@ def test_a_day_in_the_request_is_read_when_the_form_starts_after_verification(ru
     assert result.slots() == {"booking_ref": "K7M2QD", "travel_date": "2026-12-05"} and result.messages == []
 
 
+@pytest.mark.parametrize("request_text, day", [("把K7M2QD改到三天后", "2026-11-25"), ("K7M2QD改签到下周末", "2026-11-28")])
+def test_a_day_the_nlu_did_not_tag_in_the_request_is_read_all_the_same(run, request_text, day):
+    request = {"event": "user", "text": request_text,
+               "parse_data": {"intent": {"name": "change_flight"}, "entities": []}}
+    tracker = make_tracker("2817", history=[request], extracted={"booking_ref": "K7M2QD"},
+                           slots={"verified_customer_id": "C001"})
+    assert run(ValidateChangeFlightForm(), tracker).slots()["travel_date"] == day
+
+
 def test_a_day_only_ruled_out_is_not_taken_and_the_form_asks_again(run):
     # The NLU extracts 明天 from 明天不行: the entity must not win over the message.
     tracker = make_tracker("明天不行", active_loop=CHANGE, extracted={"travel_date": "明天"},
