@@ -34,7 +34,7 @@ import numpy as np
 import yaml
 
 from kb.dense import DenseIndex
-from kb.passages import Passage, select_passage
+from kb.passages import Passage, select_passage, without_conditions
 from kb.retrieval import KB_DIR, LOOKUPS_PATH, STRONG_SCORE, Document, KnowledgeBase, normalize
 
 CALIBRATION_PATH = KB_DIR / "calibration.yml"
@@ -179,6 +179,8 @@ class Answerer:
 
     def _evidence(self, query: str, channel: Optional[str], query_vector: Optional[np.ndarray], k: int):
         tokens = self.kb.analyzer.query_tokens(query)
+        # Coverage is judged on what the question asks about, its places and quantities aside.
+        topic_tokens = self.kb.analyzer.query_tokens(without_conditions(query)) or tokens
         lexical = np.asarray(self.kb.lexical_scores(tokens, channel), dtype=np.float64)
         lexical_answer = self.kb.answer(query, channel=channel)
         lookup = self.kb.is_lookup(query)
@@ -199,7 +201,7 @@ class Answerer:
         top = np.argpartition(-combined, k - 1)[:k]
         top = [int(i) for i in top[np.argsort(-combined[top], kind="stable")] if np.isfinite(combined[i])]
         candidates = tuple(
-            Candidate(self.kb.documents[i], float(lexical[i]), self.kb.coverage(tokens, self.kb.documents[i].id),
+            Candidate(self.kb.documents[i], float(lexical[i]), self.kb.coverage(topic_tokens, self.kb.documents[i].id),
                       float(dense[i]), float(combined[i]))
             for i in top
         )

@@ -34,8 +34,8 @@ DENSE_WEIGHTS = (0.0, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 60.0, 80.0)
 ANSWER_FLOORS = tuple(round(float(x), 3) for x in np.arange(0.30, 0.96, 0.025))
 CLARIFY_FLOORS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4)
 CLOSE_MARGINS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4)
-TUNING_CONFIDENT_WRONG = Fraction("0.015")
-TUNING_ABSTAIN = Fraction("0.95")
+TUNING_CONFIDENT_WRONG = Fraction("0.01")
+TUNING_ABSTAIN = Fraction("0.97")
 REGULARISATION_C = 10.0
 
 
@@ -80,7 +80,7 @@ def score_grid_point(calibration: Calibration, evidence: Sequence[Evidence],
                 answered += 1
             else:
                 wrong += 1
-        elif outcome == "clarify" and len(q.doc_ids) > 1:
+        elif outcome == "clarify" and q.ambiguous:
             clarified += bool({document.id, *(d.id for d in alternatives)} & set(q.doc_ids))
         if not q.doc_ids and outcome == "not_sure":
             abstained += 1

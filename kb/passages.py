@@ -126,6 +126,18 @@ def regions() -> Dict[str, str]:
     return places
 
 
+def without_conditions(question: str) -> str:
+    """The question with its places and quantities taken out: what it asks about, not for whom.
+
+    A city or an amount is new to the documents' vocabulary and would otherwise weigh most
+    when judging how much of the question a document covers ("发成都要几天")."""
+    text = with_arabic_numerals(normalize(question))
+    for place in sorted(regions(), key=len, reverse=True):
+        text = text.replace(place, " ")
+    text = _QUANTITY.sub(" ", text)
+    return _BARE_NUMBER.sub(" ", text)
+
+
 def _by_quantity(lines: Sequence[str], question: str) -> Tuple[List[int], str]:
     asked = quantities(question)
     if not asked:

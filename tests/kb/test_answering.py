@@ -216,9 +216,24 @@ def test_target_failures_use_the_exact_shares() -> None:
 
 def test_a_clarification_counts_only_for_a_truly_ambiguous_question() -> None:
     clear = Outcome(Question("密码忘了", ("reset-password",)), [], None, ["reset-password", "payment-password"], "clarify")
-    ambiguous = Outcome(Question("密码忘了", ("reset-password", "payment-password")), [], None,
+    ambiguous = Outcome(Question("密码忘了", ("reset-password", "payment-password"), ambiguous=True), [], None,
                         ["reset-password", "payment-password"], "clarify")
     assert QualityReport([clear]).clarified_rightly.count == 0
     assert QualityReport([clear]).clarified_otherwise.count == 1
     assert QualityReport([ambiguous]).clarified_rightly.count == 1
     assert QualityReport([clear, ambiguous]).answered_correctly.count == 0
+    both_state_it = Outcome(Question("人工客服几点下班", ("service-hours", "contact-human")), ["contact-human"],
+                            "contact-human", [], "answered")
+    assert QualityReport([both_state_it]).answered_correctly.count == 1
+
+
+def test_the_held_out_split_keeps_confident_wrong_and_abstention_within_target(answerer: Answerer) -> None:
+    report = evaluate_quality(answerer, read_questions(HELDOUT_PATH))
+    failures = target_failures(report, p95_ms=0.0)
+    assert not any(f.startswith(("confident-wrong", "abstains outside the KB", "top-1")) for f in failures), failures
+
+
+@pytest.mark.xfail(strict=True, reason="held-out answered outright and right is 0.873 (172/197), under 0.90: "
+                                       "docs/knowledge-base.md, what is left")
+def test_the_held_out_split_meets_every_target(answerer: Answerer) -> None:
+    assert target_failures(evaluate_quality(answerer, read_questions(HELDOUT_PATH)), p95_ms=0.0) == []
