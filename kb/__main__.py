@@ -132,8 +132,9 @@ def print_quality(name: str, report: QualityReport, path: Path) -> None:
     line("not sure, offered a human", report.in_kb_share("not_sure"), "answerable")
     line("confidently wrong", report.confident_wrong, "all questions")
     line("abstains outside the KB", report.abstain_out_of_kb, "outside the KB: not sure")
-    line("condition: states the part", report.condition_stated, "questions with a condition")
-    line("condition: whole document", report.whole_document_for_condition)
+    line("condition: the part that applies", report.condition_stated, "questions with a condition, answered right")
+    line("condition: the whole document", report.whole_document_for_condition)
+    line("condition: a part, the wrong one", report.wrong_part_for_condition)
 
 
 def print_misses(report: QualityReport) -> None:
@@ -143,8 +144,8 @@ def print_misses(report: QualityReport) -> None:
             f"ranked={outcome.ranked_ids} answered={outcome.answered_id} offered={outcome.offered_ids} ({outcome.outcome})"
         )
     for outcome in report.with_condition:
-        if outcome.answered_id in outcome.question.doc_ids and outcome.question.says not in outcome.text:
-            print(f"  whole/other part: {outcome.question.text}  should say {outcome.question.says!r}: {outcome.text!r}")
+        if outcome.answered_id in outcome.question.doc_ids and not (outcome.partial and outcome.question.says in outcome.text):
+            print(f"  condition: {outcome.question.text}  should say {outcome.question.says!r}: {outcome.text!r}")
 
 
 def latency_line(label: str, documents: int, latency: Latency) -> str:

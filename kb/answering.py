@@ -149,35 +149,25 @@ class Answerer:
 
     def rank(self, query: str, k: int = 3, channel: Optional[str] = None,
              query_vector: Optional[np.ndarray] = None) -> List[Candidate]:
-        return self._evidence(query, channel, query_vector, k)[0].candidates[:k]
+        return self._evidence(query, channel, query_vector, k).candidates[:k]
 
     def answer(self, query: str, channel: Optional[str] = None,
                query_vector: Optional[np.ndarray] = None) -> Decision:
-        evidence, match = self._evidence(query, channel, query_vector, 1 + MAX_ALTERNATIVES)
+        evidence = self._evidence(query, channel, query_vector, 1 + MAX_ALTERNATIVES)
         outcome, document, alternatives = decide(evidence, self.calibration)
-        passage = None
-        if outcome == "answered" and match is not None:
-            lines = match.line_similarities(self.kb_position(document.id))
-            passage = select_passage(self.kb.analyzer, document, query, lines)
+        passage = select_passage(document, query) if outcome == "answered" else None
         return Decision(query, outcome, document, alternatives, passage, evidence, self.calibration)
 
     def evidence(self, query: str, channel: Optional[str] = None,
                  query_vector: Optional[np.ndarray] = None) -> Evidence:
-        return self._evidence(query, channel, query_vector, 1 + MAX_ALTERNATIVES)[0]
-
-    def kb_position(self, doc_id: str) -> int:
-        return self._positions[doc_id]
+        return self._evidence(query, channel, query_vector, 1 + MAX_ALTERNATIVES)
 
     @functools.cached_property
     def _elsewhere(self) -> Tuple[str, ...]:
         data = yaml.safe_load(LOOKUPS_PATH.read_text(encoding="utf-8")) or {}
         return tuple(normalize(str(p)).replace(" ", "") for p in data.get("elsewhere_phrases") or [])
 
-    @functools.cached_property
-    def _positions(self) -> Dict[str, int]:
-        return {document.id: i for i, document in enumerate(self.kb.documents)}
-
-    def _evidence(self, query: str, channel: Optional[str], query_vector: Optional[np.ndarray], k: int):
+    def _evidence(self, query: str, channel: Optional[str], query_vector: Optional[np.ndarray], k: int) -> Evidence:
         tokens = self.kb.analyzer.query_tokens(query)
         # Coverage is judged on what the question asks about, its places and quantities aside.
         topic_tokens = self.kb.analyzer.query_tokens(without_conditions(query)) or tokens
@@ -187,11 +177,10 @@ class Answerer:
         compact = normalize(query).replace(" ", "")
         lookup_elsewhere = any(phrase in compact for phrase in self._elsewhere)
         if not tokens and not query.strip():
-            return Evidence((), (), 0.0, lookup, lookup_elsewhere, lexical_answer.outcome), None
+            return Evidence((), (), 0.0, lookup, lookup_elsewhere, lexical_answer.outcome)
         if query_vector is None:
             query_vector = self.dense.encode_query(query)
-        match = self.dense.match(query_vector)
-        dense = match.similarities.astype(np.float64)
+        dense = self.dense.similarities(query_vector).astype(np.float64)
         combined = np.minimum(lexical / STRONG_SCORE, LEXICAL_CAP) + self.calibration.dense_weight * (
             dense - np.median(dense))
         mask = self.kb.channel_mask(channel)
@@ -206,7 +195,7 @@ class Answerer:
             for i in top
         )
         if not candidates:
-            return Evidence((), (), 0.0, lookup, lookup_elsewhere, lexical_answer.outcome), match
+            return Evidence((), (), 0.0, lookup, lookup_elsewhere, lexical_answer.outcome)
         best = candidates[0]
         others = np.delete(dense, top[0]) if len(dense) > 1 else np.array([0.0])
         runner_up = candidates[1].combined if len(candidates) > 1 else best.combined - 1.0
@@ -223,7 +212,7 @@ class Answerer:
             float(dense[first] >= dense.max()),
         )
         probability = self.calibration.probability(features)
-        return Evidence(candidates, features, probability, lookup, lookup_elsewhere, lexical_answer.outcome), match
+        return Evidence(candidates, features, probability, lookup, lookup_elsewhere, lexical_answer.outcome)
 
 
 def decide(evidence: Evidence, calibration: Calibration) -> Tuple[str, Optional[Document], Tuple[Document, ...]]:

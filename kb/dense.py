@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -92,13 +91,6 @@ def passages_digest(encoder_name: str, texts: Sequence[str]) -> str:
     return digest.hexdigest()[:32]
 
 
-@dataclass(frozen=True)
-class DenseMatch:
-    similarities: np.ndarray  # per document: its best passage's cosine similarity
-    best_line: np.ndarray  # per document: the body line of that passage (-1: the summary)
-    line_similarities: Callable[[int], np.ndarray]  # per body line of one document
-
-
 class DenseIndex:
     """Passage vectors of a list of documents, in the documents' order."""
 
@@ -152,16 +144,6 @@ class DenseIndex:
     def encode_query(self, query: str) -> np.ndarray:
         return self.encoder.query(query)
 
-    def match(self, query_vector: np.ndarray) -> DenseMatch:
-        scores = self._vectors @ query_vector
-        best = np.maximum.reduceat(scores, self._starts)
-        # The first passage of each document reaching its best score.
-        at_best = scores >= np.repeat(best, np.diff(np.r_[self._starts, len(scores)]))
-        first = np.minimum.reduceat(np.where(at_best, np.arange(len(scores)), len(scores)), self._starts)
-
-        def line_similarities(position: int) -> np.ndarray:
-            start = self._starts[position]
-            end = self._starts[position + 1] if position + 1 < len(self._starts) else len(scores)
-            return np.array([scores[i] for i in range(start, end) if self._lines[i] >= 0])
-
-        return DenseMatch(best, self._lines[first], line_similarities)
+    def similarities(self, query_vector: np.ndarray) -> np.ndarray:
+        """Per document, in the documents' order: its best passage's cosine similarity."""
+        return np.maximum.reduceat(self._vectors @ query_vector, self._starts)

@@ -80,6 +80,7 @@ class Outcome:
     offered_ids: List[str]  # the choices when the assistant asks which one is meant
     outcome: str
     text: str = ""  # the answer given (answered only)
+    partial: bool = False  # the answer is the part of the document that applies
 
 
 @dataclass(frozen=True)
@@ -145,12 +146,18 @@ class QualityReport:
 
     @property
     def condition_stated(self) -> Share:
-        """Questions with a condition answered right with an answer stating the part that applies."""
-        return _share(self.with_condition, lambda o: _is_answered_right(o) and o.question.says in o.text)
+        """Questions with a condition answered right with only a part of the document, stating what applies."""
+        return _share(self.with_condition, lambda o: _is_answered_right(o) and o.partial and o.question.says in o.text)
 
     @property
     def whole_document_for_condition(self) -> Share:
-        return _share(self.with_condition, lambda o: _is_answered_right(o) and o.question.says not in o.text)
+        """... answered right with the whole document (it states what applies among the rest)."""
+        return _share(self.with_condition, lambda o: _is_answered_right(o) and not o.partial)
+
+    @property
+    def wrong_part_for_condition(self) -> Share:
+        return _share(self.with_condition,
+                      lambda o: _is_answered_right(o) and o.partial and o.question.says not in o.text)
 
     @property
     def misses(self) -> List[Outcome]:
@@ -221,7 +228,8 @@ def evaluate_quality(answerer: Answerer, questions: Sequence[Question],
         answered = decision.document.id if decision.outcome == "answered" else None
         offered = [d.id for d in decision.options]
         text = decision.text() if answered else ""
-        outcomes.append(Outcome(question, ranked, answered, offered, decision.outcome, text))
+        partial = decision.passage is not None
+        outcomes.append(Outcome(question, ranked, answered, offered, decision.outcome, text, partial))
     return QualityReport(outcomes)
 
 

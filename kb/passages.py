@@ -8,9 +8,10 @@
   and the lines whose condition the quantity meets are the answer; when none meets it,
   the lines stating a condition of that kind are (签收10天了还能无理由退吗 -> the 7-day rule);
 - a place (杭州, 乌鲁木齐, 成都): the line naming its region (kb/lookups.yml `regions`),
-  else the line about 其他地区;
-- an option one line alone names (支付宝, 公务舱, 随身, 预售), other than the words of the
-  document's title, which every line is about.
+  else the line about 其他地区.
+
+A word only one line mentions (支付宝, 公务舱) is not taken as a condition: "会员等级是怎么
+划分的" or "登录密码忘了怎么办" would lose the lines that answer them.
 
 Without a condition, or when nothing singles out fewer lines than the whole body, the
 whole document is the answer. Nothing here is per document: a new document's lines are
@@ -23,10 +24,9 @@ import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import numpy as np
 import yaml
 
-from kb.retrieval import LOOKUPS_PATH, Analyzer, Document, normalize
+from kb.retrieval import LOOKUPS_PATH, Document, normalize
 
 # Unit -> (dimension, factor to the dimension's base unit).
 UNITS: Dict[str, Tuple[str, float]] = {
@@ -166,26 +166,12 @@ def _by_place(lines: Sequence[str], question: str) -> Tuple[List[int], str]:
     return (chosen, f"place {named[0]} ({region})") if chosen and mentions_places else ([], "")
 
 
-def _by_option(analyzer: Analyzer, document: Document, lines: Sequence[str], question: str,
-               line_similarities: Optional[np.ndarray]) -> Tuple[List[int], str]:
-    topic = set(analyzer.tokens(document.title))
-    line_tokens = [set(analyzer.tokens(line)) for line in lines]
-    options = [t for t in analyzer.query_tokens(question)
-               if t not in topic and len(t) > 1 and sum(t in tokens for tokens in line_tokens) == 1]
-    chosen = sorted({i for i, tokens in enumerate(line_tokens) for t in options if t in tokens})
-    if len(chosen) > 1 and line_similarities is not None and len(line_similarities) == len(lines):
-        chosen = [max(chosen, key=lambda i: line_similarities[i])]
-    return (chosen, "option " + "/".join(options)) if chosen else ([], "")
-
-
-def select_passage(analyzer: Analyzer, document: Document, question: str,
-                   line_similarities: Optional[np.ndarray] = None) -> Optional[Passage]:
+def select_passage(document: Document, question: str) -> Optional[Passage]:
     """The body lines that apply to the question's condition, or None for the whole document."""
     lines = [line.strip() for line in document.body.splitlines() if line.strip()]
     if len(lines) < 2:
         return None
-    for chosen, reason in (_by_quantity(lines, question), _by_place(lines, question),
-                           _by_option(analyzer, document, lines, question, line_similarities)):
+    for chosen, reason in (_by_quantity(lines, question), _by_place(lines, question)):
         if chosen and len(chosen) < len(lines):
             return Passage(tuple(chosen), "\n".join(lines[i] for i in chosen), reason)
     return None

@@ -140,19 +140,22 @@ def test_line_conditions_read_ranges_floors_and_ceilings() -> None:
     ("寄到乌鲁木齐邮费多少", "shipping-fee", "15元", "8元"),
     ("杭州下单几天能到", "delivery-time", "次日", "预售"),
     ("签收10天了还能无理由退吗", "return-no-reason", "7天", "生鲜"),
-    ("公务舱能托运几公斤", "baggage", "30公斤", "随身"),
+    ("买了120的东西还收运费吗", "shipping-fee", "满99元", "不满"),
 ])
 def test_a_condition_gets_the_part_that_applies(question: str, doc_id: str, says: str, not_says: str) -> None:
     kb = default_kb()
-    passage = select_passage(kb.analyzer, kb.get(doc_id), question)
+    passage = select_passage(kb.get(doc_id), question)
     assert passage is not None and says in passage.text and not_says not in passage.text, passage
 
 
 @pytest.mark.parametrize("question, doc_id", [("机票改签收多少手续费", "flight-change-fee"),
-                                              ("退款一般多久能到账", "refund-arrival")])
+                                              ("退款一般多久能到账", "refund-arrival"),
+                                              ("会员等级是怎么划分的", "member-levels"),
+                                              ("登录密码忘了怎么办", "reset-password"),
+                                              ("七天无理由退货的话寄回去的运费谁出", "return-shipping")])
 def test_without_a_condition_the_whole_document_is_the_answer(question: str, doc_id: str) -> None:
     kb = default_kb()
-    assert select_passage(kb.analyzer, kb.get(doc_id), question) is None
+    assert select_passage(kb.get(doc_id), question) is None
 
 
 # --- the evaluation: splits and exact targets ----------------------------------------------------
@@ -164,7 +167,8 @@ def test_the_splits_are_large_enough_separate_and_a_third_is_held_out() -> None:
     assert sum(1 for q in everything if q.doc_ids) >= 300
     assert sum(1 for q in everything if not q.doc_ids) >= 60
     assert 3 * len(heldout) >= len(everything)
-    assert 3 * sum(1 for q in heldout if not q.doc_ids) >= sum(1 for q in everything if not q.doc_ids)
+    # ... with at least a third of the required 300 answerable and 60 uncovered questions.
+    assert sum(1 for q in heldout if q.doc_ids) >= 100 and sum(1 for q in heldout if not q.doc_ids) >= 20
     assert not {q.text for q in tuning} & {q.text for q in heldout}
 
 
