@@ -153,9 +153,10 @@ test-e2e: install ## 端到端测试（启动 Rasa + 动作服务器）/ pytest 
 
 # Each step is its own make call, in order: the first failure stops the run
 # with a non-zero exit, and the model is trained exactly once.
-test: ## 全部检查 / every check: install, validate, unit, train, stories, e2e
+# The test stories run in test-e2e, through plain `rasa test` (tests/e2e/test_plain_rasa_cli.py).
+test: ## 全部检查 / every check: install, validate, unit, train, e2e (with plain `rasa test`: stories + NLU)
 	@start=$$SECONDS; \
-	for step in install validate test-unit train test-stories test-e2e; do \
+	for step in install validate test-unit train test-e2e; do \
 		echo; echo "======== make $$step ========"; \
 		$(MAKE) $$step || { echo "======== FAILED: make $$step ========" >&2; exit 1; }; \
 	done; \
