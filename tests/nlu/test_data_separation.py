@@ -14,14 +14,21 @@ when, in either form,
     我要取消订单 is 0.833), yet they keep the sentence as it was trained on.  Below 5 characters
     the edit is the whole sentence (好的 / 好的呢, 谢谢 / 谢谢啊): the few ways to say it are
     shared by any two sets of customer messages, and the holdout keeps them.
+Fixed-format ids are variables, not words: 取消XH2611070006 and 取消XH2611150021 are one sentence.
+So both forms are compared twice more, with every id as the regexes of data/nlu/entities.yml find it
+(order id, ticket id, booking ref, flight number, phone number) replaced by one placeholder of its
+kind, and with every id dropped: the latter when the ids of one side are among those of the other,
+so that an id added or removed (K7M2QD退票 / 退票) is caught but 查一下XH2611070006 / 查一下MU5101,
+two kinds of id, are not.
 """
 import difflib
+import functools
 import json
 import os
 import re
 import unicodedata
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, FrozenSet, List, NamedTuple, Pattern, Tuple
 
 import pytest
 from rasa.shared.nlu.training_data.loading import load_data
@@ -31,19 +38,77 @@ from nlu.text import normalise
 ROOT = Path(__file__).resolve().parents[2]
 EXTERNAL = Path(os.environ.get("XINGHE_EXTERNAL_EVAL") or ROOT.parent / "shared" / "eval" / "external_zh.jsonl")
 HOLDOUT = ROOT / "tests" / "nlu_holdout.yml"
+ENTITY_REGEXES = ROOT / "data" / "nlu" / "entities.yml"
 NEAR_RATIO = 0.92
 ONE_EDIT_MIN_LENGTH = 5
+# The id kinds of entities.yml and the placeholder each becomes: one letter no sentence holds
+# (Greek), so an id counts as one character and two ids of a kind are the same character.
+ID_PLACEHOLDERS = {"order_id": "α", "ticket_id": "τ", "booking_ref": "β", "flight_no": "φ", "phone_number": "π"}
+
+
+@functools.lru_cache(maxsize=1)
+def id_patterns() -> Tuple[Tuple[str, Pattern[str]], ...]:
+    """(kind, regex) of every id kind, as the pipeline's RegexEntityExtractor reads entities.yml."""
+    found = {r["name"]: re.compile(r["pattern"]) for r in load_data(str(ENTITY_REGEXES)).regex_features
+             if r["name"] in ID_PLACEHOLDERS}
+    missing = set(ID_PLACEHOLDERS) - set(found)
+    assert not missing, f"no regex for {sorted(missing)} in {ENTITY_REGEXES}"
+    return tuple(found.items())
+
+
+def with_placeholders(normalised: str) -> Tuple[str, FrozenSet[Tuple[str, int]]]:
+    """`normalised` with every id replaced by its kind's placeholder, and the ids found as
+    (kind, how many) pairs: {(order_id, 1), (order_id, 2)} for two order ids."""
+    counts: Dict[str, int] = {}
+    for kind, pattern in id_patterns():
+        normalised, n = pattern.subn(ID_PLACEHOLDERS[kind], normalised)
+        if n:
+            counts[kind] = n
+    return normalised, frozenset((kind, i) for kind, n in counts.items() for i in range(1, n + 1))
+
+
+def stripped(normalised: str) -> str:
+    """Without punctuation, spaces or case."""
+    return re.sub(r"[\W_]+", "", normalised).lower()
 
 
 def comparable(text: str) -> str:
     """Text as a duplicate check sees it: normalised, without punctuation, spaces or case."""
-    return re.sub(r"[\W_]+", "", normalise(text)).lower()
+    return stripped(normalise(text))
 
 
-def forms(text: str) -> Tuple[str, str]:
-    """`comparable` as the pipeline reads the text (👍 as 好 …) and with every emoji dropped."""
+class Form(NamedTuple):
+    """One way of comparing a text: `how` it was read (only forms read the same way are compared),
+    the text so read and the ids it had (used by the form without ids)."""
+    how: str
+    text: str
+    ids: FrozenSet[Tuple[str, int]] = frozenset()
+
+
+def forms(text: str) -> List[Form]:
+    """`comparable` as the pipeline reads the text (👍 as 好 …) and with every emoji dropped; each
+    of them with every id as its kind's placeholder, and with every id dropped."""
     no_emoji = "".join(" " if unicodedata.category(char) == "So" else char for char in text)
-    return comparable(text), comparable(no_emoji)
+    found = []
+    for variant in (text, no_emoji):
+        normalised = normalise(variant)
+        templated, ids = with_placeholders(normalised)
+        found += [Form("text", stripped(normalised)), Form("ids as placeholders", stripped(templated)),
+                  Form("ids dropped", stripped(templated).translate(_DROP_PLACEHOLDERS), ids)]
+    return found
+
+
+_DROP_PLACEHOLDERS = str.maketrans("", "", "".join(ID_PLACEHOLDERS.values()))
+
+
+def comparable_forms(a: Form, b: Form) -> bool:
+    """Whether `near_duplicate` applies to `a` and `b`: forms read the same way, and without ids only
+    when one side's ids are among the other's (an id added or removed, not one kind for another)."""
+    if a.how != b.how:
+        return False
+    if a.how != "ids dropped":
+        return True
+    return bool(a.ids or b.ids) and bool(a.text and b.text) and (a.ids <= b.ids or b.ids <= a.ids)
 
 
 def one_edit_apart(a: str, b: str) -> bool:
@@ -71,15 +136,17 @@ def near_duplicate(a: str, b: str) -> bool:
 
 
 def near_duplicates(texts: List[str], references: List[str]) -> List[Tuple[str, str]]:
-    """(text, reference) for every text that near-duplicates one of `references`, in either form."""
-    keyed: Dict[str, str] = {}
+    """(text, reference) for every text that near-duplicates one of `references`, in any form."""
+    keyed: Dict[Form, List[str]] = {}
     for reference in references:
         for form in forms(reference):
-            keyed.setdefault(form, reference)
+            keyed.setdefault(form, []).append(reference)
     pairs = []
     for text in texts:
         mine = set(forms(text))
-        near = {written for theirs, written in keyed.items() if any(near_duplicate(m, theirs) for m in mine)}
+        near = {written for theirs, references in keyed.items()
+                if any(comparable_forms(m, theirs) and near_duplicate(m.text, theirs.text) for m in mine)
+                for written in references}
         pairs += [(text, written) for written in sorted(near)]
     return pairs
 
@@ -119,6 +186,14 @@ def test_no_holdout_utterance_is_a_near_duplicate_of_a_training_example(holdout_
     ("非常感谢您耐心解答🙏", "非常感谢您耐心解答谢"),  # the emoji reads as the word
     ("拜拜", "拜拜👋"),                        # an emoji added is the same sentence
     ("你是不是机器人啊？？", "你是不是机器人"),      # punctuation does not count
+    ("取消XH2611070006", "取消XH2611150021"),      # another id of the same kind
+    ("工单号TK20261125017", "工单号TK20261120015"),
+    ("航班号CA1832", "航班号CA1858"),
+    ("13900139002", "13800138001"),              # an id alone is one template
+    ("退掉P3X9LA", "退掉K7M2QD"),
+    ("K7M2QD退票", "退票"),                       # an id added
+    ("查一下退款状态", "查一下13500135005的退款状态"),  # an id removed
+    ("K7M2QD改到12月5号", "改到12月5日"),           # an id added and one character replaced
 ])
 def test_near_duplicates_are_caught(held, trained):
     assert near_duplicates([held], [trained]) == [(held, trained)]
@@ -129,6 +204,8 @@ def test_near_duplicates_are_caught(held, trained):
     ("我要改签，预订号P3X9LA", "我要退票，预订号Z8N4TB"),
     ("麻烦转下人工", "我要找人工客服"),
     ("您好打扰一下", "打扰一下"),                 # two characters added to six
+    ("查一下XH2611070006", "查一下MU5101"),        # an order id for a flight number: two requests
+    ("XH2611070006", "K7M2QD"),
 ])
 def test_independent_phrasings_are_not_near_duplicates(held, trained):
     assert not near_duplicates([held], [trained])
