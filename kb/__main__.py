@@ -20,7 +20,7 @@ from typing import List, Sequence
 import jieba
 import numpy as np
 
-from kb.answering import Answerer
+from kb.answering import FEATURE_NAMES, Answerer
 from kb.checker import DEMO_DATA_PATH, check_kb
 from kb.evaluation import (
     ABSTAIN_TARGET,
@@ -91,12 +91,14 @@ def command_ask(args: argparse.Namespace) -> int:
               f"{candidate.dense:6.3f}  {candidate.document.id}  {candidate.document.title}")
     if evidence.features:
         print("features: " + ", ".join(f"{name} {value:.3f}" for name, value in
-                                       zip(("lexical/STRONG_SCORE", *FEATURE_LABELS[1:]), evidence.features)))
+                                       zip(FEATURE_NAMES, evidence.features)))
     print(f"probability right: {evidence.probability:.3f}  (answer at >= {calibration.answer_floor}, "
           f"ask which one at >= {calibration.clarify_floor} with a runner-up within {calibration.close_margin} "
           f"combined; dense weight {calibration.dense_weight:g}, STRONG_SCORE {STRONG_SCORE:g})")
     if evidence.lookup:
         print("a request about the customer's own records: never answered from the KB")
+    if evidence.elsewhere:
+        print("about another company or a business we do not run (elsewhere_phrases): never answered from the KB")
     print(f"lexical decision alone (the NLU feature): {evidence.lexical_outcome}")
     print(f"decision: {decision.outcome}")
     if decision.outcome == "answered":
@@ -106,9 +108,6 @@ def command_ask(args: argparse.Namespace) -> int:
     elif decision.outcome == "clarify":
         print("ask which one: " + " / ".join(d.title for d in decision.options))
     return 0
-
-
-FEATURE_LABELS = ("lexical", "coverage", "dense above median", "dense lead", "combined lead", "lexical agrees")
 
 
 def command_build(args: argparse.Namespace) -> int:

@@ -151,6 +151,9 @@ def test_list_ask_and_build_commands_run() -> None:
     # Why: each candidate's lexical score, coverage and dense similarity, the probability and the floors.
     assert re.search(r"combined\s+lexical\s+coverage\s+dense", ask.stdout)
     assert re.search(r"probability right: [\d.]+\s+\(answer at >= [\d.]+", ask.stdout)
+    assert re.search(r"features: lexical [\d.]+, coverage [\d.]+, dense -?[\d.]+, .*dense_first", ask.stdout)
+    elsewhere = run_cli("ask", "京东满多少包邮")
+    assert "elsewhere_phrases" in elsewhere.stdout and "decision: not_sure" in elsewhere.stdout
     build = run_cli("build")
     assert build.returncode == 0 and re.match(r"built index: \d+ documents, \d+ terms in", build.stdout)
 
