@@ -67,8 +67,8 @@ def entity_value(request: Dict[str, Any], entity: str) -> Optional[str]:
 
 
 def earlier_turns(tracker: Tracker, count: int) -> List[List[str]]:
-    """What the assistant said in each of the `count` turns before the customer's latest
-    message, latest first: each message as its response name, or its text."""
+    """The texts the assistant sent in each of the `count` turns before the customer's
+    latest message, latest first."""
     turns: List[List[str]] = []
     current: Optional[List[str]] = None  # None until the latest user message is passed
     for event in reversed(tracker.events):
@@ -79,12 +79,20 @@ def earlier_turns(tracker: Tracker, count: int) -> List[List[str]]:
                     break
             current = []
         elif event.get("event") == "bot" and current is not None:
-            current.append((event.get("metadata") or {}).get("utter_action") or event.get("text") or "")
+            current.append(event.get("text") or "")
     return turns
 
 
-def said(messages: List[Dict[str, Any]]) -> List[str]:
-    return [m.get("response") or m.get("text") or "" for m in messages]
+def rendered(message: Dict[str, Any], tracker: Tracker, domain: DomainDict) -> str:
+    """The text a dispatched message will show ("" when it cannot be told here)."""
+    if message.get("text") or not message.get("response"):
+        return message.get("text") or ""
+    variations = domain.get("responses", {}).get(message["response"]) or [{}]
+    values = {**tracker.slots, **message, **(message.get("kwargs") or {})}
+    try:
+        return (variations[0].get("text") or "").format(**values)
+    except (KeyError, IndexError, ValueError):
+        return ""
 
 
 class GuardedAction(Action, ABC):
@@ -103,13 +111,16 @@ class GuardedAction(Action, ABC):
             logger.exception("action %s failed for conversation %s", self.name(), tracker.sender_id)
             dispatcher.utter_message(response="utter_service_error")
             return []
-        reply = said(dispatcher.messages)
-        if reply and not self.may_repeat:
-            before = earlier_turns(tracker, 2)
-            if len(before) == 2 and all(set(reply) <= set(turn) for turn in before):
-                dispatcher.messages.clear()
-                dispatcher.utter_message(response="utter_same_answer_again")
+        if not self.may_repeat and self.repeats_itself(dispatcher, tracker, domain):
+            dispatcher.messages.clear()
+            dispatcher.utter_message(response="utter_same_answer_again")
         return events
+
+    @staticmethod
+    def repeats_itself(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> bool:
+        reply = [rendered(m, tracker, domain) for m in dispatcher.messages]
+        before = earlier_turns(tracker, 2)
+        return bool(reply) and all(reply) and len(before) == 2 and all(set(reply) <= set(turn) for turn in before)
 
     @abstractmethod
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:

@@ -8,7 +8,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import GuardedAction, conversation_context, latest_intent, verified_customer
+from actions.common import GuardedAction, conversation_context, last_bot_response, latest_intent, verified_customer
 from actions.services import clock
 from actions.services.formatting import month_day_time
 from actions.services.handoff import HandoffService
@@ -110,12 +110,18 @@ class ActionOutOfScope(GuardedAction):
         return []
 
 
+# After these, a "no" means the customer is done: say goodbye, do not ask again.
+ANYTHING_ELSE_ASKED = frozenset({"utter_anything_else", "utter_journey_stopped"})
+
+
 class ActionAnythingElse(GuardedAction):
-    """A bare yes or no outside any question: what else can be done."""
+    """A bare yes or no outside any question: what else can be done, or goodbye to a no
+    after 还有什么可以帮您."""
 
     def name(self) -> Text:
         return "action_anything_else"
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        dispatcher.utter_message(response="utter_anything_else")
+        done = latest_intent(tracker) == "deny" and last_bot_response(tracker) in ANYTHING_ELSE_ASKED
+        dispatcher.utter_message(response="utter_goodbye" if done else "utter_anything_else")
         return []

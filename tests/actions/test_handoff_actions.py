@@ -2,9 +2,12 @@ import json
 
 from sqlalchemy import select
 
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import GuardedAction
 from actions.handoff import ActionAnythingElse, ActionHandleFallback, ActionHandoff, ActionOutOfScope
 from actions.store.models import Ticket
-from tests.actions.conftest import make_tracker
+from tests.actions.conftest import DOMAIN, make_tracker
 
 HISTORY = [
     {"event": "user", "text": "我要退货", "parse_data": {"intent": {"name": "request_refund"}}},
@@ -89,8 +92,9 @@ def test_out_of_scope_inside_a_form_alternates_its_wording(run):
 
 
 def turn(text, response):
+    """The customer says `text`, the assistant answers with `response` (its text as shown)."""
     return [{"event": "user", "text": text, "parse_data": {"intent": {"name": "affirm"}}},
-            {"event": "bot", "text": "好的。还有什么可以帮您的吗？", "metadata": {"utter_action": response}}]
+            {"event": "bot", "text": DOMAIN["responses"][response][0]["text"], "metadata": {"utter_action": response}}]
 
 
 def test_the_same_reply_a_third_turn_running_becomes_an_offer_of_a_person(run):
@@ -109,3 +113,24 @@ def test_asking_for_a_person_again_is_told_again_where_they_stand(run):
                {"event": "bot", "text": "…", "metadata": {"utter_action": "utter_handoff_already"}}] * 2
     again = make_tracker("人呢", intent="request_human", slots=first.slots(), history=history)
     assert run(ActionHandoff(), again).responses == ["utter_handoff_already"]
+
+
+def test_no_after_anything_else_or_a_stopped_request_is_goodbye(run):
+    for asked in ("utter_anything_else", "utter_journey_stopped"):
+        history = [{"event": "bot", "text": "…", "metadata": {"utter_action": asked}}]
+        assert run(ActionAnythingElse(), make_tracker("没有了", intent="deny", history=history)).responses == [
+            "utter_goodbye"]
+    assert run(ActionAnythingElse(), make_tracker("没有了", intent="deny")).responses == ["utter_anything_else"]
+
+
+def test_the_same_response_with_other_values_is_another_reply(run):
+    """Page 2 of a statement is not page 1 again, though both come from the same response."""
+    history = [{"event": "user", "text": "查看更多", "parse_data": {"intent": {"name": "transaction_history"}}},
+               {"event": "bot", "text": "订单 XH2611010001 …", "metadata": {"utter_action": "utter_order_not_found"}}] * 2
+    tracker = make_tracker("XH2611010002", history=history)
+    dispatcher = CollectingDispatcher()
+    dispatcher.utter_message(response="utter_order_not_found", order_id="XH2611010002")
+    assert not GuardedAction.repeats_itself(dispatcher, tracker, DOMAIN)
+    history = [{"event": "user", "text": "XH2611010002", "parse_data": {"intent": {"name": "inform"}}},
+               {"event": "bot", "text": "没有查到订单 XH2611010002，请核对订单号后再发一次。"}] * 2
+    assert GuardedAction.repeats_itself(dispatcher, make_tracker("XH2611010002", history=history), DOMAIN)
