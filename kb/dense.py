@@ -23,6 +23,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from kb.retrieval import KB_DIR, Document
+from nlu.text import to_simplified
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +143,10 @@ class DenseIndex:
         return self._owners
 
     def encode_query(self, query: str) -> np.ndarray:
-        return self.encoder.query(query)
+        """The question folded as the lexical side folds it (nlu.text.to_simplified): simplified,
+        and half an emoji (a lone surrogate, from a client that cut the message inside one) as a
+        space, which the encoder could not even turn into UTF-8."""
+        return self.encoder.query(to_simplified(query))
 
     def similarities(self, query_vector: np.ndarray) -> np.ndarray:
         """Per document, in the documents' order: its best passage's cosine similarity."""

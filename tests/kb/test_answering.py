@@ -78,6 +78,14 @@ def test_everyday_questions_are_answered_outright(answerer: Answerer, question: 
     assert decision.outcome == "answered" and decision.document.id == doc_id, decision.evidence
 
 
+def test_half_an_emoji_is_read_as_a_space_not_an_error(answerer: Answerer) -> None:
+    """A client that cuts a message inside an emoji sends a lone surrogate, which cannot be
+    written as UTF-8: the question is encoded as if it were a space there."""
+    decision = answerer.answer("退货运费\ud83d谁出")
+    assert decision.outcome == "answered" and decision.document.id in {"return-shipping", "quality-return"}
+    assert (answerer.dense.encode_query("退货运费\ud83d谁出") == answerer.dense.encode_query("退货运费 谁出")).all()
+
+
 def test_the_lexical_decision_for_the_nlu_is_unchanged_by_the_dense_path(answerer: Answerer) -> None:
     """The featurizer reads KnowledgeBase.answer(): lexical only, the same object as before."""
     lexical = default_kb().answer("满多少包邮")
