@@ -19,13 +19,16 @@ UNUSED = re.compile(r"The utterance '(utter_\w+)' is not used in any story or ru
 WARNING = re.compile(r"UserWarning: (.+)")
 # "utter_x" or f"utter_x_{...}" anywhere in the actions' code
 SENT = re.compile(r"""f?["'](utter_\w*?)(\{|["'])""")
+# Not a response: the metadata key in which Rasa names the response a bot message came from.
+NOT_SENT = {"utter_action"}
 
 
 def responses_sent_by_actions() -> tuple[set[str], set[str]]:
     names, prefixes = set(), set()
     for path in (ROOT / "actions").rglob("*.py"):
         for name, end in SENT.findall(path.read_text(encoding="utf-8")):
-            (prefixes if end == "{" else names).add(name)
+            if name not in NOT_SENT:
+                (prefixes if end == "{" else names).add(name)
     return names, prefixes
 
 
