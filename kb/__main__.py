@@ -5,6 +5,7 @@
     python -m kb ask "满多少包邮"            top hits and what the assistant would do, and why
     python -m kb build                     build the index and report its size and time
     python -m kb tune                      fit the answering decision on kb/eval/tuning.yml
+    python -m kb tune --cv                 the same, cross-validated over tuning.yml's questions
     python -m kb evaluate [--synthetic N]  both splits, the held-out targets, latency
 """
 from __future__ import annotations
@@ -199,9 +200,12 @@ def command_evaluate(args: argparse.Namespace) -> int:
 
 
 def command_tune(args: argparse.Namespace) -> int:
-    from kb.calibrate import tune
+    from kb.calibrate import cross_validate, tune
 
-    tune(KnowledgeBase.load(args.directory), args.questions)
+    if args.cv:
+        cross_validate(KnowledgeBase.load(args.directory), args.questions)
+    else:
+        tune(KnowledgeBase.load(args.directory), args.questions)
     return 0
 
 
@@ -221,6 +225,8 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("build", help="build the index, report size and time").set_defaults(run=command_build)
     tune = commands.add_parser("tune", help="fit the answering decision on the tuning split")
     tune.add_argument("--questions", type=Path, default=TUNING_PATH)
+    tune.add_argument("--cv", action="store_true",
+                      help="k-fold cross-validation on the tuning questions instead (writes nothing)")
     tune.set_defaults(run=command_tune)
     evaluate = commands.add_parser("evaluate", help="both splits, the held-out targets, latency")
     evaluate.add_argument("--questions", type=Path, default=HELDOUT_PATH, help="the held-out split")

@@ -5,12 +5,17 @@ Reads kb/eval/tuning.yml (never heldout.yml) and writes kb/calibration.yml:
 1. `dense_weight`: the weight of the dense similarity in the combined ranking, the one
    that ranks the right document first for most tuning questions (ties: the smaller).
 2. The logistic model: for the best candidate of each tuning question (requests about
-   one's own records left out, they are never answered), the eight decision features
+   one's own records left out, they are never answered), the decision features
    (kb/answering.py FEATURE_NAMES) against "is it the right document".
 3. The floors and the margin: the grid point that answers the most tuning questions
    outright and right while confident-wrong stays at most TUNING_CONFIDENT_WRONG and the
    questions outside the KB get "not sure" at least TUNING_ABSTAIN of the time (both
    stricter than the held-out targets, to leave room for questions not seen here).
+
+`python -m kb tune --cv` judges a change of the decision without the held-out split:
+k-fold cross-validation over the tuning questions (stratified by inside / outside the KB,
+repeated with other shuffles), steps 2 and 3 fitted on k-1 folds and counted on the one
+left out; nothing is written.
 """
 from __future__ import annotations
 
@@ -62,11 +67,15 @@ def choose_dense_weight(kb: KnowledgeBase, dense: DenseIndex, questions: Sequenc
 def fit_model(evidence: Sequence[Evidence], questions: Sequence[Question]) -> Tuple[Tuple[float, ...], float]:
     from sklearn.linear_model import LogisticRegression
 
-    rows = [(e.features, _right(q, e)) for e, q in zip(evidence, questions) if e.candidates and not e.lookup and not e.elsewhere]
+    rows = [(e.features, _right(q, e)) for e, q in zip(evidence, questions) if _decided(e)]
     features = np.array([r[0] for r in rows])
     labels = np.array([r[1] for r in rows])
     model = LogisticRegression(C=REGULARISATION_C, max_iter=5000).fit(features, labels)
     return tuple(float(c) for c in model.coef_[0]), float(model.intercept_[0])
+
+
+def _decided(evidence: Evidence) -> bool:
+    return bool(evidence.candidates) and not evidence.lookup and not evidence.elsewhere
 
 
 def score_grid_point(calibration: Calibration, evidence: Sequence[Evidence],
@@ -106,6 +115,41 @@ def choose_floors(calibration: Calibration, evidence: Sequence[Evidence],
     if best_score is None:
         raise SystemExit("no grid point keeps confident-wrong and abstention within the tuning limits")
     return best, best_score
+
+
+def _with_model(evidence: Sequence[Evidence], calibration: Calibration) -> List[Evidence]:
+    return [replace(e, probability=calibration.probability(e.features)) if _decided(e) else e for e in evidence]
+
+
+def cross_validate(kb: KnowledgeBase, questions_path: Path = TUNING_PATH, folds: int = 5,
+                   repeats: int = 20) -> Dict[str, float]:
+    """Steps 2 and 3 fitted on k-1 folds of the tuning questions and counted on the fold left out
+    (dense_weight as calibrated); the shares averaged over the repeats."""
+    from sklearn.model_selection import StratifiedKFold
+
+    questions = read_questions(questions_path)
+    dense = DenseIndex.build(kb.documents)
+    vectors = np.array([dense.encode_query(q.text) for q in questions])
+    weight = float(yaml.safe_load(CALIBRATION_PATH.read_text(encoding="utf-8"))["dense_weight"])
+    provisional = Calibration(weight, (0.0,) * len(FEATURE_NAMES), 0.0, 1.0, 1.0, 0.0)
+    evidence = _evidence(Answerer(kb, dense, provisional), questions, vectors)
+    inside = np.array([bool(q.doc_ids) for q in questions])
+    totals = np.zeros(4)
+    for repeat in range(repeats):
+        for train, test in StratifiedKFold(folds, shuffle=True, random_state=repeat).split(vectors, inside):
+            train_evidence, train_questions = [evidence[i] for i in train], [questions[i] for i in train]
+            coefficients, intercept = fit_model(train_evidence, train_questions)
+            fitted = replace(provisional, coefficients=coefficients, intercept=intercept)
+            calibration, _ = choose_floors(fitted, _with_model(train_evidence, fitted), train_questions)
+            totals += score_grid_point(calibration, _with_model([evidence[i] for i in test], fitted),
+                                       [questions[i] for i in test])
+    answered, clarified, wrong, abstained = totals / repeats
+    answerable, outside = int(inside.sum()), int((~inside).sum())
+    figures = {"answered right": answered / answerable, "rightly clarified": clarified / answerable,
+               "confident wrong": wrong / len(questions), "not sure outside the KB": abstained / outside}
+    print(f"{folds}-fold cross-validation on {questions_path.name}, {repeats} shuffles: "
+          + ", ".join(f"{name} {value:.3f}" for name, value in figures.items()))
+    return figures
 
 
 def tune(kb: KnowledgeBase, questions_path: Path = TUNING_PATH,

@@ -94,6 +94,17 @@ def test_the_lexical_decision_for_the_nlu_is_unchanged_by_the_dense_path(answere
     assert answerer.answer("满多少包邮").evidence.lexical_outcome == lexical.outcome
 
 
+def test_cross_validation_counts_each_tuning_question_once_per_shuffle(capsys) -> None:
+    """`python -m kb tune --cv`: fitted on the other folds, every tuning question counted once."""
+    from kb.calibrate import cross_validate
+
+    figures = cross_validate(default_kb(), folds=3, repeats=1)
+    assert set(figures) == {"answered right", "rightly clarified", "confident wrong", "not sure outside the KB"}
+    assert 0.8 < figures["answered right"] <= 1 and 0.9 < figures["not sure outside the KB"] <= 1
+    assert 0 <= figures["confident wrong"] < 0.05
+    assert "3-fold cross-validation on tuning.yml" in capsys.readouterr().out
+
+
 def test_calibration_comes_from_the_tuning_split_only() -> None:
     header = (Path(DEFAULT_DIR).parent / "calibration.yml").read_text(encoding="utf-8").splitlines()[0]
     assert "from kb/eval/tuning.yml only" in header
