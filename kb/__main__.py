@@ -175,7 +175,7 @@ def command_evaluate(args: argparse.Namespace) -> int:
           f">= {float(ABSTAIN_TARGET):.2f}; answer p95 < {P95_TARGET_MS:g} ms, lexical p95 < {LEXICAL_P95_TARGET_MS:g} ms")
     full, retrieval, lexical = measure_latency(answerer, texts, vectors, encoding_ms)
     print("latency:")
-    print(latency_line("question encoding (e5 + USE)", len(answerer.documents), Latency(encoding_ms)))
+    print(latency_line("question encoding (e5)", len(answerer.documents), Latency(encoding_ms)))
     print(latency_line("answer, shipped KB", len(answerer.documents), full))
     print(latency_line("  retrieval and decision", len(answerer.documents), retrieval))
     print(latency_line("lexical decision (NLU feature), shipped KB", len(answerer.documents), lexical))

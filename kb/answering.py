@@ -9,12 +9,10 @@ answers (action_answer_faq, `python -m kb ask`) come from `Answerer.answer()` he
    lexical retriever trusts outright, capped) plus `dense_weight` times how far its dense
    similarity (kb/dense.py) stands above the median document's.
 2. Decide: a logistic model, fitted on kb/eval/tuning.yml only by `python -m kb tune`
-   (kb/calibration.yml), turns eleven numbers about the best candidate into the probability
+   (kb/calibration.yml), turns eight numbers about the best candidate into the probability
    that it is the right document: its lexical score and coverage, its dense similarity
-   and lead over the next document, its combined lead, whether the lexical decision
-   alone would have answered with it, and two second opinions: how far the other
-   sentence encoder (the Universal Sentence Encoder) puts it above the median document,
-   and how its whole text, not only its best line, matches the question. The best candidate is answered outright when that
+   and lead over the next document, its combined lead, and whether the lexical decision
+   alone would have answered with it. The best candidate is answered outright when that
    probability reaches `answer_floor` (the confidence floor); when it does not, but the
    runner-up is within `close_margin` of the combined score and the probability reaches
    `clarify_floor`, the customer is asked which one is meant (buttons); otherwise the
@@ -41,7 +39,7 @@ from kb.retrieval import KB_DIR, LOOKUPS_PATH, STRONG_SCORE, Document, Knowledge
 
 CALIBRATION_PATH = KB_DIR / "calibration.yml"
 FEATURE_NAMES = ("lexical", "coverage", "dense", "dense_lead", "combined_lead", "lexical_agrees",
-                 "lexical_first", "dense_first", "second_dense", "whole_dense", "passage_over_whole")
+                 "lexical_first", "dense_first")
 LEXICAL_CAP = 2.0  # BM25 / STRONG_SCORE beyond this adds nothing: the words already decided
 MAX_ALTERNATIVES = 2
 # Cosine similarities between e5 vectors differ in the second decimal: scaled to the range
@@ -183,7 +181,6 @@ class Answerer:
         if query_vector is None:
             query_vector = self.dense.encode_query(query)
         dense = self.dense.similarities(query_vector).astype(np.float64)
-        second, whole = (a.astype(np.float64) for a in self.dense.second_opinions(query_vector))
         combined = np.minimum(lexical / STRONG_SCORE, LEXICAL_CAP) + self.calibration.dense_weight * (
             dense - np.median(dense))
         mask = self.kb.channel_mask(channel)
@@ -213,9 +210,6 @@ class Answerer:
             lexical_agrees,
             float(lexical[first] > 0 and lexical[first] >= lexical.max()),
             float(dense[first] >= dense.max()),
-            DENSE_SCALE * (second[first] - float(np.median(second))),
-            DENSE_SCALE * (whole[first] - float(np.median(whole))),
-            DENSE_SCALE * (best.dense - whole[first]),
         )
         probability = self.calibration.probability(features)
         return Evidence(candidates, features, probability, lookup, lookup_elsewhere, lexical_answer.outcome)

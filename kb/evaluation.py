@@ -325,35 +325,25 @@ def synthetic_answerer(real: Answerer, count: int, seed: int = SYNTHETIC_SEED) -
     documents would take an hour on this machine and measures the encoder, not retrieval)."""
     large = synthetic_kb(real.kb, count, seed)
     rng = np.random.default_rng(seed)
-    real_vectors, real_second, real_whole = real.dense.vectors, real.dense.second_vectors, real.dense.whole_vectors
-    owners, lines, vectors, second, whole = [], [], [], [], []
+    real_vectors = real.dense.vectors
+    owners, lines, vectors = [], [], []
     real_positions = {d.id: i for i, d in enumerate(real.kb.documents)}
     real_starts = {}
     for row, owner in enumerate(real.dense.owners):
         real_starts.setdefault(int(owner), row)
-
-    def near(rows: np.ndarray) -> np.ndarray:
-        block = rows + rng.normal(0, SYNTHETIC_VECTOR_NOISE, rows.shape).astype(np.float32)
-        return block / np.linalg.norm(block, axis=1, keepdims=True)
-
     for position, document in enumerate(large.documents):
         document_passages = passages(document)
         if document.id in real_positions and large.get(document.id) is real.kb.get(document.id):
             start = real_starts[real_positions[document.id]]
             block = real_vectors[start:start + len(document_passages)]
-            second_block = real_second[start:start + len(document_passages)]
-            whole.append(real_whole[real_positions[document.id]])
         else:
-            picks = rng.integers(0, len(real_vectors), len(document_passages))
-            block, second_block = near(real_vectors[picks]), near(real_second[picks])
-            whole.append(near(real_whole[real.dense.owners[picks[:1]]])[0])
-        for (line, _), vector, second_vector in zip(document_passages, block, second_block):
+            picks = real_vectors[rng.integers(0, len(real_vectors), len(document_passages))]
+            block = picks + rng.normal(0, SYNTHETIC_VECTOR_NOISE, picks.shape).astype(np.float32)
+            block /= np.linalg.norm(block, axis=1, keepdims=True)
+        for (line, _), vector in zip(document_passages, block):
             owners.append(position)
             lines.append(line)
             vectors.append(vector)
-            second.append(second_vector)
-    dense = DenseIndex(np.array(owners), np.array(lines), np.array(vectors, dtype=np.float32),
-                       np.array(second, dtype=np.float32), np.array(whole, dtype=np.float32),
-                       real.dense.encoder, real.dense.second_encoder)
+    dense = DenseIndex(np.array(owners), np.array(lines), np.array(vectors, dtype=np.float32), real.dense.encoder)
     return Answerer(large, dense, real.calibration)
 

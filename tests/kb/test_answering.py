@@ -185,11 +185,7 @@ def test_the_splits_are_large_enough_separate_and_a_third_is_held_out() -> None:
     everything = tuning + heldout
     assert sum(1 for q in everything if q.doc_ids) >= 300
     assert sum(1 for q in everything if not q.doc_ids) >= 60
-    # A third of the answerable questions is held out. The near misses outside the KB added
-    # to tuning.yml later (so the calibration sees more of them) are not matched in the
-    # held-out split, which stays as it was: there a quarter of all questions is the floor.
-    assert 3 * sum(1 for q in heldout if q.doc_ids) >= sum(1 for q in everything if q.doc_ids)
-    assert 4 * len(heldout) >= len(everything)
+    assert 3 * len(heldout) >= len(everything)
     # ... with at least a third of the required 300 answerable and 60 uncovered questions.
     assert sum(1 for q in heldout if q.doc_ids) >= 100 and sum(1 for q in heldout if not q.doc_ids) >= 20
     assert not {q.text for q in tuning} & {q.text for q in heldout}
@@ -260,7 +256,7 @@ def test_the_held_out_split_keeps_confident_wrong_and_abstention_within_target(a
     assert not any(f.startswith(("confident-wrong", "abstains outside the KB", "top-1")) for f in failures), failures
 
 
-@pytest.mark.xfail(strict=True, reason="held-out answered outright and right is 0.680 (134/197), under 0.90: "
+@pytest.mark.xfail(strict=True, reason="held-out answered outright and right is 0.873 (172/197), under 0.90: "
                                        "docs/knowledge-base.md, what is left")
 def test_the_held_out_split_meets_every_target(answerer: Answerer) -> None:
     assert target_failures(evaluate_quality(answerer, read_questions(HELDOUT_PATH)), p95_ms=0.0) == []
