@@ -88,7 +88,7 @@ def rendered(message: Dict[str, Any], tracker: Tracker, domain: DomainDict) -> s
     if message.get("text") or not message.get("response"):
         return message.get("text") or ""
     variations = domain.get("responses", {}).get(message["response"]) or [{}]
-    values = {**tracker.slots, **message, **(message.get("kwargs") or {})}
+    values = {**tracker.slots, **message}  # the dispatcher keeps the response's values in the message
     try:
         return (variations[0].get("text") or "").format(**values)
     except (KeyError, IndexError, ValueError):

@@ -72,12 +72,12 @@ def turns_in_a_row(tracker: Tracker, intents: frozenset[str]) -> int:
     return count
 
 
-def escalating(times: int, first: str, offer: str, offer_again: str) -> str:
-    """The first time `first`; from the second time on a way out (a person), in two
-    wordings taken in turn, so that no reply repeats itself."""
+def escalating(times: int, first: str, then: str, then_again: str) -> str:
+    """The reply for the `times`-th time in a row: `first` once, then `then` and
+    `then_again` in turn (a way out in two wordings), so that no reply repeats itself."""
     if times <= 1:
         return first
-    return offer if times % 2 == 0 else offer_again
+    return then if times % 2 == 0 else then_again
 
 
 class ActionHandleFallback(GuardedAction):
@@ -102,7 +102,8 @@ class ActionOutOfScope(GuardedAction):
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         times = turns_in_a_row(tracker, frozenset({"out_of_scope"}))
         if tracker.active_loop.get("name"):  # the form's question follows; it changes course itself
-            response = "utter_out_of_scope_in_form" if times % 2 else "utter_out_of_scope_in_form_again"
+            response = escalating(times, "utter_out_of_scope_in_form", "utter_out_of_scope_in_form_again",
+                                  "utter_out_of_scope_in_form")
         else:
             response = escalating(times, "utter_out_of_scope", "utter_out_of_scope_offer_human",
                                   "utter_out_of_scope_offer_human_again")
