@@ -306,26 +306,20 @@ def e2e_stack(request, rasa_model: Path):
             shutil.rmtree(stack.tmpdir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def rasa_url(e2e_stack: E2EStack) -> str:
-    return e2e_stack.rasa_url
+def stack_value(name: str, attribute: str, doc: str):
+    """A session fixture `name` that is `e2e_stack.<attribute>`."""
+    def value(e2e_stack: E2EStack) -> str:
+        return getattr(e2e_stack, attribute)
+    value.__doc__ = doc
+    return pytest.fixture(scope="session", name=name)(value)
 
 
-@pytest.fixture(scope="session")
-def actions_url(e2e_stack: E2EStack) -> str:
-    return e2e_stack.actions_url
-
-
-@pytest.fixture(scope="session")
-def stack_database_url(e2e_stack: E2EStack) -> str:
-    """The business DB the action server uses (open it with SQLAlchemy to check effects)."""
-    return e2e_stack.database_url
-
-
-@pytest.fixture(scope="session")
-def xinghe_now(e2e_stack: E2EStack) -> str:
-    """The fixed clock (XINGHE_NOW) the action server runs with."""
-    return e2e_stack.xinghe_now
+rasa_url = stack_value("rasa_url", "rasa_url", "Rasa's base URL (channels and the HTTP API).")
+actions_url = stack_value("actions_url", "actions_url", "The action server's base URL.")
+stack_database_url = stack_value(
+    "stack_database_url", "database_url",
+    "The business DB the action server uses (open it with SQLAlchemy to check effects).")
+xinghe_now = stack_value("xinghe_now", "xinghe_now", "The fixed clock (XINGHE_NOW) the action server runs with.")
 
 
 @pytest.fixture(scope="session")
