@@ -143,7 +143,7 @@ test-unit: install ## 单元与动作测试（不含 e2e）/ pytest tests/ witho
 
 test-stories: install ## 对话故事测试（需已训练模型）/ rasa test core on tests/stories (needs a trained model)
 	$(REQUIRE_MODEL)
-	ACTIONS_TOKEN="$${ACTIONS_TOKEN:-$$(scripts/secret.sh var/actions_token)}" \
+	. scripts/project_env.sh "$(CURDIR)" && \
 	$(RASA) test core --model $${XINGHE_MODEL:-models} --stories tests/stories \
 		--fail-on-prediction-errors --out results/core
 

@@ -46,10 +46,6 @@ RUN_DIR=${XINGHE_RUN_DIR:-var}
 # settings from the environment); each channel has a tighter limit of its own.
 RASA_MAX_REQUEST_BYTES=${RASA_MAX_REQUEST_BYTES:-1048576}
 
-# No network at run time: Rasa's telemetry would try to phone home.
-export RASA_TELEMETRY_ENABLED=${RASA_TELEMETRY_ENABLED:-false}
-export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
-export SQLALCHEMY_SILENCE_UBER_WARNING=${SQLALCHEMY_SILENCE_UBER_WARNING:-1}
 # The action server and the custom channels in connectors/ import project packages.
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 
@@ -188,17 +184,12 @@ wait_for() {
 
 # --- set-up ---------------------------------------------------------------------
 
-# ensure_secret VAR FILE: keep $VAR when set, else the secret kept in FILE
-# (scripts/secret.sh creates it once), so later runs and tools reuse it.
-ensure_secret() {
-    local name=$1 file=$2
-    if [ -z "${!name:-}" ]; then
-        printf -v "$name" '%s' "$(scripts/secret.sh "$file")"
-    fi
-    export "${name?}"
-}
-ensure_secret RASA_API_TOKEN "$RUN_DIR/api_token"
-ensure_secret ACTIONS_TOKEN "$RUN_DIR/actions_token"
+# Each token: the variable when set, else the secret kept in $RUN_DIR (scripts/secret.sh
+# creates it once), so later runs and tools reuse it.  ACTIONS_TOKEN and the offline,
+# quiet defaults (no telemetry) come from what the activated venv uses too.
+RASA_API_TOKEN=${RASA_API_TOKEN:-$(scripts/secret.sh "$RUN_DIR/api_token")}
+export RASA_API_TOKEN
+. scripts/project_env.sh "$ROOT" "$RUN_DIR"
 export ACTIONS_URL
 
 # The endpoints Rasa runs with: the base file plus where the action server is and
