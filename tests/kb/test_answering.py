@@ -86,6 +86,21 @@ def test_half_an_emoji_is_read_as_a_space_not_an_error(answerer: Answerer) -> No
     assert (answerer.dense.encode_query("退货运费\ud83d谁出") == answerer.dense.encode_query("退货运费 谁出")).all()
 
 
+def test_a_very_long_message_is_encoded_only_as_far_as_the_encoder_reads(answerer: Answerer) -> None:
+    from kb.dense import MAX_QUERY_CHARS
+
+    seen = []
+    encoder = answerer.dense.encoder
+    original = encoder.query
+    encoder.query = lambda text: seen.append(text) or original(text)
+    try:
+        decision = answerer.answer("退款多久能到账" + "。" * 10000)
+    finally:
+        del encoder.query
+    assert decision.outcome in {"answered", "clarify", "not_sure"}
+    assert [len(text) for text in seen] == [MAX_QUERY_CHARS]
+
+
 def test_the_lexical_decision_for_the_nlu_is_unchanged_by_the_dense_path(answerer: Answerer) -> None:
     """The featurizer reads KnowledgeBase.answer(): lexical only, the same object as before."""
     lexical = default_kb().answer("满多少包邮")
