@@ -169,7 +169,6 @@ def command_evaluate(args: argparse.Namespace) -> int:
         vectors.extend(split_vectors)
         encoding_ms.extend(split_ms)
         texts.extend(q.text for q in questions)
-    vectors = list(vectors)
     print(f"targets (held-out split): top-1 >= {float(TOP1_TARGET):.2f}, answered outright and right >= "
           f"{float(ANSWERED_TARGET):.2f}, confidently wrong <= {float(CONFIDENT_WRONG_TARGET):.2f}, abstains outside "
           f">= {float(ABSTAIN_TARGET):.2f}; answer p95 < {P95_TARGET_MS:g} ms, lexical p95 < {LEXICAL_P95_TARGET_MS:g} ms")

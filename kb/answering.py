@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -99,17 +99,11 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Decision:
-    query: str
     outcome: str  # "answered", "clarify" or "not_sure"
     document: Optional[Document]  # answered, or the first option when clarifying
     alternatives: Tuple[Document, ...]  # the other options when clarifying
     passage: Optional[Passage]  # the part of `document` that applies (answered only)
     evidence: Evidence
-    calibration: Calibration = field(repr=False)
-
-    @property
-    def confident(self) -> bool:
-        return self.outcome == "answered"
 
     @property
     def score(self) -> float:
@@ -156,7 +150,7 @@ class Answerer:
         evidence = self._evidence(query, channel, query_vector, 1 + MAX_ALTERNATIVES)
         outcome, document, alternatives = decide(evidence, self.calibration)
         passage = select_passage(document, query) if outcome == "answered" else None
-        return Decision(query, outcome, document, alternatives, passage, evidence, self.calibration)
+        return Decision(outcome, document, alternatives, passage, evidence)
 
     def evidence(self, query: str, channel: Optional[str] = None,
                  query_vector: Optional[np.ndarray] = None) -> Evidence:

@@ -14,11 +14,12 @@ reads what its lines mean, not only their words.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
 import numpy as np
 
@@ -38,10 +39,9 @@ def body_lines(document: Document) -> List[str]:
     return [line.strip() for line in document.body.splitlines() if line.strip()]
 
 
-def passages(document: Document) -> List[Tuple[int, str]]:
-    """(line number or -1 for the summary, text) for each passage of the document."""
-    summary = (-1, f"{document.title}：{document.short}")
-    return [summary] + [(number, f"{document.title}：{line}") for number, line in enumerate(body_lines(document))]
+def passages(document: Document) -> List[str]:
+    """The document's passages: its title with its summary, then the title with each body line."""
+    return [f"{document.title}：{line}" for line in (document.short, *body_lines(document))]
 
 
 class E5Encoder:
@@ -72,21 +72,13 @@ class E5Encoder:
     def query(self, text: str) -> np.ndarray:
         return np.asarray(self._loaded().query([text]), dtype=np.float32).reshape(-1)
 
-    def queries(self, texts: Sequence[str]) -> np.ndarray:
-        return np.asarray(self._loaded().query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
-
     def passages(self, texts: Sequence[str]) -> np.ndarray:
         return np.asarray(self._loaded().passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
 
 
-_SHARED_ENCODER: Optional[E5Encoder] = None
-
-
+@functools.lru_cache(maxsize=1)
 def shared_encoder() -> E5Encoder:
-    global _SHARED_ENCODER
-    if _SHARED_ENCODER is None:
-        _SHARED_ENCODER = E5Encoder()
-    return _SHARED_ENCODER
+    return E5Encoder()
 
 
 def passages_digest(encoder_name: str, texts: Sequence[str]) -> str:
@@ -99,9 +91,8 @@ def passages_digest(encoder_name: str, texts: Sequence[str]) -> str:
 class DenseIndex:
     """Passage vectors of a list of documents, in the documents' order."""
 
-    def __init__(self, owners: np.ndarray, lines: np.ndarray, vectors: np.ndarray, encoder) -> None:
+    def __init__(self, owners: np.ndarray, vectors: np.ndarray, encoder) -> None:
         self._owners = owners  # document position of each passage, non-decreasing
-        self._lines = lines  # line number of each passage within its document (-1: summary)
         self._vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self._starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
         self.encoder = encoder
@@ -110,14 +101,13 @@ class DenseIndex:
     def build(cls, documents: Sequence[Document], encoder=None,
               cache_dir: Optional[Path] = VECTOR_CACHE_DIR) -> "DenseIndex":
         encoder = encoder or shared_encoder()
-        owners, lines, texts = [], [], []
+        owners, texts = [], []
         for position, document in enumerate(documents):
-            for line, text in passages(document):
+            for text in passages(document):
                 owners.append(position)
-                lines.append(line)
                 texts.append(text)
         vectors = cls._cached_vectors(encoder, texts, cache_dir)
-        return cls(np.array(owners), np.array(lines), vectors, encoder)
+        return cls(np.array(owners), vectors, encoder)
 
     @staticmethod
     def _cached_vectors(encoder, texts: List[str], cache_dir: Optional[Path]) -> np.ndarray:

@@ -8,7 +8,6 @@ prints as 0.020.
 """
 from __future__ import annotations
 
-import operator
 import random
 import statistics
 import time
@@ -33,7 +32,6 @@ from kb.retrieval import (
 EVAL_DIR = KB_DIR / "eval"
 TUNING_PATH = EVAL_DIR / "tuning.yml"
 HELDOUT_PATH = EVAL_DIR / "heldout.yml"
-QUESTIONS_PATH = HELDOUT_PATH  # the split the targets are checked on
 
 # Targets on the held-out split: (what, comparison, limit). The limits are exact decimals.
 TOP1_TARGET = Fraction("0.90")
@@ -66,10 +64,6 @@ class Question:
     doc_ids: Tuple[str, ...]  # empty: the KB must not answer it; several: each states the answer
     says: Optional[str] = None  # what the answer to a question with a condition must state
     ambiguous: bool = False  # truly means one of several things: asking which one is right
-
-    @property
-    def doc_id(self) -> Optional[str]:
-        return self.doc_ids[0] if self.doc_ids else None
 
 
 @dataclass(frozen=True)
@@ -196,7 +190,7 @@ def _is_confident_wrong(outcome: Outcome) -> bool:
     return outcome.answered_id is not None and outcome.answered_id not in outcome.question.doc_ids
 
 
-def read_questions(path: Path = QUESTIONS_PATH) -> List[Question]:
+def read_questions(path: Path = HELDOUT_PATH) -> List[Question]:
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     questions = []
     for item in data["questions"]:
@@ -326,7 +320,7 @@ def synthetic_answerer(real: Answerer, count: int, seed: int = SYNTHETIC_SEED) -
     large = synthetic_kb(real.kb, count, seed)
     rng = np.random.default_rng(seed)
     real_vectors = real.dense.vectors
-    owners, lines, vectors = [], [], []
+    owners, vectors = [], []
     real_positions = {d.id: i for i, d in enumerate(real.kb.documents)}
     real_starts = {}
     for row, owner in enumerate(real.dense.owners):
@@ -340,10 +334,9 @@ def synthetic_answerer(real: Answerer, count: int, seed: int = SYNTHETIC_SEED) -
             picks = real_vectors[rng.integers(0, len(real_vectors), len(document_passages))]
             block = picks + rng.normal(0, SYNTHETIC_VECTOR_NOISE, picks.shape).astype(np.float32)
             block /= np.linalg.norm(block, axis=1, keepdims=True)
-        for (line, _), vector in zip(document_passages, block):
+        for vector in block:
             owners.append(position)
-            lines.append(line)
             vectors.append(vector)
-    dense = DenseIndex(np.array(owners), np.array(lines), np.array(vectors, dtype=np.float32), real.dense.encoder)
+    dense = DenseIndex(np.array(owners), np.array(vectors, dtype=np.float32), real.dense.encoder)
     return Answerer(large, dense, real.calibration)
 
