@@ -6,8 +6,10 @@ turn runs long), `dial_status` (the agent transfer ended), `status` (the call's
 status callback).  One Rasa conversation per call, keyed by CallSid.  Every
 webhook must carry a valid `X-Twilio-Signature`.  The signature never expires,
 so replays are made harmless instead: a webhook of an ended call only hangs up,
-one for a turn this process never issued (a replay after a restart) is refused,
-and a repeated one gets the answer already given.
+one for a turn of a call this process does not know (the call was in progress when
+it restarted, or a replay) makes no turn and ends the call in Chinese, one for a
+turn never issued in a known call is refused, and a repeated one gets the answer
+already given.
 """
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ NO_MATCH_TRANSFER = "抱歉，还是没能听清您的问题，正在为您转�
 ANYTHING_ELSE = "请问还有什么可以帮您？"
 TURN_FAILED = "抱歉，系统暂时出了点问题，请再说一遍，或按0转人工。"
 MISSED_TRANSFER = "抱歉，人工客服暂时无人接听。{ticket}客服会尽快给您回电，请保持电话畅通。感谢来电，再见。"
+CALL_LOST = "抱歉，系统刚刚重启，本次通话无法继续，请您重新拨打。感谢来电，再见。"
 MAX_BODY_BYTES = 16 * 1024  # a gateway's form is well under 2 KB
 ENDED_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 CONNECTED_DIAL_STATUSES = frozenset({"completed", "answered"})
@@ -155,6 +158,9 @@ class PhoneInput(ConfiguredInput):
             if self.calls.ended(sid):
                 logger.warning("phone webhook %s for an ended call refused (replayed)", step)
                 return response.text(self.twiml.goodbye(""), content_type="text/xml; charset=utf-8")
+            if turn > 0 and sid not in self.calls:  # nothing to resume: say so, not the gateway's English error
+                logger.warning("phone webhook %s for turn %d of a call unknown here: ended", step, turn)
+                return response.text(self.twiml.goodbye(CALL_LOST), content_type="text/xml; charset=utf-8")
             call = self.calls.call(sid, form.get("From", ""))
             if turn > call.turn:
                 logger.warning("phone webhook %s for turn %d, never issued, refused", step, turn)
