@@ -26,6 +26,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
+from kb.dense import body_lines
 from kb.retrieval import LOOKUPS_PATH, Document, normalize
 
 # Unit -> (dimension, factor to the dimension's base unit).
@@ -126,13 +127,19 @@ def regions() -> Dict[str, str]:
     return places
 
 
+@functools.lru_cache(maxsize=1)
+def places_longest_first() -> Tuple[str, ...]:
+    """regions()' places, longest first, so 乌鲁木齐 is matched before a shorter name inside it."""
+    return tuple(sorted(regions(), key=len, reverse=True))
+
+
 def without_conditions(question: str) -> str:
     """The question with its places and quantities taken out: what it asks about, not for whom.
 
     A city or an amount is new to the documents' vocabulary and would otherwise weigh most
     when judging how much of the question a document covers ("发成都要几天")."""
     text = with_arabic_numerals(normalize(question))
-    for place in sorted(regions(), key=len, reverse=True):
+    for place in places_longest_first():
         text = text.replace(place, " ")
     text = _QUANTITY.sub(" ", text)
     return _BARE_NUMBER.sub(" ", text)
@@ -155,7 +162,7 @@ def _by_quantity(lines: Sequence[str], question: str) -> Tuple[List[int], str]:
 def _by_place(lines: Sequence[str], question: str) -> Tuple[List[int], str]:
     text = normalize(question).replace(" ", "")
     places = regions()
-    named = [place for place in sorted(places, key=len, reverse=True) if place in text]
+    named = [place for place in places_longest_first() if place in text]
     if not named:
         return [], ""
     region = places[named[0]]
@@ -168,7 +175,7 @@ def _by_place(lines: Sequence[str], question: str) -> Tuple[List[int], str]:
 
 def select_passage(document: Document, question: str) -> Optional[Passage]:
     """The body lines that apply to the question's condition, or None for the whole document."""
-    lines = [line.strip() for line in document.body.splitlines() if line.strip()]
+    lines = body_lines(document)
     if len(lines) < 2:
         return None
     for chosen, reason in (_by_quantity(lines, question), _by_place(lines, question)):
