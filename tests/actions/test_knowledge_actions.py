@@ -50,12 +50,13 @@ def test_a_city_gets_its_own_shipping_line(run):
 
 
 def test_close_documents_are_offered_as_buttons(run, monkeypatch):
+    from dataclasses import replace
+
     from actions import knowledge
 
-    calibration = knowledge.KNOWLEDGE_BASE.calibration
     # A decision that cannot answer outright but sees two close documents asks which one.
-    monkeypatch.setattr(knowledge.KNOWLEDGE_BASE, "calibration", type(calibration)(
-        calibration.dense_weight, calibration.coefficients, calibration.intercept, 1.01, 0.0, 10.0))
+    monkeypatch.setattr(knowledge.KNOWLEDGE_BASE, "calibration", replace(
+        knowledge.KNOWLEDGE_BASE.calibration, answer_floor=1.01, clarify_floor=0.0, close_margin=10.0))
     result = run(ActionAnswerFaq(), ask("密码忘了"))
     assert result.responses == ["utter_faq_clarify"]
     buttons = result.message("utter_faq_clarify")["buttons"]
