@@ -84,10 +84,11 @@ def command_ask(args: argparse.Namespace) -> int:
     calibration = answerer.calibration
     kb = answerer.kb
     print(f"tokens: {' '.join(kb.analyzer.query_tokens(args.query)) or '(none)'}")
-    decision = answerer.answer(args.query, channel=args.channel)
+    vector = answerer.dense.encode_query(args.query)  # encoded once for the decision and the ranking
+    decision = answerer.answer(args.query, channel=args.channel, query_vector=vector)
     evidence = decision.evidence
     print(f"  {'combined':>8}  {'lexical':>7}  {'coverage':>8}  {'dense':>6}  document")
-    for candidate in answerer.rank(args.query, k=args.k, channel=args.channel):
+    for candidate in answerer.rank(args.query, k=args.k, channel=args.channel, query_vector=vector):
         print(f"  {candidate.combined:8.3f}  {candidate.lexical:7.3f}  {candidate.coverage:8.2f}  "
               f"{candidate.dense:6.3f}  {candidate.document.id}  {candidate.document.title}")
     if evidence.features:

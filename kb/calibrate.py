@@ -44,6 +44,18 @@ TUNING_ABSTAIN = Fraction("0.97")
 REGULARISATION_C = 10.0
 
 
+def _unfitted(dense_weight: float) -> Calibration:
+    """A calibration with the ranking's weight and no decision model yet."""
+    return Calibration(dense_weight, (0.0,) * len(FEATURE_NAMES), 0.0, 1.0, 1.0, 0.0)
+
+
+def _encoded(kb: KnowledgeBase, questions_path: Path) -> Tuple[List[Question], DenseIndex, np.ndarray]:
+    """The tuning questions, the KB's dense index and each question's vector (encoded once)."""
+    questions = read_questions(questions_path)
+    dense = DenseIndex.build(kb.documents)
+    return questions, dense, np.array([dense.encode_query(q.text) for q in questions])
+
+
 def _right(question: Question, evidence: Evidence) -> bool:
     return bool(evidence.candidates) and evidence.candidates[0].document.id in question.doc_ids
 
@@ -57,8 +69,7 @@ def choose_dense_weight(kb: KnowledgeBase, dense: DenseIndex, questions: Sequenc
     answerable = [(q, v) for q, v in zip(questions, vectors) if q.doc_ids]
     right = {}
     for weight in DENSE_WEIGHTS:
-        calibration = Calibration(weight, (0.0,) * len(FEATURE_NAMES), 0.0, 1.0, 1.0, 0.0)
-        answerer = Answerer(kb, dense, calibration)
+        answerer = Answerer(kb, dense, _unfitted(weight))
         right[weight] = sum(_right(q, answerer.evidence(q.text, query_vector=v)) for q, v in answerable)
     best = max(DENSE_WEIGHTS, key=lambda w: (right[w], -w))
     return best, right
@@ -127,11 +138,9 @@ def cross_validate(kb: KnowledgeBase, questions_path: Path = TUNING_PATH, folds:
     (dense_weight as calibrated); the shares averaged over the repeats."""
     from sklearn.model_selection import StratifiedKFold
 
-    questions = read_questions(questions_path)
-    dense = DenseIndex.build(kb.documents)
-    vectors = np.array([dense.encode_query(q.text) for q in questions])
+    questions, dense, vectors = _encoded(kb, questions_path)
     weight = float(yaml.safe_load(CALIBRATION_PATH.read_text(encoding="utf-8"))["dense_weight"])
-    provisional = Calibration(weight, (0.0,) * len(FEATURE_NAMES), 0.0, 1.0, 1.0, 0.0)
+    provisional = _unfitted(weight)
     evidence = _evidence(Answerer(kb, dense, provisional), questions, vectors)
     inside = np.array([bool(q.doc_ids) for q in questions])
     totals = np.zeros(4)
@@ -154,11 +163,9 @@ def cross_validate(kb: KnowledgeBase, questions_path: Path = TUNING_PATH, folds:
 
 def tune(kb: KnowledgeBase, questions_path: Path = TUNING_PATH,
          output: Path = CALIBRATION_PATH) -> Calibration:
-    questions = read_questions(questions_path)
-    dense = DenseIndex.build(kb.documents)
-    vectors = np.array([dense.encode_query(q.text) for q in questions])
+    questions, dense, vectors = _encoded(kb, questions_path)
     weight, right_by_weight = choose_dense_weight(kb, dense, questions, vectors)
-    provisional = Calibration(weight, (0.0,) * len(FEATURE_NAMES), 0.0, 1.0, 1.0, 0.0)
+    provisional = _unfitted(weight)
     evidence = _evidence(Answerer(kb, dense, provisional), questions, vectors)
     coefficients, intercept = fit_model(evidence, questions)
     fitted = replace(provisional, coefficients=coefficients, intercept=intercept)
