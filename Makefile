@@ -41,7 +41,7 @@ endif
 REQUIRE_MODEL = @if [ -z "$${XINGHE_MODEL:-}" ] && ! ls models/*.tar.gz >/dev/null 2>&1; then \
 	echo "error: no trained model in models/: run \`make train\` first" >&2; exit 1; fi
 
-.PHONY: help venv install seed seed-reset train run shell interactive validate evaluate kb-eval faq-review \
+.PHONY: help venv install seed seed-reset train run shell interactive lint validate evaluate kb-eval faq-review \
 	test test-unit test-stories test-e2e lock clean distclean
 
 help: ## 列出命令 / list the targets
@@ -102,10 +102,10 @@ lock: ## 重新生成 requirements.lock / regenerate requirements.lock (pip free
 # --- data, model, running --------------------------------------------------------
 
 seed: install ## 写入演示数据（只补缺）/ seed the demo database (adds only what is missing)
-	umask 077 && $(PY) -m actions.store.seed
+	umask 077 && $(PY) -m business.store.seed
 
 seed-reset: install ## 恢复演示数据初始状态 / restore the demo database to its initial state
-	umask 077 && $(PY) -m actions.store.seed --reset
+	umask 077 && $(PY) -m business.store.seed --reset
 
 train: install ## 训练模型（数据未变则跳过）/ train the model into models/ (skipped when nothing changed)
 	@start=$$SECONDS; $(RASA) train --out models; \
@@ -132,11 +132,16 @@ XINGHE_EXTERNAL_EVAL ?= $(wildcard $(CURDIR)/../shared/eval/external_zh.jsonl)
 evaluate: install ## NLU 评测（交叉验证、留出集、外部集、延迟）/ NLU evaluation: CV vs the default pipeline, holdout, external set, latency (slow)
 	XINGHE_EXTERNAL_EVAL="$(XINGHE_EXTERNAL_EVAL)" $(PY) scripts/evaluate.py
 
+lint: install ## 代码检查：ruff（格式、规则）+ mypy（业务核心）/ ruff format --check, ruff check, mypy on business/ (pyproject.toml)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
 kb-eval: install ## 知识库检索评测 / KB retrieval evaluation: top-1/top-3, confident-wrong, latency (10k docs)
 	$(PY) -m kb evaluate --synthetic 10000
 
 faq-review: install ## 列出知识库没答上的问题 / questions the KB could not answer (last 7 days)
-	$(PY) -m actions.services.faq_log
+	$(PY) -m business.services.faq_log
 
 test-unit: install ## 单元与动作测试（不含 e2e）/ pytest tests/ without the e2e tests
 	$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
@@ -154,9 +159,9 @@ test-e2e: install ## 端到端测试（启动 Rasa + 动作服务器）/ pytest 
 # Each step is its own make call, in order: the first failure stops the run
 # with a non-zero exit, and the model is trained exactly once.
 # The test stories run in test-e2e, through plain `rasa test` (tests/e2e/test_plain_rasa_cli.py).
-test: ## 全部检查 / every check: install, validate, unit, train, e2e (with plain `rasa test`: stories + NLU)
+test: ## 全部检查 / every check: install, lint, validate, unit, train, e2e (with plain `rasa test`: stories + NLU)
 	@start=$$SECONDS; \
-	for step in install validate test-unit train test-e2e; do \
+	for step in install lint validate test-unit train test-e2e; do \
 		echo; echo "======== make $$step ========"; \
 		$(MAKE) $$step || { echo "======== FAILED: make $$step ========" >&2; exit 1; }; \
 	done; \
@@ -165,7 +170,7 @@ test: ## 全部检查 / every check: install, validate, unit, train, e2e (with p
 # --- housekeeping ----------------------------------------------------------------
 
 clean: ## 删除模型、结果、运行时文件 / remove models/, results/, var/ (runtime DBs, logs), caches
-	rm -rf models results var .pytest_cache .rasa tests/artifacts graph.html story_graph.*
+	rm -rf models results var .pytest_cache .rasa .ruff_cache .mypy_cache tests/artifacts graph.html story_graph.*
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean ## 同 clean，并删除 .venv / clean, and remove .venv

@@ -1,4 +1,5 @@
 """星河钱包: balance, points and member level (account_lookup) and the statement (transaction_history)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -10,13 +11,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
 from actions.common import VerifiedCustomerAction, conversation_context, entity_value, journey_request
-from actions.services import clock
-from actions.services.dates import resolve_date
-from actions.services.formatting import month_day, month_day_time, yuan
-from actions.services.handoff import HandoffService
-from actions.services.tickets import STATUS_NAMES, TicketService
-from actions.services.wallet import WalletService, parse_period, parse_types
-from actions.store.db import session_scope
+from business import clock
+from business.formatting import month_day, month_day_time, yuan
+from business.services.dates import resolve_date
+from business.services.handoff import HandoffService
+from business.services.tickets import STATUS_NAMES, TicketService
+from business.services.wallet import WalletService, parse_period, parse_types
+from business.store.db import session_scope
 
 PAGE_SIZE = 5
 NEXT_PAGE = "next"  # the value of the statement_page entity sent by the "查看更多" button
@@ -31,7 +32,9 @@ class ActionAccountLookup(VerifiedCustomerAction):
     def name(self) -> Text:
         return "action_account_lookup"
 
-    def act_for(self, customer_id: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    def act_for(
+        self, customer_id: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> List[EventType]:
         with session_scope() as session:
             account = WalletService(session).account(customer_id)
             dispatcher.utter_message(
@@ -44,7 +47,11 @@ class ActionAccountLookup(VerifiedCustomerAction):
             )
             if not account.frozen:
                 return []
-            return [SlotSet("handoff_ticket_id", hand_over_frozen_wallet(session, dispatcher, tracker, customer_id))]
+            return [
+                SlotSet(
+                    "handoff_ticket_id", hand_over_frozen_wallet(session, dispatcher, tracker, customer_id)
+                )
+            ]
 
 
 def hand_over_frozen_wallet(
@@ -58,8 +65,12 @@ def hand_over_frozen_wallet(
         )
         return known.id
     handoff = HandoffService(session).request(
-        FROZEN_SUMMARY, clock.now(), category="account_frozen", customer_id=customer_id,
-        conversation_id=tracker.sender_id, context=conversation_context(tracker),
+        FROZEN_SUMMARY,
+        clock.now(),
+        category="account_frozen",
+        customer_id=customer_id,
+        conversation_id=tracker.sender_id,
+        context=conversation_context(tracker),
     )
     if handoff.queued:
         dispatcher.utter_message(
@@ -119,23 +130,31 @@ class ActionTransactionHistory(VerifiedCustomerAction):
     def name(self) -> Text:
         return "action_transaction_history"
 
-    def act_for(self, customer_id: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    def act_for(
+        self, customer_id: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> List[EventType]:
         query = statement_query(tracker)
         criteria = criteria_label(query)
         scope = "_filtered" if criteria else ""
         with session_scope() as session:
             page = WalletService(session).transactions(
-                customer_id, clock.now(),
-                since=from_iso(query["since"]), until=from_iso(query["until"]),
+                customer_id,
+                clock.now(),
+                since=from_iso(query["since"]),
+                until=from_iso(query["until"]),
                 types=tuple(query["types"]) if query["types"] else None,
-                page=query["page"], page_size=PAGE_SIZE,
+                page=query["page"],
+                page_size=PAGE_SIZE,
             )
             if page.total == 0:
                 dispatcher.utter_message(response=f"utter_transactions_none{scope}", criteria=criteria)
                 return [SlotSet("statement_query", None)]
             dispatcher.utter_message(
                 response=f"utter_transactions_header{scope}",
-                criteria=criteria, total=page.total, page=page.page, pages=page.pages,
+                criteria=criteria,
+                total=page.total,
+                page=page.page,
+                pages=page.pages,
             )
             for item in page.items:
                 dispatcher.utter_message(
@@ -146,5 +165,7 @@ class ActionTransactionHistory(VerifiedCustomerAction):
                     memo=item.memo or "",
                 )
         if page.has_more:
-            dispatcher.utter_message(response="utter_transactions_more", remaining=page.total - page.page * PAGE_SIZE)
+            dispatcher.utter_message(
+                response="utter_transactions_more", remaining=page.total - page.page * PAGE_SIZE
+            )
         return [SlotSet("statement_query", {**query, "page": page.page})]

@@ -1,4 +1,5 @@
 """What every action shares: error handling, the conversation context, the customer."""
+
 from __future__ import annotations
 
 import logging
@@ -11,7 +12,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.services.replies import ReplyKind, open_reply_kind
+from business.services.replies import ReplyKind, open_reply_kind
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,9 @@ def latest_intent(tracker: Tracker) -> Optional[str]:
 
 
 def is_polite_refusal(tracker: Tracker) -> bool:
-    return latest_intent(tracker) == "thanks" and bool(POLITE_REFUSAL.match(tracker.latest_message.get("text") or ""))
+    return latest_intent(tracker) == "thanks" and bool(
+        POLITE_REFUSAL.match(tracker.latest_message.get("text") or "")
+    )
 
 
 def journey_request(tracker: Tracker, intent: str) -> Dict[str, Any]:
@@ -120,7 +123,12 @@ class GuardedAction(Action, ABC):
     def repeats_itself(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> bool:
         reply = [rendered(m, tracker, domain) for m in dispatcher.messages]
         before = earlier_turns(tracker, 2)
-        return bool(reply) and all(reply) and len(before) == 2 and all(set(reply) <= set(turn) for turn in before)
+        return (
+            bool(reply)
+            and all(reply)
+            and len(before) == 2
+            and all(set(reply) <= set(turn) for turn in before)
+        )
 
     @abstractmethod
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
@@ -141,13 +149,23 @@ class VerifiedCustomerAction(GuardedAction, ABC):
         return self.act_for(customer_id, dispatcher, tracker)
 
     @abstractmethod
-    def act_for(self, customer_id: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    def act_for(
+        self, customer_id: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> List[EventType]:
         """The action's work for the verified customer `customer_id`."""
 
 
 # Intents that leave the form to the rules (hand over, stop, small talk) instead of
 # being read as an answer to the form's question.
-DIGRESSION_INTENTS = {"request_human", "complain", "deny", "goodbye", "out_of_scope", "bot_challenge", "ask_faq"}
+DIGRESSION_INTENTS = {
+    "request_human",
+    "complain",
+    "deny",
+    "goodbye",
+    "out_of_scope",
+    "bot_challenge",
+    "ask_faq",
+}
 # A question is asked at most twice in a row.  The third time the assistant changes
 # course (explains, offers a person or to stop); the fourth time it stops the form.
 MAX_ASKS = 2
@@ -222,7 +240,9 @@ def open_answer(slot: str, value: Any, dispatcher: CollectingDispatcher, tracker
     if kind is ReplyKind.STOP or (button and latest_intent(tracker) == "deny"):
         return stop_form(slot, dispatcher)
     if earlier:  # the reply to "stop, or is that the answer?": anything else keeps the words
-        new_words = kind is ReplyKind.CONTENT and not button and latest_intent(tracker) not in ("affirm", "deny")
+        new_words = (
+            kind is ReplyKind.CONTENT and not button and latest_intent(tracker) not in ("affirm", "deny")
+        )
         return {slot: text if new_words else earlier, "unclear_reply": None}
     if button:
         return {slot: None}

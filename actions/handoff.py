@@ -1,4 +1,5 @@
 """Human handoff and the two-step fallback that leads to it."""
+
 from __future__ import annotations
 
 from typing import List, Text
@@ -8,12 +9,18 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import GuardedAction, conversation_context, last_bot_response, latest_intent, verified_customer
-from actions.services import clock
-from actions.services.formatting import month_day_time
-from actions.services.handoff import HandoffService
-from actions.services.tickets import OPEN_STATUSES, TicketService
-from actions.store.db import session_scope
+from actions.common import (
+    GuardedAction,
+    conversation_context,
+    last_bot_response,
+    latest_intent,
+    verified_customer,
+)
+from business import clock
+from business.formatting import month_day_time
+from business.services.handoff import HandoffService
+from business.services.tickets import OPEN_STATUSES, TicketService
+from business.store.db import session_scope
 
 
 def handoff_reason(tracker: Tracker) -> tuple[str, str]:
@@ -43,8 +50,12 @@ class ActionHandoff(GuardedAction):
                 return []
             category, summary = handoff_reason(tracker)
             handoff = HandoffService(session).request(
-                summary, now, category=category, customer_id=verified_customer(tracker),
-                conversation_id=tracker.sender_id, context=conversation_context(tracker),
+                summary,
+                now,
+                category=category,
+                customer_id=verified_customer(tracker),
+                conversation_id=tracker.sender_id,
+                context=conversation_context(tracker),
                 order_id=tracker.get_slot("order_id") if category == "complaint" else None,
             )
             if handoff.queued:
@@ -89,7 +100,9 @@ class ActionHandleFallback(GuardedAction):
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         # A bare value outside any question is a misunderstanding too.
         times = turns_in_a_row(tracker, frozenset({"nlu_fallback", "inform"}))
-        dispatcher.utter_message(response=escalating(times, "utter_default", "utter_offer_human", "utter_offer_human_again"))
+        dispatcher.utter_message(
+            response=escalating(times, "utter_default", "utter_offer_human", "utter_offer_human_again")
+        )
         return []
 
 
@@ -102,11 +115,19 @@ class ActionOutOfScope(GuardedAction):
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         times = turns_in_a_row(tracker, frozenset({"out_of_scope"}))
         if tracker.active_loop.get("name"):  # the form's question follows; it changes course itself
-            response = escalating(times, "utter_out_of_scope_in_form", "utter_out_of_scope_in_form_again",
-                                  "utter_out_of_scope_in_form")
+            response = escalating(
+                times,
+                "utter_out_of_scope_in_form",
+                "utter_out_of_scope_in_form_again",
+                "utter_out_of_scope_in_form",
+            )
         else:
-            response = escalating(times, "utter_out_of_scope", "utter_out_of_scope_offer_human",
-                                  "utter_out_of_scope_offer_human_again")
+            response = escalating(
+                times,
+                "utter_out_of_scope",
+                "utter_out_of_scope_offer_human",
+                "utter_out_of_scope_offer_human_again",
+            )
         dispatcher.utter_message(response=response)
         return []
 

@@ -8,6 +8,7 @@ The journey that asked for verification (slot `journey`) continues by rule once
 the form ends; its own form checks `verified_customer_id` again, so a locked or
 abandoned check never leads to a change.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,19 +25,20 @@ from actions.common import (
     conversation_context,
     verified_customer,
 )
-from actions.services import clock
-from actions.services.formatting import mask_name
-from actions.services.identity import (
+from business import clock
+from business.formatting import mask_name
+from business.services.identity import (
     MAX_ATTEMPTS,
     VERIFIED_CUSTOMER_KEY,
     IdentityVerifier,
     parse_id_last4,
     parse_phone,
 )
-from actions.services.tickets import TicketService
-from actions.store.db import session_scope
+from business.services.tickets import TicketService
+from business.store.db import session_scope
 
 logger = logging.getLogger(__name__)
+
 
 def is_locked(tracker: Tracker) -> bool:
     return (tracker.get_slot("verification_failures") or 0) >= MAX_ATTEMPTS
@@ -58,7 +60,9 @@ class ValidateVerifyIdentityForm(GuardedFormValidation):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         if is_locked(tracker):
-            dispatcher.utter_message(response="utter_identity_locked", ticket_id=tracker.get_slot("identity_ticket_id"))
+            dispatcher.utter_message(
+                response="utter_identity_locked", ticket_id=tracker.get_slot("identity_ticket_id")
+            )
             return [SlotSet("requested_slot", None)]
         return await super().run(dispatcher, tracker, domain)
 
@@ -95,8 +99,12 @@ class ValidateVerifyIdentityForm(GuardedFormValidation):
                 )
                 dispatcher.utter_message(response="utter_identity_locked", ticket_id=ticket.id)
                 # required_slots() now returns nothing, which ends the form.
-                return {"phone_number": None, "id_last4": None, "verification_failures": failures + 1,
-                        "identity_ticket_id": ticket.id}
+                return {
+                    "phone_number": None,
+                    "id_last4": None,
+                    "verification_failures": failures + 1,
+                    "identity_ticket_id": ticket.id,
+                }
         dispatcher.utter_message(response="utter_identity_mismatch", attempts_left=result.attempts_left)
         return {"phone_number": None, "id_last4": None, "verification_failures": failures + 1}
 
@@ -140,7 +148,9 @@ class ActionSessionStart(Action):
     def name(self) -> Text:
         return "action_session_start"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
         customer_id = vouched_customer(tracker)
         identity = [SlotSet("verified_customer_id", customer_id)] if customer_id else []
         return [SessionStarted(), *identity, ActionExecuted("action_listen")]

@@ -1,4 +1,5 @@
 """Policy and how-to questions answered from the knowledge base in kb/."""
+
 from __future__ import annotations
 
 import logging
@@ -10,9 +11,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import GuardedAction
-from actions.services import clock
-from actions.services.faq_log import FaqLog
-from actions.store.db import session_scope
+from business import clock
+from business.services.faq_log import FaqLog
+from business.store.db import session_scope
 from kb.answering import default_answerer
 
 logger = logging.getLogger(__name__)
@@ -48,13 +49,20 @@ class ActionAnswerFaq(GuardedAction):
             options = answer.options
             dispatcher.utter_message(
                 response="utter_faq_clarify",
-                buttons=[{"title": d.title, "payload": f'/ask_faq{{"faq_document": "{d.id}"}}'} for d in options],
+                buttons=[
+                    {"title": d.title, "payload": f'/ask_faq{{"faq_document": "{d.id}"}}'} for d in options
+                ],
             )
         else:
             dispatcher.utter_message(response="utter_faq_not_sure")
         with session_scope() as session:
             FaqLog(session).record(
-                question, outcome, score, clock.now(), document_id=document.id if document else None,
-                conversation_id=tracker.sender_id, channel=channel,
+                question,
+                outcome,
+                score,
+                clock.now(),
+                document_id=document.id if document else None,
+                conversation_id=tracker.sender_id,
+                channel=channel,
             )
         return []

@@ -1,4 +1,5 @@
 """Order status and order cancellation."""
+
 from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional, Text
@@ -9,15 +10,21 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
-from actions.common import FormQuestion, GuardedAction, GuardedFormValidation, conversation_context, verified_customer
+from actions.common import (
+    FormQuestion,
+    GuardedAction,
+    GuardedFormValidation,
+    conversation_context,
+    verified_customer,
+)
 from actions.identity import VerifiedJourneyValidation
-from actions.services import clock
-from actions.services.formatting import PAYMENT_METHOD_NAMES, yuan
-from actions.services.orders import OrderService, order_facts, parse_order_id
-from actions.services.refunds import refund_timeline
-from actions.services.tickets import TicketService
-from actions.store.db import session_scope
-from actions.store.models import Order, Ticket
+from business import clock
+from business.formatting import PAYMENT_METHOD_NAMES, yuan
+from business.services.orders import OrderService, order_facts, parse_order_id
+from business.services.refunds import refund_timeline
+from business.services.tickets import TicketService
+from business.store.db import session_scope
+from business.store.models import Order, Ticket
 
 
 def status_response(order: Order) -> str:
@@ -30,9 +37,13 @@ def logistics_ticket(session: Session, order: Order, tracker: Tracker) -> Ticket
     """The stuck parcel's open logistics ticket; the first ask opens it, later asks find it."""
     tickets = TicketService(session)
     return tickets.open_for(order.customer_id, "logistics", order.id) or tickets.open(
-        "logistics", f"订单{order.id}物流异常：{order.logistics_exception}", clock.now(),
-        customer_id=order.customer_id, order_id=order.id,
-        conversation_id=tracker.sender_id, context=conversation_context(tracker),
+        "logistics",
+        f"订单{order.id}物流异常：{order.logistics_exception}",
+        clock.now(),
+        customer_id=order.customer_id,
+        order_id=order.id,
+        conversation_id=tracker.sender_id,
+        context=conversation_context(tracker),
     )
 
 

@@ -1,4 +1,5 @@
 """Returns and refunds: the refund form, its submission and refund progress."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text
@@ -18,10 +19,10 @@ from actions.common import (
 )
 from actions.identity import VerifiedJourneyValidation
 from actions.orders import journey_order_slot
-from actions.services import clock
-from actions.services.formatting import PAYMENT_METHOD_NAMES, month_day, yuan
-from actions.services.orders import OrderService, order_facts
-from actions.services.refunds import (
+from business import clock
+from business.formatting import PAYMENT_METHOD_NAMES, month_day, yuan
+from business.services.orders import OrderService, order_facts
+from business.services.refunds import (
     NO_REASON_DAYS,
     QUALITY_DAYS,
     REASON_NAMES,
@@ -30,8 +31,8 @@ from actions.services.refunds import (
     classify_reason,
     refund_timeline,
 )
-from actions.store.db import session_scope
-from actions.store.models import Order
+from business.store.db import session_scope
+from business.store.models import Order
 
 OUTSIDE_RULES_WHY = {
     "no_reason_expired": f"已超过{NO_REASON_DAYS}天无理由退货期限（质量问题可在签收{QUALITY_DAYS}天内申请）",
@@ -77,8 +78,13 @@ class ValidateRefundForm(VerifiedJourneyValidation):
             if eligibility.allowed:
                 return {**answer, "refund_reason": reason, "refund_detail": detail}
             ticket = RefundService(session).open_exception(
-                order, reason, detail, eligibility, now,
-                conversation_id=tracker.sender_id, context=conversation_context(tracker),
+                order,
+                reason,
+                detail,
+                eligibility,
+                now,
+                conversation_id=tracker.sender_id,
+                context=conversation_context(tracker),
             )
             dispatcher.utter_message(
                 response="utter_refund_outside_rules",
@@ -131,8 +137,12 @@ class ActionSubmitRefund(GuardedAction):
         with session_scope() as session:
             order = OrderService(session).owned_by(order_id, verified_customer(tracker))
             refund, ticket = RefundService(session).request(
-                order, reason, tracker.get_slot("refund_detail") or "", clock.now(),
-                conversation_id=tracker.sender_id, context=conversation_context(tracker),
+                order,
+                reason,
+                tracker.get_slot("refund_detail") or "",
+                clock.now(),
+                conversation_id=tracker.sender_id,
+                context=conversation_context(tracker),
             )
             dispatcher.utter_message(
                 response="utter_refund_submitted",
@@ -151,7 +161,9 @@ class ActionRefundStatus(VerifiedCustomerAction):
     def name(self) -> Text:
         return "action_refund_status"
 
-    def act_for(self, customer_id: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    def act_for(
+        self, customer_id: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> List[EventType]:
         named = next(tracker.get_latest_entity_values("order_id"), None)
         with session_scope() as session:
             refunds = RefundService(session).for_customer(customer_id)

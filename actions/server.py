@@ -12,6 +12,7 @@ tracker with `verified_customer_id` set would be served like Rasa's.  This one:
 * keeps `/health` open (it says only "ok");
 * answers a failure with a generic error, the details staying in its log.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,5 @@
 """Complaints (投诉) and following tickets (工单): what was filed, where it stands, what comes next."""
+
 from __future__ import annotations
 
 import re
@@ -21,13 +22,13 @@ from actions.common import (
     open_answer,
     verified_customer,
 )
-from actions.services import clock
-from actions.services.formatting import compact_id, month_day_time
-from actions.services.orders import OrderService, parse_order_id
-from actions.services.tickets import CATEGORIES, CATEGORY_NAMES, OPEN_STATUSES, TicketService
-from actions.services.travel import TravelService, parse_booking_ref
-from actions.store.db import session_scope
-from actions.store.models import Ticket
+from business import clock
+from business.formatting import compact_id, month_day_time
+from business.services.orders import OrderService, parse_order_id
+from business.services.tickets import CATEGORIES, CATEGORY_NAMES, OPEN_STATUSES, TicketService
+from business.services.travel import TravelService, parse_booking_ref
+from business.store.db import session_scope
+from business.store.models import Ticket
 
 # What a bare complaint says without saying what happened: "我要投诉你们！" · "12315见".
 BARE_COMPLAINT = re.compile(r"我要|我想|投诉|投訴|complain|你们|你們|12315[见見]?|[\s\W_]", re.IGNORECASE)
@@ -93,8 +94,12 @@ class ActionFileComplaint(GuardedAction):
                 dispatcher.utter_message(response="utter_complaint_updated", ticket_id=earlier.id)
                 return reset
             ticket = tickets.open(
-                "complaint", f"客户投诉：{detail}", now, customer_id=verified_customer(tracker),
-                conversation_id=tracker.sender_id, context=conversation_context(tracker),
+                "complaint",
+                f"客户投诉：{detail}",
+                now,
+                customer_id=verified_customer(tracker),
+                conversation_id=tracker.sender_id,
+                context=conversation_context(tracker),
                 **complaint_subjects(session, detail),
             )
             dispatcher.utter_message(response="utter_complaint_filed", ticket_id=ticket.id)

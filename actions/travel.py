@@ -1,4 +1,5 @@
 """星河旅行: flight status, changing a booking (改签) and cancelling it with a refund (退票)."""
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -21,11 +22,11 @@ from actions.common import (
     verified_customer,
 )
 from actions.identity import VerifiedJourneyValidation
-from actions.services import clock
-from actions.services.dates import names_a_day, only_ruled_out_days, resolve_date, resolve_new_date
-from actions.services.formatting import month_day, month_day_time, yuan
-from actions.services.tickets import TicketService
-from actions.services.travel import (
+from business import clock
+from business.formatting import month_day, month_day_time, yuan
+from business.services.dates import names_a_day, only_ruled_out_days, resolve_date, resolve_new_date
+from business.services.tickets import TicketService
+from business.services.travel import (
     BookingRefused,
     FeeQuote,
     FlightPolicy,
@@ -35,8 +36,8 @@ from actions.services.travel import (
     parse_flight_no,
     scheduled_times,
 )
-from actions.store.db import session_scope
-from actions.store.models import FlightBooking, FlightSchedule
+from business.store.db import session_scope
+from business.store.models import FlightBooking, FlightSchedule
 
 CHANGE_SLOTS = ("booking_ref", "travel_date", "new_flight_no", "change_confirmed")
 CANCEL_SLOTS = ("booking_ref", "flight_cancel_confirmed")
@@ -85,7 +86,7 @@ def quote_facts(quote: FeeQuote) -> Dict[str, str]:
 def booking_button(booking: FlightBooking) -> Dict[str, str]:
     return {
         "title": f"{booking.ref} {booking.flight_no} {booking.origin}→{booking.destination} "
-                 f"{month_day_time(booking.departs_at)}",
+        f"{month_day_time(booking.departs_at)}",
         "payload": f'/inform{{"booking_ref": "{booking.ref}"}}',
     }
 
@@ -100,7 +101,9 @@ def flight_button(flight: FlightSchedule, day: date) -> Dict[str, str]:
 
 def own_booking(session: Session, tracker: Tracker) -> Optional[FlightBooking]:
     """The booking the form holds, if it still belongs to the verified customer."""
-    return TravelService(session).owned_booking(tracker.get_slot("booking_ref") or "", verified_customer(tracker))
+    return TravelService(session).owned_booking(
+        tracker.get_slot("booking_ref") or "", verified_customer(tracker)
+    )
 
 
 def new_day(tracker: Tracker) -> date:
@@ -128,13 +131,17 @@ class ActionFlightStatus(GuardedAction):
             elif customer_id is None:  # verification was stopped or locked and has said so
                 return []
             elif entity_value(request, "booking_ref"):
-                self.report_named_booking(service, entity_value(request, "booking_ref"), customer_id, dispatcher)
+                self.report_named_booking(
+                    service, entity_value(request, "booking_ref"), customer_id, dispatcher
+                )
             else:
                 self.report_upcoming(service, customer_id, dispatcher)
         return []
 
     @staticmethod
-    def report_flight(service: TravelService, flight_no: str, day: date, dispatcher: CollectingDispatcher) -> None:
+    def report_flight(
+        service: TravelService, flight_no: str, day: date, dispatcher: CollectingDispatcher
+    ) -> None:
         view = service.flight_status(flight_no, day, clock.now())
         if view is None:
             dispatcher.utter_message(response="utter_flight_not_found", flight_no=flight_no)
@@ -142,7 +149,9 @@ class ActionFlightStatus(GuardedAction):
             dispatcher.utter_message(response="utter_flight_status", **status_facts(view))
 
     @staticmethod
-    def report_booking(service: TravelService, booking: FlightBooking, dispatcher: CollectingDispatcher) -> None:
+    def report_booking(
+        service: TravelService, booking: FlightBooking, dispatcher: CollectingDispatcher
+    ) -> None:
         if booking.status == "cancelled":
             dispatcher.utter_message(response="utter_booking_status_cancelled", **booking_facts(booking))
             return
@@ -161,7 +170,9 @@ class ActionFlightStatus(GuardedAction):
         else:
             self.report_booking(service, booking, dispatcher)
 
-    def report_upcoming(self, service: TravelService, customer_id: str, dispatcher: CollectingDispatcher) -> None:
+    def report_upcoming(
+        self, service: TravelService, customer_id: str, dispatcher: CollectingDispatcher
+    ) -> None:
         bookings = service.upcoming_bookings(customer_id, clock.now())
         if not bookings:
             dispatcher.utter_message(response="utter_no_upcoming_bookings")
@@ -229,7 +240,9 @@ class ActionAskConfirmation(FormQuestion, ABC):
     def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> None:
         with session_scope() as session:
             booking = own_booking(session, tracker)
-            dispatcher.utter_message(response=f"utter_ask_{self.slot}", **self.facts(session, booking, tracker))
+            dispatcher.utter_message(
+                response=f"utter_ask_{self.slot}", **self.facts(session, booking, tracker)
+            )
 
     @abstractmethod
     def facts(self, session: Session, booking: FlightBooking, tracker: Tracker) -> Dict[str, str]:
@@ -265,8 +278,14 @@ class BookingSubmission(GuardedAction, ABC):
 def record(session: Session, category: str, booking: FlightBooking, summary: str, tracker: Tracker) -> str:
     """A completed change or refund as a resolved ticket: the customer's record id."""
     ticket = TicketService(session).open(
-        category, summary, clock.now(), customer_id=booking.customer_id, booking_ref=booking.ref,
-        conversation_id=tracker.sender_id, context=conversation_context(tracker), status="resolved",
+        category,
+        summary,
+        clock.now(),
+        customer_id=booking.customer_id,
+        booking_ref=booking.ref,
+        conversation_id=tracker.sender_id,
+        context=conversation_context(tracker),
+        status="resolved",
     )
     return ticket.id
 
@@ -289,7 +308,10 @@ def said_day(message: str, value: Any, today: date) -> Optional[date]:
 
 
 def day_to_fly(
-    day: Optional[date], booking: Optional[FlightBooking], service: TravelService, dispatcher: CollectingDispatcher
+    day: Optional[date],
+    booking: Optional[FlightBooking],
+    service: TravelService,
+    dispatcher: CollectingDispatcher,
 ) -> Optional[str]:
     """The new day as an ISO date: a real day, not past, and (once the booking is known) with flights left."""
     if day is None:
@@ -300,8 +322,10 @@ def day_to_fly(
         return None
     if booking is not None and not service.alternatives(booking, day, clock.now()):
         dispatcher.utter_message(
-            response="utter_no_flights_that_day", day=month_day(day),
-            origin=booking.origin, destination=booking.destination,
+            response="utter_no_flights_that_day",
+            day=month_day(day),
+            origin=booking.origin,
+            destination=booking.destination,
         )
         return None
     return day.isoformat()
@@ -324,8 +348,11 @@ class ValidateChangeFlightForm(BookingFormValidation):
         # A day named before the booking was known ("我要改签到明天") is checked against its route
         # now; a day named in this same message is checked by validate_travel_date next.
         if earlier_day and "travel_date" not in tracker.slots_to_validate():
-            return {"travel_date": day_to_fly(date.fromisoformat(earlier_day), booking, TravelService(session),
-                                              dispatcher)}
+            return {
+                "travel_date": day_to_fly(
+                    date.fromisoformat(earlier_day), booking, TravelService(session), dispatcher
+                )
+            }
         return {}
 
     async def extract_travel_date(
@@ -348,14 +375,20 @@ class ValidateChangeFlightForm(BookingFormValidation):
             return {"travel_date": None}
         day = said_day(message, value, today)
         with session_scope() as session:
-            return {"travel_date": day_to_fly(day, own_booking(session, tracker), TravelService(session), dispatcher)}
+            return {
+                "travel_date": day_to_fly(
+                    day, own_booking(session, tracker), TravelService(session), dispatcher
+                )
+            }
 
     def validate_new_flight_no(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         flight_no = parse_flight_no(str(value))
         with session_scope() as session:
-            offered = TravelService(session).alternatives(own_booking(session, tracker), new_day(tracker), clock.now())
+            offered = TravelService(session).alternatives(
+                own_booking(session, tracker), new_day(tracker), clock.now()
+            )
             if flight_no not in {flight.flight_no for flight in offered}:
                 dispatcher.utter_message(response="utter_invalid_new_flight_no")
                 return {"new_flight_no": None}
@@ -373,8 +406,11 @@ class ActionAskNewFlightNo(FormQuestion):
             booking = own_booking(session, tracker)
             flights = TravelService(session).alternatives(booking, day, clock.now())
             dispatcher.utter_message(
-                response="utter_ask_new_flight_no", day=month_day(day), origin=booking.origin,
-                destination=booking.destination, cabin=booking.cabin,
+                response="utter_ask_new_flight_no",
+                day=month_day(day),
+                origin=booking.origin,
+                destination=booking.destination,
+                cabin=booking.cabin,
                 buttons=[flight_button(flight, day) for flight in flights],
             )
 
@@ -418,8 +454,10 @@ class ActionChangeFlight(BookingSubmission):
         except BookingRefused:  # the chosen flight left, or the booking's departure passed, meanwhile
             dispatcher.utter_message(response="utter_change_failed", booking_ref=booking.ref)
             return
-        summary = (f"预订{booking.ref}改签：{change.old_flight_no} {month_day_time(change.old_departs_at)} → "
-                   f"{change.new_flight_no} {month_day_time(change.new_departs_at)}，手续费{yuan(change.fee)}元")
+        summary = (
+            f"预订{booking.ref}改签：{change.old_flight_no} {month_day_time(change.old_departs_at)} → "
+            f"{change.new_flight_no} {month_day_time(change.new_departs_at)}，手续费{yuan(change.fee)}元"
+        )
         dispatcher.utter_message(
             response="utter_flight_changed",
             **booking_facts(booking),
@@ -466,11 +504,14 @@ class ActionCancelFlight(BookingSubmission):
         try:
             quote = TravelService(session).cancel(booking, clock.now())
         except BookingRefused as refused:  # departed meanwhile
-            dispatcher.utter_message(response=ValidateCancelFlightForm.refusal_response(refused.code),
-                                     **booking_facts(booking))
+            dispatcher.utter_message(
+                response=ValidateCancelFlightForm.refusal_response(refused.code), **booking_facts(booking)
+            )
             return
-        summary = (f"预订{booking.ref}退票：票价{yuan(booking.fare)}元，手续费{yuan(quote.fee)}元，"
-                   f"退款{yuan(quote.refund_amount)}元")
+        summary = (
+            f"预订{booking.ref}退票：票价{yuan(booking.fare)}元，手续费{yuan(quote.fee)}元，"
+            f"退款{yuan(quote.refund_amount)}元"
+        )
         dispatcher.utter_message(
             response="utter_flight_cancelled",
             **booking_facts(booking),

@@ -4,6 +4,7 @@ In-memory by default (one worker process). With several workers or instances,
 configure a shared SQL database (`dedupe_store` / `WECHAT_DEDUPE_URL`, any
 SQLAlchemy URL): the first worker to insert a key owns the delivery.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -14,7 +15,7 @@ from typing import Dict, Protocol
 from sqlalchemy import Column, DateTime, MetaData, String, Table, delete, insert
 from sqlalchemy.exc import IntegrityError
 
-from actions.store.db import engine_for
+from business.store.db import engine_for
 
 # WeChat retries within ~15 s; keys are kept long enough to cover clock and queue delays.
 KEEP_FOR = timedelta(minutes=10)

@@ -11,6 +11,7 @@ it restarted, or a replay) makes no turn and ends the call in Chinese, one for a
 turn never issued in a known call is refused, and a repeated one gets the answer
 already given.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -24,9 +25,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from actions.services import clock
-from actions.services.tickets import TicketService
-from actions.store.db import session_scope
+from business import clock
+from business.services.tickets import TicketService
+from business.store.db import session_scope
 from connectors.phone_calls import Call, CallBook
 from connectors.phone_twiml import TwimlWriter, VoiceStyle
 from connectors.settings import ConfiguredInput, number_setting, setting
@@ -37,9 +38,17 @@ logger = logging.getLogger(__name__)
 
 HUMAN = "/request_human"
 # The keypad menu of the greeting (0 is the elderly fast path to a person).
-MAIN_MENU = {"1": ("查询订单", "/order_status"), "2": ("退货退款", "/request_refund"),
-             "3": ("机票服务", "/flight_status"), "0": ("转人工", HUMAN)}
-GREETING = "您好，欢迎致电星河客服。" + keypad_prompt({k: t for k, (t, _) in MAIN_MENU.items()}) + "您也可以直接说出您的问题。"
+MAIN_MENU = {
+    "1": ("查询订单", "/order_status"),
+    "2": ("退货退款", "/request_refund"),
+    "3": ("机票服务", "/flight_status"),
+    "0": ("转人工", HUMAN),
+}
+GREETING = (
+    "您好，欢迎致电星河客服。"
+    + keypad_prompt({k: t for k, (t, _) in MAIN_MENU.items()})
+    + "您也可以直接说出您的问题。"
+)
 NOTICE = "为了提升服务质量，本次通话可能会被录音。"
 REPROMPT = {"silence": "抱歉，我没有听到您的声音。", "nomatch": "抱歉，我没有听清。"}
 NO_INPUT_GOODBYE = "我们一直没有听到您的声音，请稍后再拨。感谢来电，再见。"
@@ -55,7 +64,9 @@ CONNECTED_DIAL_STATUSES = frozenset({"completed", "answered"})
 TransferRecorder = Callable[[Optional[str], str, str, str], Optional[str]]
 
 
-def record_missed_transfer(ticket_id: Optional[str], conversation_id: str, caller: str, reason: str) -> Optional[str]:
+def record_missed_transfer(
+    ticket_id: Optional[str], conversation_id: str, caller: str, reason: str
+) -> Optional[str]:
     """Turns the handoff ticket into a call-back (or opens one); returns its id."""
     with session_scope() as session:
         tickets, now = TicketService(session), clock.now()
@@ -109,8 +120,10 @@ class PhoneSettings:
             hold_after_s=number_setting(credentials, "hold_after_s", "PHONE_HOLD_AFTER_S", 6.0),
             max_reprompts=int(number_setting(credentials, "max_reprompts", "PHONE_MAX_REPROMPTS", 2)),
             min_confidence=number_setting(credentials, "min_confidence", "PHONE_MIN_CONFIDENCE", 0.3),
-            transfer_responses=names(credentials.get("transfer_responses"),
-                                     frozenset({"utter_handoff_queued", "utter_handoff_already"})),
+            transfer_responses=names(
+                credentials.get("transfer_responses"),
+                frozenset({"utter_handoff_queued", "utter_handoff_already"}),
+            ),
             goodbye_responses=names(credentials.get("goodbye_responses"), frozenset({"utter_goodbye"})),
         )
 
@@ -119,7 +132,9 @@ class PhoneInput(ConfiguredInput):
     channel_name = "phone"
     settings_type = PhoneSettings
 
-    def __init__(self, settings: PhoneSettings, missed_transfer: TransferRecorder = record_missed_transfer) -> None:
+    def __init__(
+        self, settings: PhoneSettings, missed_transfer: TransferRecorder = record_missed_transfer
+    ) -> None:
         self.settings = settings
         self.missed_transfer = missed_transfer
         self.validator = RequestValidator(settings.auth_token)
@@ -127,13 +142,19 @@ class PhoneInput(ConfiguredInput):
         self.calls = CallBook()
         self.tasks = TaskKeeper()
         if not settings.auth_token:
-            logger.warning("phone channel has no auth token (TWILIO_AUTH_TOKEN): it answers 503 until configured")
+            logger.warning(
+                "phone channel has no auth token (TWILIO_AUTH_TOKEN): it answers 503 until configured"
+            )
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         hook = self.webhook_blueprint()
         steps = {
-            "voice": self._incoming, "gather": self._gathered, "noinput": self._no_input,
-            "poll": self._poll, "dial_status": self._dial_ended, "status": self._call_ended,
+            "voice": self._incoming,
+            "gather": self._gathered,
+            "noinput": self._no_input,
+            "poll": self._poll,
+            "dial_status": self._dial_ended,
+            "status": self._call_ended,
         }
 
         @hook.route("/<step>", methods=["POST"])
@@ -158,7 +179,9 @@ class PhoneInput(ConfiguredInput):
             if self.calls.ended(sid):
                 logger.warning("phone webhook %s for an ended call refused (replayed)", step)
                 return response.text(self.twiml.goodbye(""), content_type="text/xml; charset=utf-8")
-            if turn > 0 and sid not in self.calls:  # nothing to resume: say so, not the gateway's English error
+            if (
+                turn > 0 and sid not in self.calls
+            ):  # nothing to resume: say so, not the gateway's English error
                 logger.warning("phone webhook %s for turn %d of a call unknown here: ended", step, turn)
                 return response.text(self.twiml.goodbye(CALL_LOST), content_type="text/xml; charset=utf-8")
             call = self.calls.call(sid, form.get("From", ""))
@@ -179,13 +202,17 @@ class PhoneInput(ConfiguredInput):
 
     # -- webhooks: each gets the call, the form, ?turn= and Rasa; returns TwiML --
 
-    async def _incoming(self, call: Call, form: Mapping[str, str], turn: int, on_new_message: MessageHandler) -> str:
+    async def _incoming(
+        self, call: Call, form: Mapping[str, str], turn: int, on_new_message: MessageHandler
+    ) -> str:
         if 0 not in call.answered:  # a repeated incoming-call webhook gets the same greeting
             call.prompt, call.keypad = GREETING, {key: payload for key, (_, payload) in MAIN_MENU.items()}
             call.answered[0] = self.twiml.prompt(call.next_turn(), GREETING, keypad=True, notice=NOTICE)
         return call.answered[0]
 
-    async def _gathered(self, call: Call, form: Mapping[str, str], turn: int, on_new_message: MessageHandler) -> str:
+    async def _gathered(
+        self, call: Call, form: Mapping[str, str], turn: int, on_new_message: MessageHandler
+    ) -> str:
         if turn in call.answered or turn in call.running:  # the gateway retried this webhook
             return call.answered.get(turn) or await self._awaited(call, turn)
         digits, speech = form.get("Digits", "").strip(), form.get("SpeechResult", "").strip()
@@ -194,24 +221,47 @@ class PhoneInput(ConfiguredInput):
         confidence = recognition_confidence(form.get("Confidence", ""))
         if speech and not digits and confidence < self.settings.min_confidence:
             return await self._missed(call, turn, "nomatch")
-        text = (call.keypad.get(digits) or (HUMAN if digits == "0" else digits)) if digits else written_ids(speech)
+        text = (
+            (call.keypad.get(digits) or (HUMAN if digits == "0" else digits))
+            if digits
+            else written_ids(speech)
+        )
         call.misses = 0
-        metadata = {"phone": {"call_sid": call.sid, "caller": call.caller, "to": form.get("To", ""),
-                              "input": "dtmf" if digits else "speech", "confidence": confidence}}
-        message = UserMessage(text, TurnOutput(self.name()), call.sid, input_channel=self.name(),
-                              message_id=f"{call.sid}:{turn}", metadata=metadata)
+        metadata = {
+            "phone": {
+                "call_sid": call.sid,
+                "caller": call.caller,
+                "to": form.get("To", ""),
+                "input": "dtmf" if digits else "speech",
+                "confidence": confidence,
+            }
+        }
+        message = UserMessage(
+            text,
+            TurnOutput(self.name()),
+            call.sid,
+            input_channel=self.name(),
+            message_id=f"{call.sid}:{turn}",
+            metadata=metadata,
+        )
         call.running[turn] = self.tasks.start(run_turn(on_new_message, message), "phone turn")
         return await self._awaited(call, turn)
 
-    async def _poll(self, call: Call, form: Mapping[str, str], turn: int, on_new_message: MessageHandler) -> str:
+    async def _poll(
+        self, call: Call, form: Mapping[str, str], turn: int, on_new_message: MessageHandler
+    ) -> str:
         if turn not in call.running:
             return self.twiml.prompt(call.next_turn(), ANYTHING_ELSE, keypad=False)
         return call.answered.get(turn) or await self._awaited(call, turn)
 
-    async def _no_input(self, call: Call, form: Mapping[str, str], turn: int, on_new_message: MessageHandler) -> str:
+    async def _no_input(
+        self, call: Call, form: Mapping[str, str], turn: int, on_new_message: MessageHandler
+    ) -> str:
         return call.answered.get(turn) or await self._missed(call, turn, "silence")
 
-    async def _dial_ended(self, call: Call, form: Mapping[str, str], turn: int, on_new_message: MessageHandler) -> str:
+    async def _dial_ended(
+        self, call: Call, form: Mapping[str, str], turn: int, on_new_message: MessageHandler
+    ) -> str:
         if turn not in call.answered:
             status = form.get("DialCallStatus", "")
             if status in CONNECTED_DIAL_STATUSES:
@@ -220,10 +270,14 @@ class PhoneInput(ConfiguredInput):
                 call.answered[turn] = await self._callback_promise(call, status or "unknown")
         return call.answered[turn]
 
-    async def _call_ended(self, call: Call, form: Mapping[str, str], turn: int, on_new_message: MessageHandler) -> str:
+    async def _call_ended(
+        self, call: Call, form: Mapping[str, str], turn: int, on_new_message: MessageHandler
+    ) -> str:
         if form.get("CallStatus") in ENDED_STATUSES and self.calls.close(call.sid) and call.running:
             # Restart closes the call's conversation (its tracker keeps the history).
-            await on_new_message(UserMessage("/restart", TurnOutput(self.name()), call.sid, input_channel=self.name()))
+            await on_new_message(
+                UserMessage("/restart", TurnOutput(self.name()), call.sid, input_channel=self.name())
+            )
         return self.twiml.empty()
 
     # -- building answers --
@@ -252,7 +306,9 @@ class PhoneInput(ConfiguredInput):
         buttons = [b for m in messages for b in m.buttons][:9]
         choices = {str(i): b.get("title", "") for i, b in enumerate(buttons, 1)}
         keypad = {str(i): b.get("payload") or b.get("title", "") for i, b in enumerate(buttons, 1)}
-        return self._ask(call, (spoken or ANYTHING_ELSE) + (keypad_prompt(choices) if choices else ""), keypad)
+        return self._ask(
+            call, (spoken or ANYTHING_ELSE) + (keypad_prompt(choices) if choices else ""), keypad
+        )
 
     def _ask(self, call: Call, prompt: str, keypad: Dict[str, str]) -> str:
         call.prompt, call.keypad = prompt, keypad
@@ -262,7 +318,9 @@ class PhoneInput(ConfiguredInput):
         """Silence or an unclear answer: ask again, then give up (goodbye) or pass to a person."""
         call.misses += 1
         if call.misses <= self.settings.max_reprompts:
-            answer = self.twiml.prompt(call.next_turn(), REPROMPT[kind] + call.prompt, keypad=bool(call.keypad))
+            answer = self.twiml.prompt(
+                call.next_turn(), REPROMPT[kind] + call.prompt, keypad=bool(call.keypad)
+            )
         elif kind == "silence":
             answer = self.twiml.goodbye(NO_INPUT_GOODBYE)
         else:
@@ -273,13 +331,19 @@ class PhoneInput(ConfiguredInput):
     async def _transfer(self, call: Call, spoken: str) -> str:
         if not self.settings.agent_number:
             return await self._callback_promise(call, "no agent line configured")
-        return self.twiml.transfer(call.next_turn(), spoken, self.settings.agent_number, self.settings.caller_id)
+        return self.twiml.transfer(
+            call.next_turn(), spoken, self.settings.agent_number, self.settings.caller_id
+        )
 
     async def _callback_promise(self, call: Call, reason: str) -> str:
         """Nobody took the transfer: keep the ticket for a call back, say so, hang up."""
         try:
-            ticket = await asyncio.to_thread(self.missed_transfer, call.ticket_id, call.sid, call.caller, reason)
+            ticket = await asyncio.to_thread(
+                self.missed_transfer, call.ticket_id, call.sid, call.caller, reason
+            )
         except Exception:  # the promise still stands; the agents see the call in the gateway's log
             logger.exception("recording a missed phone transfer failed")
             ticket = None
-        return self.twiml.goodbye(MISSED_TRANSFER.format(ticket=f"已为您登记工单 {spell(ticket)}，" if ticket else ""))
+        return self.twiml.goodbye(
+            MISSED_TRANSFER.format(ticket=f"已为您登记工单 {spell(ticket)}，" if ticket else "")
+        )

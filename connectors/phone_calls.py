@@ -3,6 +3,7 @@
 Kept in this process: a voice gateway sends all webhooks of a call to the same
 URL, so run one Rasa instance per phone number or use sticky routing by CallSid.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -3,6 +3,7 @@
 Verb URLs are relative (`gather?turn=3`): the gateway resolves them against the
 webhook it called, so the channel works under any path prefix.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,9 +36,15 @@ class TwimlWriter:
             self._say(answer, notice)
         keys = {"num_digits": 1} if keypad else {"finish_on_key": "#"}
         gather = answer.gather(
-            input="dtmf speech", action=f"gather?turn={turn}", method="POST",
-            language=self.style.speech_language, speech_timeout="auto", timeout=5, barge_in=True,
-            hints=HINTS, **keys,
+            input="dtmf speech",
+            action=f"gather?turn={turn}",
+            method="POST",
+            language=self.style.speech_language,
+            speech_timeout="auto",
+            timeout=5,
+            barge_in=True,
+            hints=HINTS,
+            **keys,
         )
         self._say(gather, text)
         answer.redirect(f"noinput?turn={turn}", method="POST")
@@ -47,8 +54,13 @@ class TwimlWriter:
         answer = VoiceResponse()
         if text:
             self._say(answer, text)
-        dial = answer.dial(action=f"dial_status?turn={turn}", method="POST", timeout=self.style.dial_timeout_s,
-                           answer_on_bridge=True, caller_id=caller_id or None)
+        dial = answer.dial(
+            action=f"dial_status?turn={turn}",
+            method="POST",
+            timeout=self.style.dial_timeout_s,
+            answer_on_bridge=True,
+            caller_id=caller_id or None,
+        )
         dial.number(number)
         return str(answer)
 

@@ -16,6 +16,7 @@ sends, so any client could call itself a verified customer.  Here:
 * a body that is too large, not a JSON object, or without a sender and a
   message is refused with a Chinese `error` and a stable `code`.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from actions.services.identity import VERIFIED_CUSTOMER_KEY
+from business.services.identity import VERIFIED_CUSTOMER_KEY
 from connectors.settings import ConfiguredInput, number_setting, setting
 from connectors.signed import TokenRejected, decode_token, mint_customer_token
 from connectors.webchat.limits import message_problem
@@ -50,10 +51,22 @@ class Refusal(Enum):
     """Why a request is not answered: HTTP status, stable code, Chinese text."""
 
     TOO_LARGE = (413, "body_too_large", "请求内容过大，请缩短消息后重试。")
-    NOT_JSON = (400, "malformed", "请求格式错误：请发送 JSON 对象，例如 {{\"sender\": \"访客编号\", \"message\": \"您好\"}}。")
+    NOT_JSON = (
+        400,
+        "malformed",
+        '请求格式错误：请发送 JSON 对象，例如 {{"sender": "访客编号", "message": "您好"}}。',
+    )
     BAD_SENDER = (400, "bad_sender", "请求的 sender（会话编号）须为 1 到 {max_sender} 个字符的文字。")
-    BAD_MESSAGE = (400, "bad_message", "请求的 message（消息）须为 1 到 {max_chars} 个字的文字，太长请分几条发送。")
-    IDENTITY_DISABLED = (403, "identity_disabled", "本服务未开启签名身份，请去掉 customer_token，以访客身份对话。")
+    BAD_MESSAGE = (
+        400,
+        "bad_message",
+        "请求的 message（消息）须为 1 到 {max_chars} 个字的文字，太长请分几条发送。",
+    )
+    IDENTITY_DISABLED = (
+        403,
+        "identity_disabled",
+        "本服务未开启签名身份，请去掉 customer_token，以访客身份对话。",
+    )
     IDENTITY_INVALID = (401, "identity_invalid", "身份凭证无效或已过期，请由业务系统重新签发后再试。")
     TURN_FAILED = (500, "server_error", "抱歉，系统有点忙，请稍后再试。")
 
@@ -74,12 +87,18 @@ class RestSettings:
     def from_credentials(cls, credentials: Mapping[str, Any]) -> "RestSettings":
         return cls(
             secret=setting(credentials, "secret", SECRET_ENV),
-            max_body_bytes=int(number_setting(credentials, "max_body_bytes", "XINGHE_REST_MAX_BODY_BYTES", 16384)),
-            max_message_chars=int(number_setting(credentials, "max_message_chars",
-                                                 "XINGHE_REST_MAX_MESSAGE_CHARS", 2000)),
-            max_sender_chars=int(number_setting(credentials, "max_sender_chars", "XINGHE_REST_MAX_SENDER_CHARS", 128)),
-            token_max_lifetime_s=int(number_setting(credentials, "token_max_lifetime_s",
-                                                    "XINGHE_REST_TOKEN_MAX_LIFETIME_S", 600)),
+            max_body_bytes=int(
+                number_setting(credentials, "max_body_bytes", "XINGHE_REST_MAX_BODY_BYTES", 16384)
+            ),
+            max_message_chars=int(
+                number_setting(credentials, "max_message_chars", "XINGHE_REST_MAX_MESSAGE_CHARS", 2000)
+            ),
+            max_sender_chars=int(
+                number_setting(credentials, "max_sender_chars", "XINGHE_REST_MAX_SENDER_CHARS", 128)
+            ),
+            token_max_lifetime_s=int(
+                number_setting(credentials, "token_max_lifetime_s", "XINGHE_REST_TOKEN_MAX_LIFETIME_S", 600)
+            ),
         )
 
 
@@ -128,8 +147,11 @@ class RestInput(ConfiguredInput):
         if not self.settings.secret:
             return Refusal.IDENTITY_DISABLED.reply()
         try:
-            customer_id = str(decode_token(str(token), self.settings.secret, REST_AUDIENCE,
-                                           self.settings.token_max_lifetime_s)["sub"])
+            customer_id = str(
+                decode_token(
+                    str(token), self.settings.secret, REST_AUDIENCE, self.settings.token_max_lifetime_s
+                )["sub"]
+            )
         except TokenRejected as rejected:
             logger.warning("REST customer token refused (%s)", rejected.code)
             return Refusal.IDENTITY_INVALID.reply()
@@ -148,8 +170,15 @@ class RestInput(ConfiguredInput):
                 return turn
             collector = CollectingOutputChannel()
             try:
-                await on_new_message(UserMessage(turn.text, collector, turn.conversation_id,
-                                                 input_channel=self.name(), metadata=turn.metadata))
+                await on_new_message(
+                    UserMessage(
+                        turn.text,
+                        collector,
+                        turn.conversation_id,
+                        input_channel=self.name(),
+                        metadata=turn.metadata,
+                    )
+                )
             except Exception:  # the message text stays out of the log: it may carry personal data
                 logger.exception("REST turn failed for %s", turn.conversation_id)
                 return Refusal.TURN_FAILED.reply()

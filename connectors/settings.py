@@ -4,6 +4,7 @@ Rasa's own `${VAR}` expansion in credentials.yml aborts `rasa run` when the
 variable is unset, so secrets are named by environment variable instead and a
 channel without them simply answers 503 until it is configured.
 """
+
 from __future__ import annotations
 
 import os

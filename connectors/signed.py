@@ -6,6 +6,7 @@ server, `sub` = customer id, `aud` naming the channel it is meant for, and an
 expiry.  A token for one channel is refused by the other (audience), and a
 token that lives longer than the channel allows is refused even if signed.
 """
+
 from __future__ import annotations
 
 import time
@@ -28,8 +29,9 @@ def decode_token(token: str, secret: str, audience: str, max_lifetime_s: Optiona
     """The claims of a valid token; TokenRejected (token_expired / token_invalid) otherwise."""
     required = ["exp", "sub"] + (["iat"] if max_lifetime_s is not None else [])
     try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], audience=audience,
-                            options={"require": required})
+        claims = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], audience=audience, options={"require": required}
+        )
     except jwt.ExpiredSignatureError as exc:
         raise TokenRejected("token_expired") from exc
     except jwt.InvalidTokenError as exc:

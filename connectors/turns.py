@@ -1,5 +1,6 @@
 """What the WeChat and phone channels share: one Rasa turn collected into messages,
 run as a task that may outlive the webhook request which started it."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """Bot texts made for the ear: ids read digit by digit, no emoji, no layout."""
+
 from __future__ import annotations
 
 import re
@@ -8,7 +9,7 @@ from typing import Mapping
 _IDENTIFIER = re.compile(r"[A-Za-z]{1,4}\d{3,}|\d{6,}")
 # 138****8001: a masked phone number is read as its last four digits.
 _MASKED_PHONE = re.compile(r"\d{3}\*{4}(\d{4})")
-_EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200d]")
+_EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\ufe0f\u200d]")
 _SENTENCE_END = "。！？；：，.!?;:,"
 
 

@@ -6,6 +6,7 @@ connector answers `success` and sends the reply through the customer-service
 API when the turn ends.  Plain and safe (AES) mode; every request's signature is
 checked, and hostile XML never reaches Rasa.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -19,11 +20,9 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from sqlalchemy import select
 
-from actions.services.identity import VERIFIED_CUSTOMER_KEY
-from actions.store.db import session_scope
-from actions.store.models import Customer
+from business.services.identity import VERIFIED_CUSTOMER_KEY, IdentityVerifier
+from business.store.db import session_scope
 from connectors.dedupe import DeliveryLedger, ledger_for
 from connectors.settings import ConfiguredInput, number_setting, setting
 from connectors.turns import BotMessage, MessageHandler, TaskKeeper, TurnOutput, finished_within, run_turn
@@ -59,7 +58,8 @@ CustomerLookup = Callable[[str], Optional[str]]
 def customer_for_openid(openid: str) -> Optional[str]:
     """The demo/business customer bound to this WeChat user, if any."""
     with session_scope() as session:
-        return session.execute(select(Customer.id).where(Customer.wechat_openid == openid)).scalar_one_or_none()
+        customer = IdentityVerifier(session).customer_for_openid(openid)
+        return customer.id if customer is not None else None
 
 
 def redacted(openid: str) -> str:
@@ -86,17 +86,21 @@ class WeChatSettings:
             app_id=setting(credentials, "app_id", "WECHAT_APP_ID"),
             app_secret=setting(credentials, "app_secret", "WECHAT_APP_SECRET"),
             encoding_aes_keys=tuple(
-                key for key in (
+                key
+                for key in (
                     setting(credentials, "encoding_aes_key", "WECHAT_AES_KEY"),
                     setting(credentials, "previous_encoding_aes_key", "WECHAT_PREVIOUS_AES_KEY"),
-                ) if key
+                )
+                if key
             ),
             api_base=setting(credentials, "api_base", "WECHAT_API_BASE", "https://api.weixin.qq.com"),
             passive_budget_s=number_setting(credentials, "passive_budget_s", "WECHAT_PASSIVE_BUDGET_S", 4.0),
             max_text_bytes=int(number_setting(credentials, "max_text_bytes", "WECHAT_MAX_TEXT_BYTES", 2048)),
             dedupe_store=setting(credentials, "dedupe_store", "WECHAT_DEDUPE_URL"),
             menu_keys={**DEFAULT_MENU_KEYS, **(credentials.get("menu_keys") or {})},
-            max_clock_skew_s=number_setting(credentials, "max_clock_skew_s", "WECHAT_MAX_CLOCK_SKEW_S", 300.0),
+            max_clock_skew_s=number_setting(
+                credentials, "max_clock_skew_s", "WECHAT_MAX_CLOCK_SKEW_S", 300.0
+            ),
         )
 
 
@@ -134,18 +138,24 @@ class WeChatInput(ConfiguredInput):
     channel_name = "wechat"
     settings_type = WeChatSettings
 
-    def __init__(self, settings: WeChatSettings, identify: CustomerLookup = customer_for_openid,
-                 ledger: Optional[DeliveryLedger] = None) -> None:
+    def __init__(
+        self,
+        settings: WeChatSettings,
+        identify: CustomerLookup = customer_for_openid,
+        ledger: Optional[DeliveryLedger] = None,
+    ) -> None:
         self.settings = settings
         self.identify = identify
         self.ledger = ledger or ledger_for(settings.dedupe_store)
         self.cipher = (
             MessageCipher(settings.token, settings.app_id, settings.encoding_aes_keys)
-            if settings.encoding_aes_keys else None
+            if settings.encoding_aes_keys
+            else None
         )
         self.api = (
             CustomerServiceApi(settings.api_base, settings.app_id, settings.app_secret)
-            if settings.app_id and settings.app_secret else None
+            if settings.app_id and settings.app_secret
+            else None
         )
         self.tasks = TaskKeeper()
         self.deliveries: Dict[str, Delivery] = {}
@@ -189,7 +199,9 @@ class WeChatInput(ConfiguredInput):
         one; together with the MsgId ledger, a captured push is answered at most once.
         """
         timestamp = request.args.get("timestamp", "")
-        check_signature(request.args.get("signature"), self.settings.token, timestamp, request.args.get("nonce", ""))
+        check_signature(
+            request.args.get("signature"), self.settings.token, timestamp, request.args.get("nonce", "")
+        )
         try:
             skew = abs(time.time() - int(timestamp))
         except ValueError as error:
@@ -231,8 +243,10 @@ class WeChatInput(ConfiguredInput):
         if self.cipher is None:
             raise UndecryptableMessage("encrypted push but no EncodingAESKey configured")
         plain, key_index = self.cipher.decrypt(
-            outer.get("Encrypt", ""), request.args.get("msg_signature"),
-            request.args.get("timestamp", ""), request.args.get("nonce", ""),
+            outer.get("Encrypt", ""),
+            request.args.get("msg_signature"),
+            request.args.get("timestamp", ""),
+            request.args.get("nonce", ""),
         )
         return parse_fields(plain.encode("utf-8")), key_index
 
@@ -250,7 +264,9 @@ class WeChatInput(ConfiguredInput):
                 return SUCCESS  # another worker process owns this message
             delivery = self.deliveries.setdefault(
                 inbound.delivery_key,
-                Delivery(self.tasks.start(self._turn(inbound, on_new_message), "WeChat turn"), time.monotonic()),
+                Delivery(
+                    self.tasks.start(self._turn(inbound, on_new_message), "WeChat turn"), time.monotonic()
+                ),
             )
         return await self._answer(delivery, inbound)
 
@@ -264,8 +280,12 @@ class WeChatInput(ConfiguredInput):
         if customer_id:
             metadata[VERIFIED_CUSTOMER_KEY] = customer_id
         message = UserMessage(
-            self._chosen(inbound.openid, inbound.text or ""), TurnOutput(self.name()), inbound.openid,
-            input_channel=self.name(), message_id=inbound.delivery_key, metadata=metadata,
+            self._chosen(inbound.openid, inbound.text or ""),
+            TurnOutput(self.name()),
+            inbound.openid,
+            input_channel=self.name(),
+            message_id=inbound.delivery_key,
+            metadata=metadata,
         )
         return await run_turn(on_new_message, message)
 
@@ -332,7 +352,9 @@ class WeChatInput(ConfiguredInput):
                 if error.stops_sending:
                     return
             except aiohttp.ClientError as error:  # its message would carry the access token in the URL
-                logger.error("WeChat API unreachable for a reply to %s (%s)", redacted(openid), type(error).__name__)
+                logger.error(
+                    "WeChat API unreachable for a reply to %s (%s)", redacted(openid), type(error).__name__
+                )
                 return
 
     def _forget_old_deliveries(self) -> None:

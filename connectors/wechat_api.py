@@ -4,6 +4,7 @@ The access token is fetched once (stable_token), shared by every send, and
 fetched again when WeChat says it expired or was replaced.  Quota and window
 errors stop the rest of a turn's messages: retrying them only burns quota.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -62,7 +63,8 @@ class CustomerServiceApi:
                 self._token = None
             if self._token is None or time.monotonic() >= self._token_expires:
                 answer = await self._post(
-                    http, "/cgi-bin/stable_token",
+                    http,
+                    "/cgi-bin/stable_token",
                     {"grant_type": "client_credential", "appid": self.app_id, "secret": self._app_secret},
                 )
                 if "access_token" not in answer:
@@ -71,8 +73,9 @@ class CustomerServiceApi:
                 self._token_expires = time.monotonic() + int(answer.get("expires_in", 7200)) - TOKEN_MARGIN_S
             return self._token
 
-    async def _post(self, http: aiohttp.ClientSession, path: str, body: Dict[str, Any],
-                    token: Optional[str] = None) -> Dict[str, Any]:
+    async def _post(
+        self, http: aiohttp.ClientSession, path: str, body: Dict[str, Any], token: Optional[str] = None
+    ) -> Dict[str, Any]:
         params = {"access_token": token} if token else None
         # Raw UTF-8, not \u-escapes: WeChat shows escaped Chinese literally in some APIs.
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")

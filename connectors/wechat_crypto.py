@@ -4,6 +4,7 @@ Safe mode: AES-256-CBC with IV = key[:16] over
 random(16) + len(msg) (4 bytes, big-endian) + msg + AppId, padded with PKCS#7 to a
 **32-byte** block (not AES's 16: unpadding by 16 loses about half of all messages).
 """
+
 from __future__ import annotations
 
 import base64
@@ -79,7 +80,9 @@ class MessageCipher:
         if not self.keys:
             raise ValueError("safe mode needs an EncodingAESKey")
 
-    def decrypt(self, encrypted: str, msg_signature: Optional[str], timestamp: str, nonce: str) -> Tuple[str, int]:
+    def decrypt(
+        self, encrypted: str, msg_signature: Optional[str], timestamp: str, nonce: str
+    ) -> Tuple[str, int]:
         """(plaintext XML, index of the key that opened it); checks msg_signature first."""
         check_signature(msg_signature, self.token, timestamp, nonce, encrypted)
         try:
@@ -100,8 +103,8 @@ class MessageCipher:
         plain = pkcs7_unpad(decryptor.update(ciphertext) + decryptor.finalize())
         if len(plain) < RANDOM_PREFIX + 4:
             raise UndecryptableMessage("too short")
-        (length,) = struct.unpack(">I", plain[RANDOM_PREFIX:RANDOM_PREFIX + 4])
-        body = plain[RANDOM_PREFIX + 4:]
+        (length,) = struct.unpack(">I", plain[RANDOM_PREFIX : RANDOM_PREFIX + 4])
+        body = plain[RANDOM_PREFIX + 4 :]
         if length > len(body) or body[length:] != self.app_id.encode("utf-8"):
             raise UndecryptableMessage("wrong AppId")
         try:
@@ -109,8 +112,9 @@ class MessageCipher:
         except UnicodeDecodeError as error:
             raise UndecryptableMessage("not UTF-8") from error
 
-    def encrypt(self, xml: str, timestamp: str, nonce: str, key_index: int = 0,
-                random_prefix: Optional[bytes] = None) -> EncryptedReply:
+    def encrypt(
+        self, xml: str, timestamp: str, nonce: str, key_index: int = 0, random_prefix: Optional[bytes] = None
+    ) -> EncryptedReply:
         key = self.keys[key_index]
         message = xml.encode("utf-8")
         plain = (random_prefix or os.urandom(RANDOM_PREFIX)) + struct.pack(">I", len(message)) + message

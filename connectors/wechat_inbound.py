@@ -1,4 +1,5 @@
 """What a WeChat push means for the assistant: a Rasa turn, a direct reply, or nothing."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -6,7 +7,9 @@ from typing import Any, Dict, Mapping, Optional
 
 SUBSCRIBE_PAYLOAD = "/greet"
 # Answered without Rasa: the assistant reads text only.
-UNSUPPORTED_REPLY = "抱歉，我暂时只能看懂文字和语音消息。请用文字描述您的问题，例如“查订单XH开头的订单号”或“转人工”。"
+UNSUPPORTED_REPLY = (
+    "抱歉，我暂时只能看懂文字和语音消息。请用文字描述您的问题，例如“查订单XH开头的订单号”或“转人工”。"
+)
 EMPTY_VOICE_REPLY = "抱歉，没能听清您的语音，请再说一遍，或者直接发送文字。"
 EMPTY_TEXT_REPLY = "请问有什么可以帮您？可以直接输入您的问题，例如“查订单”“我要退货”“转人工”。"
 UNKNOWN_MENU_REPLY = "这个菜单暂时不可用，请直接输入您的问题，或发送“转人工”。"
@@ -43,8 +46,13 @@ def interpret(fields: Mapping[str, str], menu_keys: Mapping[str, str]) -> Inboun
     event_key = fields.get("EventKey") or ""
     msg_id = fields.get("MsgId") or ""
     key = msg_id or f"{openid}:{fields.get('CreateTime', '')}:{event}:{event_key}"
-    meta = {"msg_type": msg_type, "msg_id": msg_id, "create_time": fields.get("CreateTime", ""), "event": event,
-            "event_key": event_key}
+    meta = {
+        "msg_type": msg_type,
+        "msg_id": msg_id,
+        "create_time": fields.get("CreateTime", ""),
+        "event": event,
+        "event_key": event_key,
+    }
 
     def turn(text: str) -> Inbound:
         return Inbound(openid, account, key, text=text, metadata=meta)
@@ -62,7 +70,7 @@ def interpret(fields: Mapping[str, str], menu_keys: Mapping[str, str]) -> Inboun
     if msg_type != "event":
         return reply(UNSUPPORTED_REPLY)
     if event == "subscribe":
-        meta["scene"] = event_key[len("qrscene_"):] if event_key.startswith("qrscene_") else ""
+        meta["scene"] = event_key[len("qrscene_") :] if event_key.startswith("qrscene_") else ""
         return turn(SUBSCRIBE_PAYLOAD)
     if event == "click":
         mapped = menu_keys.get(event_key)

@@ -1,4 +1,5 @@
 """WeChat XML in and out: hostile-input-safe parsing, CDATA-safe replies, byte-limited text."""
+
 from __future__ import annotations
 
 import re

@@ -22,13 +22,14 @@ answers (action_answer_faq, `python -m kb ask`) come from `Answerer.answer()` he
 3. Answer: kb/passages.py picks the part of the document that applies when the question
    carries a condition (a city, a number of days, an amount, a payment method).
 """
+
 from __future__ import annotations
 
 import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import yaml
@@ -38,8 +39,16 @@ from kb.passages import Passage, select_passage, without_conditions
 from kb.retrieval import KB_DIR, LOOKUPS_PATH, STRONG_SCORE, Document, KnowledgeBase, normalize
 
 CALIBRATION_PATH = KB_DIR / "calibration.yml"
-FEATURE_NAMES = ("lexical", "coverage", "dense", "dense_lead", "combined_lead", "lexical_agrees",
-                 "lexical_first", "dense_first")
+FEATURE_NAMES = (
+    "lexical",
+    "coverage",
+    "dense",
+    "dense_lead",
+    "combined_lead",
+    "lexical_agrees",
+    "lexical_first",
+    "dense_first",
+)
 LEXICAL_CAP = 2.0  # BM25 / STRONG_SCORE beyond this adds nothing: the words already decided
 MAX_ALTERNATIVES = 2
 # Cosine similarities between e5 vectors differ in the second decimal: scaled to the range
@@ -72,7 +81,7 @@ class Calibration:
         )
 
     def probability(self, features: Sequence[float]) -> float:
-        z = self.intercept + sum(c * f for c, f in zip(self.coefficients, features))
+        z = self.intercept + sum(c * f for c, f in zip(self.coefficients, features, strict=True))
         return 1.0 / (1.0 + math.exp(-z))
 
 
@@ -130,7 +139,9 @@ class Answerer:
         self.calibration = calibration
 
     @classmethod
-    def load(cls, kb: Optional[KnowledgeBase] = None, calibration_path: Path = CALIBRATION_PATH) -> "Answerer":
+    def load(
+        cls, kb: Optional[KnowledgeBase] = None, calibration_path: Path = CALIBRATION_PATH
+    ) -> "Answerer":
         kb = kb or KnowledgeBase.load()
         return cls(kb, DenseIndex.build(kb.documents), Calibration.load(calibration_path))
 
@@ -141,19 +152,22 @@ class Answerer:
     def get(self, doc_id: str) -> Optional[Document]:
         return self.kb.get(doc_id)
 
-    def rank(self, query: str, k: int = 3, channel: Optional[str] = None,
-             query_vector: Optional[np.ndarray] = None) -> List[Candidate]:
+    def rank(
+        self, query: str, k: int = 3, channel: Optional[str] = None, query_vector: Optional[np.ndarray] = None
+    ) -> List[Candidate]:
         return self._evidence(query, channel, query_vector, k).candidates[:k]
 
-    def answer(self, query: str, channel: Optional[str] = None,
-               query_vector: Optional[np.ndarray] = None) -> Decision:
+    def answer(
+        self, query: str, channel: Optional[str] = None, query_vector: Optional[np.ndarray] = None
+    ) -> Decision:
         evidence = self._evidence(query, channel, query_vector, 1 + MAX_ALTERNATIVES)
         outcome, document, alternatives = decide(evidence, self.calibration)
         passage = select_passage(document, query) if outcome == "answered" else None
         return Decision(outcome, document, alternatives, passage, evidence)
 
-    def evidence(self, query: str, channel: Optional[str] = None,
-                 query_vector: Optional[np.ndarray] = None) -> Evidence:
+    def evidence(
+        self, query: str, channel: Optional[str] = None, query_vector: Optional[np.ndarray] = None
+    ) -> Evidence:
         return self._evidence(query, channel, query_vector, 1 + MAX_ALTERNATIVES)
 
     @functools.cached_property
@@ -161,7 +175,9 @@ class Answerer:
         data = yaml.safe_load(LOOKUPS_PATH.read_text(encoding="utf-8")) or {}
         return tuple(normalize(str(p)).replace(" ", "") for p in data.get("elsewhere_phrases") or [])
 
-    def _evidence(self, query: str, channel: Optional[str], query_vector: Optional[np.ndarray], k: int) -> Evidence:
+    def _evidence(
+        self, query: str, channel: Optional[str], query_vector: Optional[np.ndarray], k: int
+    ) -> Evidence:
         tokens = self.kb.analyzer.query_tokens(query)
         # Coverage is judged on what the question asks about, its places and quantities aside.
         topic_tokens = self.kb.analyzer.query_tokens(without_conditions(query)) or tokens
@@ -176,7 +192,8 @@ class Answerer:
             query_vector = self.dense.encode_query(query)
         dense = self.dense.similarities(query_vector).astype(np.float64)
         combined = np.minimum(lexical / STRONG_SCORE, LEXICAL_CAP) + self.calibration.dense_weight * (
-            dense - np.median(dense))
+            dense - np.median(dense)
+        )
         mask = self.kb.channel_mask(channel)
         if mask is not None:
             combined = np.where(mask > 0, combined, -np.inf)
@@ -184,8 +201,13 @@ class Answerer:
         top = np.argpartition(-combined, k - 1)[:k]
         top = [int(i) for i in top[np.argsort(-combined[top], kind="stable")] if np.isfinite(combined[i])]
         candidates = tuple(
-            Candidate(self.kb.documents[i], float(lexical[i]), self.kb.coverage(topic_tokens, self.kb.documents[i].id),
-                      float(dense[i]), float(combined[i]))
+            Candidate(
+                self.kb.documents[i],
+                float(lexical[i]),
+                self.kb.coverage(topic_tokens, self.kb.documents[i].id),
+                float(dense[i]),
+                float(combined[i]),
+            )
             for i in top
         )
         if not candidates:
@@ -209,15 +231,18 @@ class Answerer:
         return Evidence(candidates, features, probability, lookup, lookup_elsewhere, lexical_answer.outcome)
 
 
-def decide(evidence: Evidence, calibration: Calibration) -> Tuple[str, Optional[Document], Tuple[Document, ...]]:
+def decide(
+    evidence: Evidence, calibration: Calibration
+) -> Tuple[str, Optional[Document], Tuple[Document, ...]]:
     """Answer, ask which one is meant, or not sure: (outcome, document, alternatives)."""
     if not evidence.candidates or evidence.lookup or evidence.elsewhere:
         return "not_sure", None, ()
     best = evidence.candidates[0]
     if evidence.probability >= calibration.answer_floor:
         return "answered", best.document, ()
-    close = tuple(c.document for c in evidence.candidates[1:]
-                  if c.combined >= best.combined - calibration.close_margin)
+    close = tuple(
+        c.document for c in evidence.candidates[1:] if c.combined >= best.combined - calibration.close_margin
+    )
     if close and evidence.probability >= calibration.clarify_floor:
         return "clarify", best.document, close
     return "not_sure", None, ()

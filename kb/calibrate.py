@@ -17,6 +17,7 @@ k-fold cross-validation over the tuning questions (stratified by inside / outsid
 repeated with other shuffles), steps 2 and 3 fitted on k-1 folds and counted on the one
 left out; nothing is written.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -61,12 +62,13 @@ def _right(question: Question, evidence: Evidence) -> bool:
 
 
 def _evidence(answerer: Answerer, questions: Sequence[Question], vectors: np.ndarray) -> List[Evidence]:
-    return [answerer.evidence(q.text, query_vector=v) for q, v in zip(questions, vectors)]
+    return [answerer.evidence(q.text, query_vector=v) for q, v in zip(questions, vectors, strict=True)]
 
 
-def choose_dense_weight(kb: KnowledgeBase, dense: DenseIndex, questions: Sequence[Question],
-                        vectors: np.ndarray) -> Tuple[float, Dict[float, int]]:
-    answerable = [(q, v) for q, v in zip(questions, vectors) if q.doc_ids]
+def choose_dense_weight(
+    kb: KnowledgeBase, dense: DenseIndex, questions: Sequence[Question], vectors: np.ndarray
+) -> Tuple[float, Dict[float, int]]:
+    answerable = [(q, v) for q, v in zip(questions, vectors, strict=True) if q.doc_ids]
     right = {}
     for weight in DENSE_WEIGHTS:
         answerer = Answerer(kb, dense, _unfitted(weight))
@@ -78,7 +80,7 @@ def choose_dense_weight(kb: KnowledgeBase, dense: DenseIndex, questions: Sequenc
 def fit_model(evidence: Sequence[Evidence], questions: Sequence[Question]) -> Tuple[Tuple[float, ...], float]:
     from sklearn.linear_model import LogisticRegression
 
-    rows = [(e.features, _right(q, e)) for e, q in zip(evidence, questions) if _decided(e)]
+    rows = [(e.features, _right(q, e)) for e, q in zip(evidence, questions, strict=True) if _decided(e)]
     features = np.array([r[0] for r in rows])
     labels = np.array([r[1] for r in rows])
     model = LogisticRegression(C=REGULARISATION_C, max_iter=5000).fit(features, labels)
@@ -89,11 +91,12 @@ def _decided(evidence: Evidence) -> bool:
     return bool(evidence.candidates) and not evidence.lookup and not evidence.elsewhere
 
 
-def score_grid_point(calibration: Calibration, evidence: Sequence[Evidence],
-                     questions: Sequence[Question]) -> Tuple[int, int, int, int]:
+def score_grid_point(
+    calibration: Calibration, evidence: Sequence[Evidence], questions: Sequence[Question]
+) -> Tuple[int, int, int, int]:
     """(answered right, rightly clarified, confident wrong, abstained outside) on the tuning split."""
     answered = clarified = wrong = abstained = 0
-    for e, q in zip(evidence, questions):
+    for e, q in zip(evidence, questions, strict=True):
         outcome, document, alternatives = decide(e, calibration)
         if outcome == "answered":
             if document.id in q.doc_ids:
@@ -107,14 +110,19 @@ def score_grid_point(calibration: Calibration, evidence: Sequence[Evidence],
     return answered, clarified, wrong, abstained
 
 
-def choose_floors(calibration: Calibration, evidence: Sequence[Evidence],
-                  questions: Sequence[Question]) -> Tuple[Calibration, Tuple[int, int, int, int]]:
+def choose_floors(
+    calibration: Calibration, evidence: Sequence[Evidence], questions: Sequence[Question]
+) -> Tuple[Calibration, Tuple[int, int, int, int]]:
     total, outside = len(questions), sum(1 for q in questions if not q.doc_ids)
     best, best_key, best_score = calibration, None, None
-    for answer_floor, clarify_floor, margin in itertools.product(ANSWER_FLOORS, CLARIFY_FLOORS, CLOSE_MARGINS):
+    for answer_floor, clarify_floor, margin in itertools.product(
+        ANSWER_FLOORS, CLARIFY_FLOORS, CLOSE_MARGINS
+    ):
         if clarify_floor > answer_floor:
             continue
-        candidate = replace(calibration, answer_floor=answer_floor, clarify_floor=clarify_floor, close_margin=margin)
+        candidate = replace(
+            calibration, answer_floor=answer_floor, clarify_floor=clarify_floor, close_margin=margin
+        )
         score = score_grid_point(candidate, evidence, questions)
         answered, clarified, wrong, abstained = score
         if Fraction(wrong, total) > TUNING_CONFIDENT_WRONG or Fraction(abstained, outside) < TUNING_ABSTAIN:
@@ -129,11 +137,14 @@ def choose_floors(calibration: Calibration, evidence: Sequence[Evidence],
 
 
 def _with_model(evidence: Sequence[Evidence], calibration: Calibration) -> List[Evidence]:
-    return [replace(e, probability=calibration.probability(e.features)) if _decided(e) else e for e in evidence]
+    return [
+        replace(e, probability=calibration.probability(e.features)) if _decided(e) else e for e in evidence
+    ]
 
 
-def cross_validate(kb: KnowledgeBase, questions_path: Path = TUNING_PATH, folds: int = 5,
-                   repeats: int = 20) -> Dict[str, float]:
+def cross_validate(
+    kb: KnowledgeBase, questions_path: Path = TUNING_PATH, folds: int = 5, repeats: int = 20
+) -> Dict[str, float]:
     """Steps 2 and 3 fitted on k-1 folds of the tuning questions and counted on the fold left out
     (dense_weight as calibrated); the shares averaged over the repeats."""
     from sklearn.model_selection import StratifiedKFold
@@ -150,19 +161,27 @@ def cross_validate(kb: KnowledgeBase, questions_path: Path = TUNING_PATH, folds:
             coefficients, intercept = fit_model(train_evidence, train_questions)
             fitted = replace(provisional, coefficients=coefficients, intercept=intercept)
             calibration, _ = choose_floors(fitted, _with_model(train_evidence, fitted), train_questions)
-            totals += score_grid_point(calibration, _with_model([evidence[i] for i in test], fitted),
-                                       [questions[i] for i in test])
+            totals += score_grid_point(
+                calibration, _with_model([evidence[i] for i in test], fitted), [questions[i] for i in test]
+            )
     answered, clarified, wrong, abstained = totals / repeats
     answerable, outside = int(inside.sum()), int((~inside).sum())
-    figures = {"answered right": answered / answerable, "rightly clarified": clarified / answerable,
-               "confident wrong": wrong / len(questions), "not sure outside the KB": abstained / outside}
-    print(f"{folds}-fold cross-validation on {questions_path.name}, {repeats} shuffles: "
-          + ", ".join(f"{name} {value:.3f}" for name, value in figures.items()))
+    figures = {
+        "answered right": answered / answerable,
+        "rightly clarified": clarified / answerable,
+        "confident wrong": wrong / len(questions),
+        "not sure outside the KB": abstained / outside,
+    }
+    print(
+        f"{folds}-fold cross-validation on {questions_path.name}, {repeats} shuffles: "
+        + ", ".join(f"{name} {value:.3f}" for name, value in figures.items())
+    )
     return figures
 
 
-def tune(kb: KnowledgeBase, questions_path: Path = TUNING_PATH,
-         output: Path = CALIBRATION_PATH) -> Calibration:
+def tune(
+    kb: KnowledgeBase, questions_path: Path = TUNING_PATH, output: Path = CALIBRATION_PATH
+) -> Calibration:
     questions, dense, vectors = _encoded(kb, questions_path)
     weight, right_by_weight = choose_dense_weight(kb, dense, questions, vectors)
     provisional = _unfitted(weight)
@@ -185,7 +204,9 @@ def tune(kb: KnowledgeBase, questions_path: Path = TUNING_PATH,
     data = {
         "dense_weight": float(calibration.dense_weight),
         "model": {
-            "coefficients": {name: round(c, 6) for name, c in zip(FEATURE_NAMES, calibration.coefficients)},
+            "coefficients": {
+                name: round(c, 6) for name, c in zip(FEATURE_NAMES, calibration.coefficients, strict=True)
+            },
             "intercept": round(calibration.intercept, 6),
         },
         "answer_floor": float(calibration.answer_floor),

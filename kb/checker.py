@@ -1,4 +1,5 @@
 """Checks a KB directory against the demo data: what `python -m kb check` runs."""
+
 from __future__ import annotations
 
 import re
@@ -8,9 +9,9 @@ from typing import Dict, List, Sequence
 
 import yaml
 
+from business.store.seed import DEMO_DATA
 from kb.retrieval import (
     DEFAULT_DIR,
-    KB_DIR,
     SYNONYMS_PATH,
     Document,
     DocumentError,
@@ -21,8 +22,6 @@ from kb.retrieval import (
     split_front_matter,
 )
 
-DEMO_DATA_PATH = KB_DIR.parent / "actions" / "store" / "demo_data.yml"
-
 # A WeChat bubble and a phone prompt: a few lines, one spoken sentence.
 MAX_BODY_LINES = 5
 MAX_SHORT_CHARS = 80
@@ -32,7 +31,7 @@ _NUMBER = re.compile(r"\d{3}-\d{3}-\d{4}|\d{1,2}:\d{2}|\d+(?:\.\d+)?")
 _SENTENCE_END = re.compile(r"[。！？!?]")
 
 
-def read_kb_facts(path: Path = DEMO_DATA_PATH) -> Dict[str, str]:
+def read_kb_facts(path: Path = DEMO_DATA) -> Dict[str, str]:
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     return {item["id"]: item["fact"] for item in data["kb_facts"]}
 
@@ -43,7 +42,7 @@ def numbers_in(text: str) -> Counter:
 
 def check_kb(
     directory: Path = DEFAULT_DIR,
-    demo_data: Path = DEMO_DATA_PATH,
+    demo_data: Path = DEMO_DATA,
     synonyms: Path = SYNONYMS_PATH,
 ) -> List[str]:
     """Every problem found, one line each; an empty list means the KB is fine."""
@@ -93,7 +92,9 @@ def length_problems(document: Document) -> List[str]:
     if len(lines) > MAX_BODY_LINES:
         problems.append(f"{document.id}: body has {len(lines)} lines (at most {MAX_BODY_LINES})")
     if len(document.short) > MAX_SHORT_CHARS:
-        problems.append(f"{document.id}: `short` is {len(document.short)} characters (at most {MAX_SHORT_CHARS})")
+        problems.append(
+            f"{document.id}: `short` is {len(document.short)} characters (at most {MAX_SHORT_CHARS})"
+        )
     if len(_SENTENCE_END.findall(document.short.rstrip("。！？!?"))) > 0:
         problems.append(f"{document.id}: `short` must be one sentence")
     return problems

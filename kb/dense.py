@@ -12,6 +12,7 @@ product; a document's dense similarity is its best passage's.
 A designer's new document is found for paraphrases without keyword lists: the encoder
 reads what its lines mean, not only their words.
 """
+
 from __future__ import annotations
 
 import functools
@@ -23,8 +24,8 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from business.text import to_simplified
 from kb.retrieval import KB_DIR, Document
-from nlu.text import to_simplified
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +99,9 @@ class DenseIndex:
         self.encoder = encoder
 
     @classmethod
-    def build(cls, documents: Sequence[Document], encoder=None,
-              cache_dir: Optional[Path] = VECTOR_CACHE_DIR) -> "DenseIndex":
+    def build(
+        cls, documents: Sequence[Document], encoder=None, cache_dir: Optional[Path] = VECTOR_CACHE_DIR
+    ) -> "DenseIndex":
         encoder = encoder or shared_encoder()
         owners, texts = [], []
         for position, document in enumerate(documents):
@@ -137,7 +139,7 @@ class DenseIndex:
         return self._owners
 
     def encode_query(self, query: str) -> np.ndarray:
-        """The question folded as the lexical side folds it (nlu.text.to_simplified): simplified,
+        """The question folded as the lexical side folds it (business.text.to_simplified): simplified,
         and half an emoji (a lone surrogate, from a client that cut the message inside one) as a
         space, which the encoder could not even turn into UTF-8; at most MAX_QUERY_CHARS of it."""
         return self.encoder.query(to_simplified(query[:MAX_QUERY_CHARS]))

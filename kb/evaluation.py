@@ -6,6 +6,7 @@ Shares are kept as counts, and every target is compared exactly (fractions, no f
 rounding): a confident-wrong share of 0.0201 is over a limit of 0.02 even though it
 prints as 0.020.
 """
+
 from __future__ import annotations
 
 import random
@@ -14,7 +15,7 @@ import time
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 import yaml
@@ -141,7 +142,9 @@ class QualityReport:
     @property
     def condition_stated(self) -> Share:
         """Questions with a condition answered right with only a part of the document, stating what applies."""
-        return _share(self.with_condition, lambda o: _is_answered_right(o) and o.partial and o.question.says in o.text)
+        return _share(
+            self.with_condition, lambda o: _is_answered_right(o) and o.partial and o.question.says in o.text
+        )
 
     @property
     def whole_document_for_condition(self) -> Share:
@@ -150,14 +153,22 @@ class QualityReport:
 
     @property
     def wrong_part_for_condition(self) -> Share:
-        return _share(self.with_condition,
-                      lambda o: _is_answered_right(o) and o.partial and o.question.says not in o.text)
+        return _share(
+            self.with_condition,
+            lambda o: _is_answered_right(o) and o.partial and o.question.says not in o.text,
+        )
 
     @property
     def misses(self) -> List[Outcome]:
-        return [o for o in self.outcomes
-                if not (_is_answered_right(o) or _is_clarified_rightly(o)
-                        or (not o.question.doc_ids and o.outcome == "not_sure"))]
+        return [
+            o
+            for o in self.outcomes
+            if not (
+                _is_answered_right(o)
+                or _is_clarified_rightly(o)
+                or (not o.question.doc_ids and o.outcome == "not_sure")
+            )
+        ]
 
 
 @dataclass(frozen=True)
@@ -182,8 +193,11 @@ def _is_answered_right(outcome: Outcome) -> bool:
 
 
 def _is_clarified_rightly(outcome: Outcome) -> bool:
-    return (outcome.outcome == "clarify" and outcome.question.ambiguous
-            and bool(set(outcome.question.doc_ids) & set(outcome.offered_ids)))
+    return (
+        outcome.outcome == "clarify"
+        and outcome.question.ambiguous
+        and bool(set(outcome.question.doc_ids) & set(outcome.offered_ids))
+    )
 
 
 def _is_confident_wrong(outcome: Outcome) -> bool:
@@ -197,8 +211,14 @@ def read_questions(path: Path = HELDOUT_PATH) -> List[Question]:
         doc = item.get("doc")
         doc_ids = tuple(str(d) for d in doc) if isinstance(doc, list) else ((str(doc),) if doc else ())
         says = item.get("says")
-        questions.append(Question(str(item["q"]), doc_ids, str(says) if says is not None else None,
-                                  bool(item.get("ambiguous", False))))
+        questions.append(
+            Question(
+                str(item["q"]),
+                doc_ids,
+                str(says) if says is not None else None,
+                bool(item.get("ambiguous", False)),
+            )
+        )
     return questions
 
 
@@ -212,8 +232,9 @@ def encode_questions(answerer: Answerer, questions: Sequence[Question]) -> Tuple
     return np.array(vectors), samples
 
 
-def evaluate_quality(answerer: Answerer, questions: Sequence[Question],
-                     vectors: Optional[np.ndarray] = None) -> QualityReport:
+def evaluate_quality(
+    answerer: Answerer, questions: Sequence[Question], vectors: Optional[np.ndarray] = None
+) -> QualityReport:
     outcomes = []
     for number, question in enumerate(questions):
         vector = vectors[number] if vectors is not None else None
@@ -227,7 +248,9 @@ def evaluate_quality(answerer: Answerer, questions: Sequence[Question],
     return QualityReport(outcomes)
 
 
-def target_failures(heldout: QualityReport, p95_ms: float, lexical_p95_ms: Optional[float] = None) -> List[str]:
+def target_failures(
+    heldout: QualityReport, p95_ms: float, lexical_p95_ms: Optional[float] = None
+) -> List[str]:
     """Every target the held-out split (and the latency) misses, compared exactly."""
     checks = [
         ("top-1", heldout.top_k(1).fraction, at_least, TOP1_TARGET, ">="),
@@ -235,8 +258,11 @@ def target_failures(heldout: QualityReport, p95_ms: float, lexical_p95_ms: Optio
         ("confident-wrong", heldout.confident_wrong.fraction, at_most, CONFIDENT_WRONG_TARGET, "<="),
         ("abstains outside the KB", heldout.abstain_out_of_kb.fraction, at_least, ABSTAIN_TARGET, ">="),
     ]
-    failures = [f"{name} {float(value):.4f} ({value}) not {sign} {float(limit)}"
-                for name, value, meets, limit, sign in checks if not meets(value, limit)]
+    failures = [
+        f"{name} {float(value):.4f} ({value}) not {sign} {float(limit)}"
+        for name, value, meets, limit, sign in checks
+        if not meets(value, limit)
+    ]
     if not below(p95_ms, P95_TARGET_MS):
         failures.append(f"answer p95 {p95_ms:.2f} ms not < {P95_TARGET_MS} ms")
     if lexical_p95_ms is not None and not below(lexical_p95_ms, LEXICAL_P95_TARGET_MS):
@@ -244,18 +270,23 @@ def target_failures(heldout: QualityReport, p95_ms: float, lexical_p95_ms: Optio
     return failures
 
 
-def measure_latency(answerer: Answerer, queries: Sequence[str], vectors: np.ndarray,
-                    encoding_ms: Sequence[float], rounds: int = 3) -> Tuple[Latency, Latency, Latency]:
+def measure_latency(
+    answerer: Answerer,
+    queries: Sequence[str],
+    vectors: np.ndarray,
+    encoding_ms: Sequence[float],
+    rounds: int = 3,
+) -> Tuple[Latency, Latency, Latency]:
     """(answer with the question's encoding, retrieval and decision alone, lexical decision alone).
 
     Encoding was timed once per question (`encode_questions`); the rest is timed `rounds`
     times after a warm-up pass, and each sample of the full answer adds that question's
     encoding time to its retrieval time."""
-    for query, vector in zip(queries, vectors):
+    for query, vector in zip(queries, vectors, strict=True):
         answerer.answer(query, query_vector=vector)
     retrieval, full, lexical = [], [], []
     for _ in range(rounds):
-        for query, vector, encoding in zip(queries, vectors, encoding_ms):
+        for query, vector, encoding in zip(queries, vectors, encoding_ms, strict=True):
             start = time.perf_counter()
             answerer.answer(query, query_vector=vector)
             elapsed = (time.perf_counter() - start) * 1000
@@ -329,7 +360,7 @@ def synthetic_answerer(real: Answerer, count: int, seed: int = SYNTHETIC_SEED) -
         document_passages = passages(document)
         if document.id in real_positions and large.get(document.id) is real.kb.get(document.id):
             start = real_starts[real_positions[document.id]]
-            block = real_vectors[start:start + len(document_passages)]
+            block = real_vectors[start : start + len(document_passages)]
         else:
             picks = real_vectors[rng.integers(0, len(real_vectors), len(document_passages))]
             block = picks + rng.normal(0, SYNTHETIC_VECTOR_NOISE, picks.shape).astype(np.float32)
@@ -339,4 +370,3 @@ def synthetic_answerer(real: Answerer, count: int, seed: int = SYNTHETIC_SEED) -
             vectors.append(vector)
     dense = DenseIndex(np.array(owners), np.array(vectors, dtype=np.float32), real.dense.encoder)
     return Answerer(large, dense, real.calibration)
-

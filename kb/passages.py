@@ -17,6 +17,7 @@ Without a condition, or when nothing singles out fewer lines than the whole body
 whole document is the answer. Nothing here is per document: a new document's lines are
 read the same way.
 """
+
 from __future__ import annotations
 
 import functools
@@ -31,8 +32,14 @@ from kb.retrieval import LOOKUPS_PATH, Document, normalize
 
 # Unit -> (dimension, factor to the dimension's base unit).
 UNITS: Dict[str, Tuple[str, float]] = {
-    "分钟": ("time", 1 / 60), "小时": ("time", 1.0), "天": ("time", 24.0), "周": ("time", 168.0),
-    "个月": ("time", 720.0), "元": ("money", 1.0), "块": ("money", 1.0), "公斤": ("weight", 1.0),
+    "分钟": ("time", 1 / 60),
+    "小时": ("time", 1.0),
+    "天": ("time", 24.0),
+    "周": ("time", 168.0),
+    "个月": ("time", 720.0),
+    "元": ("money", 1.0),
+    "块": ("money", 1.0),
+    "公斤": ("weight", 1.0),
     "岁": ("age", 1.0),
 }
 _UNIT = "|".join(sorted(UNITS, key=len, reverse=True))
@@ -105,7 +112,7 @@ def line_conditions(line: str) -> List[Condition]:
     for match in _QUANTITY.finditer(text):
         dimension, factor = UNITS[match.group(2)]
         value = float(match.group(1)) * factor
-        before, after = text[max(0, match.start() - 3):match.start()], text[match.end():match.end() + 2]
+        before, after = text[max(0, match.start() - 3) : match.start()], text[match.end() : match.end() + 2]
         if before.endswith("不满") or before.endswith("不超过"):
             conditions.append(Condition(dimension, float("-inf"), value))
         elif before.endswith("满") or before.endswith("超过") or after.startswith("以上"):
@@ -151,8 +158,14 @@ def _by_quantity(lines: Sequence[str], question: str) -> Tuple[List[int], str]:
         return [], ""
     stated = [line_conditions(line) for line in lines]
     for dimension, value in asked:
-        with_kind = [i for i, conditions in enumerate(stated) if any(c.dimension == dimension for c in conditions)]
-        met = [i for i in with_kind if any(c.dimension == dimension and c.low <= value < c.high for c in stated[i])]
+        with_kind = [
+            i for i, conditions in enumerate(stated) if any(c.dimension == dimension for c in conditions)
+        ]
+        met = [
+            i
+            for i in with_kind
+            if any(c.dimension == dimension and c.low <= value < c.high for c in stated[i])
+        ]
         chosen = met or with_kind
         if chosen:
             return chosen, f"{dimension} {value:g}"

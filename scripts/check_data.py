@@ -5,6 +5,7 @@ expected for the responses that custom actions send (the `"utter_…"` names in
 actions/) and for the questions forms ask. Any other warning, a response an
 action names but the domain lacks, or a validation error fails the check.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,16 +36,26 @@ def responses_sent_by_actions() -> tuple[set[str], set[str]]:
 def main() -> int:
     domain = Domain.load(ROOT / "domain.yml").as_dict()
     responses = set(domain["responses"])
-    form_questions = {f"utter_ask_{slot}" for form in domain["forms"].values() for slot in form["required_slots"]}
+    form_questions = {
+        f"utter_ask_{slot}" for form in domain["forms"].values() for slot in form["required_slots"]
+    }
     names, prefixes = responses_sent_by_actions()
-    problems = [f"actions send '{name}', which domain.yml does not define" for name in sorted(names - responses)]
-    problems += [f"no response in domain.yml starts with '{prefix}'" for prefix in sorted(prefixes)
-                 if not any(r.startswith(prefix) for r in responses)]
+    problems = [
+        f"actions send '{name}', which domain.yml does not define" for name in sorted(names - responses)
+    ]
+    problems += [
+        f"no response in domain.yml starts with '{prefix}'"
+        for prefix in sorted(prefixes)
+        if not any(r.startswith(prefix) for r in responses)
+    ]
 
     # Exactly as a designer runs it: the activated venv, the project root, no flags.
     activate = Path(sys.executable).parent / "activate"
     run = subprocess.run(
-        ["bash", "-c", f'. "{activate}" && rasa data validate'], cwd=ROOT, capture_output=True, text=True,
+        ["bash", "-c", f'. "{activate}" && rasa data validate'],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     output = run.stdout + run.stderr
     if run.returncode != 0:
@@ -59,8 +70,10 @@ def main() -> int:
             problems.append(f"unexplained warning: {warning}")
     for problem in problems:
         print(f"✗ {problem}")
-    print(f"data validation: {explained} explained warnings (responses sent by actions), "
-          f"{len(problems)} problems")
+    print(
+        f"data validation: {explained} explained warnings (responses sent by actions), "
+        f"{len(problems)} problems"
+    )
     return 1 if problems else 0
 
 

@@ -23,6 +23,7 @@ macro-F1, entity F1, the fallback trade-off, parse latency) with MODEL, or with 
 it trains from data/nlu first: minutes instead of the hour of a full run, for a change to the
 holdout or a quick look.  Its figures go to results/evaluation/holdout-only/.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -123,12 +124,27 @@ def scores(report_dir: Path) -> Dict[str, Any]:
 
 def cross_validate(name: str, config: Path) -> Dict[str, Any]:
     out = RESULTS / "cv" / name
-    print(f"==> {FOLDS}-fold cross-validation of the {name} pipeline ({config.relative_to(ROOT)}, "
-          f"folds seed {CV_SEED})", flush=True)
+    print(
+        f"==> {FOLDS}-fold cross-validation of the {name} pipeline ({config.relative_to(ROOT)}, "
+        f"folds seed {CV_SEED})",
+        flush=True,
+    )
     seconds = rasa(
-        ["test", "nlu", "--nlu", "data/nlu", "--config", str(config), "--cross-validation",
-         "--folds", str(FOLDS), "--out", str(out)],
-        RESULTS / f"cv-{name}.log", seed=CV_SEED,
+        [
+            "test",
+            "nlu",
+            "--nlu",
+            "data/nlu",
+            "--config",
+            str(config),
+            "--cross-validation",
+            "--folds",
+            str(FOLDS),
+            "--out",
+            str(out),
+        ],
+        RESULTS / f"cv-{name}.log",
+        seed=CV_SEED,
     )
     return {**scores(out), "seconds": round(seconds)}
 
@@ -142,8 +158,10 @@ def holdout_examples() -> List[Tuple[str, str]]:
     data = yaml.safe_load(HOLDOUT.read_text(encoding="utf-8"))
     return [
         (ANNOTATION.sub(r"\1", line.strip()[2:]), block["intent"])
-        for block in data["nlu"] if "intent" in block
-        for line in block["examples"].splitlines() if line.strip().startswith("- ")
+        for block in data["nlu"]
+        if "intent" in block
+        for line in block["examples"].splitlines()
+        if line.strip().startswith("- ")
     ]
 
 
@@ -162,9 +180,24 @@ class ParseServer:
         self.api = {"token": secrets.token_urlsafe(32)}
         self.log = (RESULTS / "server.log").open("wb")
         self.proc = subprocess.Popen(
-            [str(BIN / "rasa"), "run", "--enable-api", "--auth-token", self.api["token"], "-i", "127.0.0.1",
-             "-m", str(model), "-p", self.url.rsplit(":", 1)[1]],
-            cwd=ROOT, env=ENV, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(BIN / "rasa"),
+                "run",
+                "--enable-api",
+                "--auth-token",
+                self.api["token"],
+                "-i",
+                "127.0.0.1",
+                "-m",
+                str(model),
+                "-p",
+                self.url.rsplit(":", 1)[1],
+            ],
+            cwd=ROOT,
+            env=ENV,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def __enter__(self) -> "ParseServer":
@@ -186,8 +219,9 @@ class ParseServer:
         self.log.close()
 
 
-def parse_holdout(server: "ParseServer", examples: List[Tuple[str, str]]
-                  ) -> Tuple[Dict[str, float], List[Dict[str, Any]]]:
+def parse_holdout(
+    server: "ParseServer", examples: List[Tuple[str, str]]
+) -> Tuple[Dict[str, float], List[Dict[str, Any]]]:
     """Latency of /model/parse over the holdout, and its parse results."""
     url = server.url
     with requests.Session() as http:
@@ -201,10 +235,16 @@ def parse_holdout(server: "ParseServer", examples: List[Tuple[str, str]]
             response.raise_for_status()
             parses.append(response.json())
     cuts = statistics.quantiles(times, n=100)
-    return {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(cuts[94], 1), "n": len(times)}, parses
+    return {
+        "p50_ms": round(statistics.median(times), 1),
+        "p95_ms": round(cuts[94], 1),
+        "n": len(times),
+    }, parses
 
 
-def fallback_tradeoff(examples: List[Tuple[str, str]], parses: List[Dict[str, Any]]) -> List[Dict[str, float]]:
+def fallback_tradeoff(
+    examples: List[Tuple[str, str]], parses: List[Dict[str, Any]]
+) -> List[Dict[str, float]]:
     """For candidate fallback thresholds: the share of holdout utterances the assistant would
     act on with the right intent, and with a wrong one (the ambiguity threshold as shipped)."""
     ambiguity = fallback_setting("ambiguity_threshold")
@@ -215,11 +255,18 @@ def fallback_tradeoff(examples: List[Tuple[str, str]], parses: List[Dict[str, An
         top_two.append((ranking[0]["name"], ranking[0]["confidence"], second))
     rows = []
     for threshold in FALLBACK_CANDIDATES:
-        accepted = [(gold, name) for (_, gold), (name, first, second) in zip(examples, top_two)
-                    if first >= threshold and first - second >= ambiguity]
-        rows.append({"threshold": threshold,
-                     "right": sum(gold == name for gold, name in accepted) / len(examples),
-                     "wrong": sum(gold != name for gold, name in accepted) / len(examples)})
+        accepted = [
+            (gold, name)
+            for (_, gold), (name, first, second) in zip(examples, top_two, strict=True)
+            if first >= threshold and first - second >= ambiguity
+        ]
+        rows.append(
+            {
+                "threshold": threshold,
+                "right": sum(gold == name for gold, name in accepted) / len(examples),
+                "wrong": sum(gold != name for gold, name in accepted) / len(examples),
+            }
+        )
     return rows
 
 
@@ -235,10 +282,21 @@ def external_scores(server: "ParseServer") -> Optional[Dict[str, Any]]:
     if EXTERNAL is None or not EXTERNAL.exists():
         return None
     scorer = EXTERNAL.parent / "score_external.py"
-    out = subprocess.run([sys.executable, str(scorer), server.url, "--set", str(EXTERNAL),
-                          "--threshold", str(fallback_setting("threshold"))],
-                         env={**os.environ, "RASA_API_TOKEN": server.api["token"]},
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(scorer),
+            server.url,
+            "--set",
+            str(EXTERNAL),
+            "--threshold",
+            str(fallback_setting("threshold")),
+        ],
+        env={**os.environ, "RASA_API_TOKEN": server.api["token"]},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     (RESULTS / "external.log").write_text(out.stdout + out.stderr, encoding="utf-8")
     last = out.stdout.strip().splitlines()[-1]
     return {key: float(value) for key, value in re.findall(r"(\w+)=([\d.]+)", last)}
@@ -247,8 +305,9 @@ def external_scores(server: "ParseServer") -> Optional[Dict[str, Any]]:
 def revision() -> str:
     """The commit the figures belong to; "-dirty" when the checkout had uncommitted edits."""
     try:
-        return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
-                              text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "an unknown revision (not a git checkout)"
 
@@ -256,8 +315,10 @@ def revision() -> str:
 def machine() -> str:
     """Cores, CPU model and memory: timings and latencies mean little without them."""
     cpuinfo = Path("/proc/cpuinfo")
-    models = re.findall(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE) if cpuinfo.exists() else []
-    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
+    models = (
+        re.findall(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE) if cpuinfo.exists() else []
+    )
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return f"{os.cpu_count()} CPU cores{f' ({models[0].strip()})' if models else ''}, {memory_gib:.0f} GiB"
 
 
@@ -267,44 +328,66 @@ def fmt(value: Optional[float]) -> str:
 
 def holdout_line(result: Dict[str, Any]) -> str:
     hold = result["holdout"]
-    return (f"- holdout ({result['holdout_size']} utterances, {HOLDOUT.relative_to(ROOT)}): intent accuracy "
-            f"{fmt(hold['intent_accuracy'])}, macro-F1 {fmt(hold['intent_macro_f1'])}, "
-            f"entity micro-F1 {fmt(hold['entity_micro_f1'])} ({hold['entity_extractor']})")
+    return (
+        f"- holdout ({result['holdout_size']} utterances, {HOLDOUT.relative_to(ROOT)}): intent accuracy "
+        f"{fmt(hold['intent_accuracy'])}, macro-F1 {fmt(hold['intent_macro_f1'])}, "
+        f"entity micro-F1 {fmt(hold['entity_micro_f1'])} ({hold['entity_extractor']})"
+    )
 
 
 def fallback_lines(result: Dict[str, Any]) -> List[str]:
-    lines = [f"## Fallback threshold on the holdout (shipped: {fallback_setting('threshold')}, "
-             f"ambiguity {fallback_setting('ambiguity_threshold')})", "",
-             "| threshold | acted on, right intent | acted on, wrong intent |", "|---|---|---|"]
-    return lines + [f"| {row['threshold']} | {fmt(row['right'])} | {fmt(row['wrong'])} |"
-                    for row in result["fallback_tradeoff"]]
+    lines = [
+        f"## Fallback threshold on the holdout (shipped: {fallback_setting('threshold')}, "
+        f"ambiguity {fallback_setting('ambiguity_threshold')})",
+        "",
+        "| threshold | acted on, right intent | acted on, wrong intent |",
+        "|---|---|---|",
+    ]
+    return lines + [
+        f"| {row['threshold']} | {fmt(row['right'])} | {fmt(row['wrong'])} |"
+        for row in result["fallback_tradeoff"]
+    ]
 
 
 def summary(cv: Dict[str, Dict[str, Any]], result: Dict[str, Any]) -> str:
-    lines = ["# NLU evaluation", "", f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} on {machine()} "
-             f"by `make evaluate` at {revision()}.", ""]
+    lines = [
+        "# NLU evaluation",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} on {machine()} by `make evaluate` at {revision()}.",
+        "",
+    ]
     if cv:
-        lines += [f"## {FOLDS}-fold cross-validation (data/nlu, folds seed {CV_SEED})", "",
-                  "| pipeline | intent macro-F1 | intent accuracy | entity micro-F1 (extractor) | time |",
-                  "|---|---|---|---|---|"]
-        lines += [f"| {name} | {fmt(r['intent_macro_f1'])} | {fmt(r['intent_accuracy'])} | "
-                  f"{fmt(r['entity_micro_f1'])} ({r['entity_extractor']}) | {r['seconds']} s |"
-                  for name, r in cv.items()]
+        lines += [
+            f"## {FOLDS}-fold cross-validation (data/nlu, folds seed {CV_SEED})",
+            "",
+            "| pipeline | intent macro-F1 | intent accuracy | entity micro-F1 (extractor) | time |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {name} | {fmt(r['intent_macro_f1'])} | {fmt(r['intent_accuracy'])} | "
+            f"{fmt(r['entity_micro_f1'])} ({r['entity_extractor']}) | {r['seconds']} s |"
+            for name, r in cv.items()
+        ]
         for name, r in cv.items():
             pairs = ", ".join(f"{gold}→{predicted} ×{n}" for gold, predicted, n in r["confused"]) or "none"
             lines.append(f"\nMost confused ({name}): {pairs}")
         lines.append("")
-    lines += ["## Shipped model", "",
-              f"- full training (`rasa train --force`): {result['training_seconds']} s",
-              holdout_line(result),
-              f"- parse latency over the holdout: p50 {result['latency']['p50_ms']} ms, "
-              f"p95 {result['latency']['p95_ms']} ms"]
+    lines += [
+        "## Shipped model",
+        "",
+        f"- full training (`rasa train --force`): {result['training_seconds']} s",
+        holdout_line(result),
+        f"- parse latency over the holdout: p50 {result['latency']['p50_ms']} ms, "
+        f"p95 {result['latency']['p95_ms']} ms",
+    ]
     external = result["external"]
     lines.append(
         f"- external set ({EXTERNAL and EXTERNAL.name}): small-talk accuracy {fmt(external.get('small_talk_acc'))}, "
         f"false-action rate {fmt(external.get('false_action_rate'))} at the fallback threshold "
         f"{fallback_setting('threshold')} (n={int(external.get('n', 0))})"
-        if external else f"- external set: not found ({EXTERNAL or 'XINGHE_EXTERNAL_EVAL unset'}), skipped")
+        if external
+        else f"- external set: not found ({EXTERNAL or 'XINGHE_EXTERNAL_EVAL unset'}), skipped"
+    )
     lines += ["", *fallback_lines(result)]
     return "\n".join(lines) + "\n"
 
@@ -313,14 +396,23 @@ def score_holdout(model: Path, out: Path, external: bool) -> Dict[str, Any]:
     """`rasa test nlu` of `model` on the holdout (reports in `out`), then the holdout parsed by
     `rasa run`: latency, the fallback trade-off and, when `external`, the external set's scores."""
     print(f"==> scoring {model.name} on {HOLDOUT.relative_to(ROOT)}", flush=True)
-    rasa(["test", "nlu", "--model", str(model), "--nlu", str(HOLDOUT), "--out", str(out)], out.parent / f"{out.name}.log")
+    rasa(
+        ["test", "nlu", "--model", str(model), "--nlu", str(HOLDOUT), "--out", str(out)],
+        out.parent / f"{out.name}.log",
+    )
     examples = holdout_examples()
     print("==> parse latency" + (" and external set" if external else "") + " against rasa run", flush=True)
     with ParseServer(model) as server:
         latency, parses = parse_holdout(server, examples)
         scored = external_scores(server) if external else None
-    return {"model": model.name, "holdout_size": len(examples), "holdout": scores(out), "latency": latency,
-            "external": scored, "fallback_tradeoff": fallback_tradeoff(examples, parses)}
+    return {
+        "model": model.name,
+        "holdout_size": len(examples),
+        "holdout": scores(out),
+        "latency": latency,
+        "external": scored,
+        "fallback_tradeoff": fallback_tradeoff(examples, parses),
+    }
 
 
 def holdout_only(model: Optional[Path]) -> int:
@@ -329,27 +421,43 @@ def holdout_only(model: Optional[Path]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     if model is None:
         print("==> NLU-only training (data/nlu, config.yml)", flush=True)
-        rasa(["train", "nlu", "--nlu", "data/nlu", "--out", str(out / "model"), "--fixed-model-name", "nlu"],
-             out / "train.log")
+        rasa(
+            ["train", "nlu", "--nlu", "data/nlu", "--out", str(out / "model"), "--fixed-model-name", "nlu"],
+            out / "train.log",
+        )
         model = out / "model" / "nlu.tar.gz"
     result = score_holdout(model.resolve(), out / "holdout", external=False)
     (out / "summary.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
-    text = "\n".join([
-        "# NLU holdout", "",
-        f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} on {machine()} by `scripts/evaluate.py --holdout-only` "
-        f"at {revision()}, model {model}.", "",
-        holdout_line(result),
-        f"- parse latency over the holdout: p50 {result['latency']['p50_ms']} ms, p95 {result['latency']['p95_ms']} ms",
-        "", *fallback_lines(result)]) + "\n"
+    text = (
+        "\n".join(
+            [
+                "# NLU holdout",
+                "",
+                f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} on {machine()} by `scripts/evaluate.py --holdout-only` "
+                f"at {revision()}, model {model}.",
+                "",
+                holdout_line(result),
+                f"- parse latency over the holdout: p50 {result['latency']['p50_ms']} ms, p95 {result['latency']['p95_ms']} ms",
+                "",
+                *fallback_lines(result),
+            ]
+        )
+        + "\n"
+    )
     (out / "summary.md").write_text(text, encoding="utf-8")
     print("\n" + text)
     return 0
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description="NLU evaluation: cross-validation, holdout, external set, latency.")
-    parser.add_argument("--holdout-only", action="store_true",
-                        help="score only the holdout, with --model or an NLU-only model trained now")
+    parser = argparse.ArgumentParser(
+        description="NLU evaluation: cross-validation, holdout, external set, latency."
+    )
+    parser.add_argument(
+        "--holdout-only",
+        action="store_true",
+        help="score only the holdout, with --model or an NLU-only model trained now",
+    )
     parser.add_argument("--model", type=Path, help="with --holdout-only: the model to score (a .tar.gz)")
     args = parser.parse_args(argv)
     if args.model and not args.holdout_only:
@@ -358,24 +466,33 @@ def main(argv: Optional[List[str]] = None) -> int:
         return holdout_only(args.model)
     chosen = os.environ.get("EVAL_PIPELINES", ",".join(PIPELINES)).split(",")
     if set(chosen) - set(PIPELINES):
-        print(f"EVAL_PIPELINES names {', '.join(sorted(set(chosen) - set(PIPELINES)))}; "
-              f"known: {', '.join(PIPELINES)}", file=sys.stderr)
+        print(
+            f"EVAL_PIPELINES names {', '.join(sorted(set(chosen) - set(PIPELINES)))}; "
+            f"known: {', '.join(PIPELINES)}",
+            file=sys.stderr,
+        )
         return 2
     RESULTS.mkdir(parents=True, exist_ok=True)
     print("==> full training of the shipped model", flush=True)
     training_seconds = rasa(["train", "--out", "models", "--force"], RESULTS / "train.log")
-    result = {"training_seconds": round(training_seconds),
-              **score_holdout(newest_model(), RESULTS / "holdout", external=True)}
-    # Cross-validation last: it takes most of the time, and the shipped model is usable before it.
-    cv = {} if os.environ.get("EVAL_SKIP_CV") else {
-        name: cross_validate(name, config) for name, config in PIPELINES.items() if name in chosen
+    result = {
+        "training_seconds": round(training_seconds),
+        **score_holdout(newest_model(), RESULTS / "holdout", external=True),
     }
+    # Cross-validation last: it takes most of the time, and the shipped model is usable before it.
+    cv = (
+        {}
+        if os.environ.get("EVAL_SKIP_CV")
+        else {name: cross_validate(name, config) for name, config in PIPELINES.items() if name in chosen}
+    )
     figures = {"cross_validation": cv, "cv_seed": CV_SEED, **result}
     (RESULTS / "summary.json").write_text(json.dumps(figures, ensure_ascii=False, indent=2), encoding="utf-8")
     text = summary(cv, result)
     (RESULTS / "summary.md").write_text(text, encoding="utf-8")
     print("\n" + text)
-    if {"shipped", "default"} <= cv.keys() and cv["shipped"]["intent_macro_f1"] <= cv["default"]["intent_macro_f1"]:
+    if {"shipped", "default"} <= cv.keys() and cv["shipped"]["intent_macro_f1"] <= cv["default"][
+        "intent_macro_f1"
+    ]:
         print("the shipped pipeline does not beat the default pipeline on intent macro-F1", file=sys.stderr)
         return 1
     return 0

@@ -215,7 +215,7 @@ EOF
 chmod 600 "$ENDPOINTS" # rewriting keeps an older copy's mode
 
 info "准备演示数据 / seeding the demo database if it is empty"
-"$BIN/python" -m actions.store.seed --if-empty
+"$BIN/python" -m business.store.seed --if-empty
 
 MODEL_ARGS=()
 if [ -n "$XINGHE_MODEL" ]; then

@@ -1,13 +1,14 @@
 """Shared fixtures: a real SQLite business store seeded with the demo data; the
 running product for end-to-end and security tests comes from tests/stack.py."""
+
 from __future__ import annotations
 
 from datetime import datetime
 
 import pytest
 
-from actions.store.db import create_schema, engine_for, session_scope
-from actions.store.seed import load_demo_data, seed
+from business.store.db import create_schema, engine_for, session_scope
+from business.store.seed import load_demo_data, seed
 
 pytest_plugins = ("tests.stack",)
 

@@ -47,9 +47,9 @@ import pytest
 import requests
 import yaml
 
-from actions.services.clock import SHANGHAI
-from actions.store.db import engine_for, session_scope
-from actions.store.seed import build_order
+from business.clock import SHANGHAI
+from business.store.db import engine_for, session_scope
+from business.store.seed import build_order
 from connectors.rest import rest_conversation_id
 from tests.connectors.drivers import channel_environment
 
@@ -194,15 +194,23 @@ class E2EStack:
         with open(self.logs["run.sh"], "wb") as log:
             self.proc = subprocess.Popen(
                 ["bash", str(ROOT / "scripts" / "run.sh"), "serve"],
-                cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: a signal reaches run.sh alone
             )
         deadline = time.monotonic() + START_TIMEOUT + 30  # run.sh gives up first, with its reason
         while RUNNING_BANNER not in tail(self.logs["run.sh"], 200):
             if self.proc.poll() is not None:
-                self._fail_with_logs(f"scripts/run.sh exited with code {self.proc.returncode} during start-up")
+                self._fail_with_logs(
+                    f"scripts/run.sh exited with code {self.proc.returncode} during start-up"
+                )
             if time.monotonic() > deadline:
-                self._fail_with_logs(f"scripts/run.sh did not report the servers up within {START_TIMEOUT:.0f}s")
+                self._fail_with_logs(
+                    f"scripts/run.sh did not report the servers up within {START_TIMEOUT:.0f}s"
+                )
             time.sleep(1)
 
     # -- tear-down --
@@ -252,7 +260,8 @@ class Chat:
         does not unquote the id in the path, so the ':' of channel prefixes stays as it is."""
         r = self.http.get(
             f"{self.rasa_url}/conversations/{quote(conversation_id, safe=':')}/tracker",
-            params=self.api, timeout=60,
+            params=self.api,
+            timeout=60,
         )
         r.raise_for_status()
         return r.json()
@@ -308,8 +317,10 @@ def e2e_stack(request, rasa_model: Path):
 
 def stack_value(name: str, attribute: str, doc: str):
     """A session fixture `name` that is `e2e_stack.<attribute>`."""
+
     def value(e2e_stack: E2EStack) -> str:
         return getattr(e2e_stack, attribute)
+
     value.__doc__ = doc
     return pytest.fixture(scope="session", name=name)(value)
 
@@ -317,9 +328,13 @@ def stack_value(name: str, attribute: str, doc: str):
 rasa_url = stack_value("rasa_url", "rasa_url", "Rasa's base URL (channels and the HTTP API).")
 actions_url = stack_value("actions_url", "actions_url", "The action server's base URL.")
 stack_database_url = stack_value(
-    "stack_database_url", "database_url",
-    "The business DB the action server uses (open it with SQLAlchemy to check effects).")
-xinghe_now = stack_value("xinghe_now", "xinghe_now", "The fixed clock (XINGHE_NOW) the action server runs with.")
+    "stack_database_url",
+    "database_url",
+    "The business DB the action server uses (open it with SQLAlchemy to check effects).",
+)
+xinghe_now = stack_value(
+    "xinghe_now", "xinghe_now", "The fixed clock (XINGHE_NOW) the action server runs with."
+)
 
 
 @pytest.fixture(scope="session")
@@ -330,8 +345,10 @@ def chat(e2e_stack: E2EStack) -> Chat:
 @pytest.fixture
 def store(stack_database_url):
     """Opens a session on the action server's database: `with store() as session: ...`."""
+
     def open_session():
         return session_scope(engine_for(stack_database_url))
+
     return open_session
 
 
@@ -342,9 +359,16 @@ def new_delivered_order(store, xinghe_now):
     now = dt.datetime.fromisoformat(xinghe_now).astimezone(SHANGHAI).replace(tzinfo=None)
 
     def add(order_id: str) -> str:
-        record = {"id": order_id, "customer": "C001", "status": "delivered", "paid_days_ago": 5,
-                  "delivered_days_ago": 3, "items": [{"name": "护眼台灯", "qty": 1, "price": 159.00}]}
+        record = {
+            "id": order_id,
+            "customer": "C001",
+            "status": "delivered",
+            "paid_days_ago": 5,
+            "delivered_days_ago": 3,
+            "items": [{"name": "护眼台灯", "qty": 1, "price": 159.00}],
+        }
         with store() as session:
             session.add(build_order(record, now.date(), now, wallet_memos=[]))
         return order_id
+
     return add

@@ -2,6 +2,7 @@
 
 credentials.yml key: `connectors.webchat.WebChatInput`.  See docs/webchat.md.
 """
+
 from connectors.webchat.channel import HandoffStatus, WebChatInput, WebChatOutput
 
 __all__ = ["HandoffStatus", "WebChatInput", "WebChatOutput"]

@@ -14,6 +14,7 @@ Events (docs/webchat.md has the full protocol):
   S→C user_echo (other tabs) · bot_uttered · bot_typing {on} · handoff · rating_request · rated · notice
   C→S rate {score 1-5, comment?} ack {ok} or {ok: false, code, notice}
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -32,7 +33,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
-from actions.services.identity import VERIFIED_CUSTOMER_KEY
+from business.services.identity import VERIFIED_CUSTOMER_KEY
 from connectors.webchat.limits import RateLimiter, message_problem
 from connectors.webchat.messages import bot_message, new_message, user_message
 from connectors.webchat.notices import Notice
@@ -73,8 +74,9 @@ class ConversationHub:
         self.sio = sio
         self.transcripts = transcripts
 
-    async def publish(self, conversation_id: str, event: str, message: Dict[str, Any],
-                      skip_sid: Optional[str] = None) -> None:
+    async def publish(
+        self, conversation_id: str, event: str, message: Dict[str, Any], skip_sid: Optional[str] = None
+    ) -> None:
         """Stores the message (so reloads replay it) and emits it to the conversation's tabs."""
         await asyncio.to_thread(self.transcripts.append, conversation_id, message)
         await self.sio.emit(event, message, room=conversation_id, skip_sid=skip_sid)
@@ -83,10 +85,13 @@ class ConversationHub:
         """A transient event (typing, rating prompt): not part of the transcript."""
         await self.sio.emit(event, data, room=conversation_id)
 
-    async def handoff(self, conversation_id: str, status: HandoffStatus, agent_name: Optional[str] = None) -> None:
+    async def handoff(
+        self, conversation_id: str, status: HandoffStatus, agent_name: Optional[str] = None
+    ) -> None:
         details = {"agent_name": agent_name} if agent_name else {}
-        await self.publish(conversation_id, "handoff", new_message("event", event="handoff",
-                                                                   status=status.value, **details))
+        await self.publish(
+            conversation_id, "handoff", new_message("event", event="handoff", status=status.value, **details)
+        )
 
 
 class WebChatOutput(OutputChannel):
@@ -140,8 +145,9 @@ class WebChatInput(InputChannel):
         """Push channel for proactive messages (trigger_intent with output_channel=latest)."""
         return WebChatOutput(self.hub) if self.hub else None
 
-    async def emit_handoff_status(self, conversation_id: str, status: HandoffStatus,
-                                  agent_name: Optional[str] = None) -> None:
+    async def emit_handoff_status(
+        self, conversation_id: str, status: HandoffStatus, agent_name: Optional[str] = None
+    ) -> None:
         """For the agent desk: tell the customer's tabs that an agent joined or left."""
         if self.hub is None:
             raise RuntimeError("the web chat channel is not running")
@@ -182,10 +188,13 @@ class WebChatInput(InputChannel):
     # -- Sanic / Socket.IO ---------------------------------------------------------
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.origin_allowed,
-                          ping_interval=self.settings.ping_interval_seconds,
-                          ping_timeout=self.settings.ping_timeout_seconds,
-                          max_http_buffer_size=self.settings.max_http_buffer_bytes)
+        sio = AsyncServer(
+            async_mode="sanic",
+            cors_allowed_origins=self.origin_allowed,
+            ping_interval=self.settings.ping_interval_seconds,
+            ping_timeout=self.settings.ping_timeout_seconds,
+            max_http_buffer_size=self.settings.max_http_buffer_bytes,
+        )
         self.hub = ConversationHub(sio, self._transcripts or Transcripts())
         webchat = SocketBlueprint(sio, self.settings.socketio_path, "webchat", __name__)
         self._add_static_routes(webchat)
@@ -207,7 +216,9 @@ class WebChatInput(InputChannel):
                 return response.json({"error": f"{name} missing: run `make install`"}, status=500)
             return await response.file(path, mime_type=mime, headers={"Cache-Control": "no-cache"})
 
-    def _add_socket_handlers(self, sio: AsyncServer, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    def _add_socket_handlers(
+        self, sio: AsyncServer, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
         hub = self.hub
         assert hub is not None
 
@@ -227,12 +238,16 @@ class WebChatInput(InputChannel):
             history = await asyncio.to_thread(
                 hub.transcripts.recent, visitor.conversation_id, self.settings.history_limit
             )
-            await sio.emit("session_confirm", {
-                "conversation_id": visitor.conversation_id,
-                "token": self.tokens.issue(visitor.visitor_id, visitor.customer_id),  # sliding expiry
-                "customer_verified": visitor.customer_id is not None,
-                "resumed": bool(history),
-            }, to=sid)
+            await sio.emit(
+                "session_confirm",
+                {
+                    "conversation_id": visitor.conversation_id,
+                    "token": self.tokens.issue(visitor.visitor_id, visitor.customer_id),  # sliding expiry
+                    "customer_verified": visitor.customer_id is not None,
+                    "resumed": bool(history),
+                },
+                to=sid,
+            )
             await sio.emit("history", {"messages": history}, to=sid)
 
         @sio.on("user_uttered")
@@ -268,7 +283,9 @@ class WebChatInput(InputChannel):
             await asyncio.to_thread(
                 hub.transcripts.rate, visitor.conversation_id, score, comment, visitor.customer_id
             )
-            await hub.publish(visitor.conversation_id, "rated", new_message("event", event="rated", score=score))
+            await hub.publish(
+                visitor.conversation_id, "rated", new_message("event", event="rated", score=score)
+            )
             return {"ok": True}
 
     def _spawn(self, coroutine: Awaitable[None]) -> None:
@@ -277,8 +294,13 @@ class WebChatInput(InputChannel):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run_turn(self, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                        visitor: Visitor, text: str, message_id: str) -> None:
+    async def _run_turn(
+        self,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        visitor: Visitor,
+        text: str,
+        message_id: str,
+    ) -> None:
         hub = self.hub
         assert hub is not None
         conversation_id = visitor.conversation_id
@@ -287,10 +309,16 @@ class WebChatInput(InputChannel):
             await hub.signal(conversation_id, "bot_typing", {"on": True})
             metadata = {VERIFIED_CUSTOMER_KEY: visitor.customer_id} if visitor.customer_id else {}
             try:
-                await on_new_message(UserMessage(
-                    text, WebChatOutput(hub), conversation_id,
-                    input_channel=self.name(), message_id=message_id, metadata=metadata,
-                ))
+                await on_new_message(
+                    UserMessage(
+                        text,
+                        WebChatOutput(hub),
+                        conversation_id,
+                        input_channel=self.name(),
+                        message_id=message_id,
+                        metadata=metadata,
+                    )
+                )
             except Exception:  # the customer must hear something; the details go to the log
                 logger.exception("web chat: turn failed for %s", conversation_id)
                 await hub.signal(conversation_id, "notice", Notice.SERVER_ERROR.payload())

@@ -1,4 +1,5 @@
 """Per-conversation flood control and the message size rule."""
+
 from __future__ import annotations
 
 import time

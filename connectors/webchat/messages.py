@@ -12,6 +12,7 @@ links: [{"title", "url"}].  A `custom` payload may carry any of these keys
 `custom`.  Only http(s) URLs survive, so a response can never smuggle a
 `javascript:` link into the page.
 """
+
 from __future__ import annotations
 
 import time

@@ -3,6 +3,7 @@
 Each notice has a stable `code` (for the widget's logic and the tests) and a
 Chinese text (for the customer).
 """
+
 from __future__ import annotations
 
 from enum import Enum

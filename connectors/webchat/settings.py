@@ -10,6 +10,7 @@ Environment:
                               e.g. "https://www.example.cn,https://m.example.cn".
                               Unset: only pages served by this Rasa server itself.
 """
+
 from __future__ import annotations
 
 import logging
@@ -54,18 +55,29 @@ class WebChatSettings:
         if not secret:
             logger.warning(
                 "%s is not set: using a random secret for this process (local demo only; "
-                "visitors get new conversations after a restart)", SECRET_ENV,
+                "visitors get new conversations after a restart)",
+                SECRET_ENV,
             )
             secret = secrets.token_urlsafe(32)
         site_secret = site_secret_from_env()
         if not site_secret:
             logger.warning("%s is not set: logged-in customer ids are not accepted", SITE_SECRET_ENV)
-        origins = tuple(o.strip().rstrip("/") for o in os.environ.get(ORIGINS_ENV, "").split(",") if o.strip())
+        origins = tuple(
+            o.strip().rstrip("/") for o in os.environ.get(ORIGINS_ENV, "").split(",") if o.strip()
+        )
         tunables = {
             name: type(getattr(cls, name))(credentials[name])
-            for name in ("token_ttl_seconds", "max_message_chars", "rate_per_second", "rate_burst",
-                         "history_limit", "socketio_path", "ping_interval_seconds", "ping_timeout_seconds",
-                         "max_http_buffer_bytes")
+            for name in (
+                "token_ttl_seconds",
+                "max_message_chars",
+                "rate_per_second",
+                "rate_burst",
+                "history_limit",
+                "socketio_path",
+                "ping_interval_seconds",
+                "ping_timeout_seconds",
+                "max_http_buffer_bytes",
+            )
             if credentials.get(name) is not None
         }
         return cls(secret=secret, site_secret=site_secret, allowed_origins=origins, **tunables)

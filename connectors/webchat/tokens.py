@@ -10,6 +10,7 @@ with the site secret (`sub` = customer id, `aud` = CUSTOMER_AUDIENCE).  The
 `mint_customer_token` helper (and `python -m connectors.webchat.tokens C0001`)
 shows the site side.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -66,7 +67,9 @@ class VisitorTokens:
         if not isinstance(token, str) or not token:
             raise TokenRejected("token_missing")
         claims = decode_token(token, self._secret, VISITOR_AUDIENCE)
-        return Visitor(visitor_id=str(claims["sub"]), customer_id=claims.get("cid"), expires_at=int(claims["exp"]))
+        return Visitor(
+            visitor_id=str(claims["sub"]), customer_id=claims.get("cid"), expires_at=int(claims["exp"])
+        )
 
     def customer_from_site(self, customer_token: str) -> str:
         """The customer id a logged-in site signed; TokenRejected if not trustworthy."""

@@ -1,10 +1,11 @@
 """What each web conversation showed, and its satisfaction ratings.
 
-Kept in the business database (same engine as `actions.store`, so
+Kept in the business database (same engine as `business.store`, so
 DATABASE_URL applies) in two tables of their own, created on first use: the
 transcript is what reload/reconnect replays, exactly as the widget drew it, and
 survives a Rasa restart.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,7 +16,7 @@ from sqlalchemy import Column, DateTime, Integer, String, Text, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import declarative_base
 
-from actions.store.db import get_engine, session_scope
+from business.store.db import get_engine, session_scope
 
 Base = declarative_base()
 
@@ -51,31 +52,47 @@ class Transcripts:
 
     def append(self, conversation_id: str, message: Dict[str, Any]) -> None:
         with session_scope(self.engine) as session:
-            session.add(WebchatMessage(
-                conversation_id=conversation_id, message_id=message["id"], role=message["role"],
-                body=json.dumps(message, ensure_ascii=False),
-            ))
+            session.add(
+                WebchatMessage(
+                    conversation_id=conversation_id,
+                    message_id=message["id"],
+                    role=message["role"],
+                    body=json.dumps(message, ensure_ascii=False),
+                )
+            )
 
     def recent(self, conversation_id: str, limit: int) -> List[Dict[str, Any]]:
         """The last `limit` messages, oldest first."""
         with session_scope(self.engine) as session:
-            rows = session.execute(
-                select(WebchatMessage.body)
-                .where(WebchatMessage.conversation_id == conversation_id)
-                .order_by(WebchatMessage.id.desc())
-                .limit(limit)
-            ).scalars().all()
+            rows = (
+                session.execute(
+                    select(WebchatMessage.body)
+                    .where(WebchatMessage.conversation_id == conversation_id)
+                    .order_by(WebchatMessage.id.desc())
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
         return [json.loads(body) for body in reversed(rows)]
 
     def rate(self, conversation_id: str, score: int, comment: str, customer_id: Optional[str]) -> None:
         with session_scope(self.engine) as session:
-            session.add(WebchatRating(
-                conversation_id=conversation_id, customer_id=customer_id, score=score, comment=comment or None,
-            ))
+            session.add(
+                WebchatRating(
+                    conversation_id=conversation_id,
+                    customer_id=customer_id,
+                    score=score,
+                    comment=comment or None,
+                )
+            )
 
     def ratings(self, conversation_id: str) -> List[WebchatRating]:
         with session_scope(self.engine) as session:
-            return list(session.execute(
-                select(WebchatRating).where(WebchatRating.conversation_id == conversation_id)
-                .order_by(WebchatRating.id)
-            ).scalars())
+            return list(
+                session.execute(
+                    select(WebchatRating)
+                    .where(WebchatRating.conversation_id == conversation_id)
+                    .order_by(WebchatRating.id)
+                ).scalars()
+            )

@@ -1,4 +1,5 @@
 """Run actions the way the action server does: real Trackers, the real domain, a real SQLite store."""
+
 from __future__ import annotations
 
 import asyncio
@@ -30,12 +31,18 @@ def make_tracker(
     latest = {"text": text, "intent": {"name": intent, "confidence": 0.99}, "entities": list(entities)}
     events: List[Dict[str, Any]] = list(history) + [{"event": "user", "text": text, "parse_data": latest}]
     events += [{"event": "slot", "name": name, "value": value} for name, value in (extracted or {}).items()]
-    all_slots = {name: None for name in DOMAIN["slots"]}
+    all_slots = dict.fromkeys(DOMAIN["slots"])
     all_slots.update(slots or {})
     all_slots.update(extracted or {})
     return Tracker(
-        sender_id, all_slots, latest, events, False, None,
-        {"name": active_loop} if active_loop else {}, "action_listen",
+        sender_id,
+        all_slots,
+        latest,
+        events,
+        False,
+        None,
+        {"name": active_loop} if active_loop else {},
+        "action_listen",
     )
 
 

@@ -4,17 +4,23 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from actions.accounts import ActionAccountLookup, ActionTransactionHistory
-from actions.store.models import Ticket, WalletTransaction
+from business.store.models import Ticket, WalletTransaction
 from tests.actions.conftest import make_tracker
 from tests.conftest import NOW
 
 
 def request(text, intent="account_lookup", customer="C001", entities=(), **kwargs):
     """The latest message answers the ID-card question; the request came before it."""
-    history = [{"event": "user", "text": text,
-                "parse_data": {"intent": {"name": intent}, "entities": list(entities)}}]
-    return make_tracker("2817", history=history, slots={"verified_customer_id": customer, **kwargs.pop("slots", {})},
-                        **kwargs)
+    history = [
+        {
+            "event": "user",
+            "text": text,
+            "parse_data": {"intent": {"name": intent}, "entities": list(entities)},
+        }
+    ]
+    return make_tracker(
+        "2817", history=history, slots={"verified_customer_id": customer, **kwargs.pop("slots", {})}, **kwargs
+    )
 
 
 def test_balance_points_and_level_with_two_decimals(run):
@@ -52,7 +58,9 @@ def test_asking_again_finds_the_same_ticket_even_in_a_new_conversation(run, sess
 
 def test_a_frozen_wallet_after_hours_promises_a_call_back(run, session, monkeypatch):
     monkeypatch.setenv("XINGHE_NOW", "2026-11-22T22:30:00+08:00")
-    message = run(ActionAccountLookup(), request("查余额", customer="C005")).message("utter_wallet_frozen_after_hours")
+    message = run(ActionAccountLookup(), request("查余额", customer="C005")).message(
+        "utter_wallet_frozen_after_hours"
+    )
     assert message["callback_at"] == "11月23日 09:00"
     assert session.get(Ticket, message["ticket_id"]).status == "open"
 
@@ -62,15 +70,22 @@ def statement(text, customer="C001", **kwargs):
 
 
 def items(result):
-    return [(m["kind"], m["amount"], m["memo"]) for m in result.messages if m["response"] == "utter_transaction_item"]
+    return [
+        (m["kind"], m["amount"], m["memo"])
+        for m in result.messages
+        if m["response"] == "utter_transaction_item"
+    ]
 
 
 def test_the_whole_statement_newest_first_with_signed_amounts(run):
     result = run(ActionTransactionHistory(), statement("最近的交易记录"))
     header = result.message("utter_transactions_header")
     assert (header["total"], header["page"], header["pages"]) == (3, 1, 1)
-    assert items(result) == [("消费", "-399.00", "订单XH2611010001"), ("充值", "+500.00", "银行卡充值"),
-                             ("消费", "-178.00", "订单XH2611010002")]
+    assert items(result) == [
+        ("消费", "-399.00", "订单XH2611010001"),
+        ("充值", "+500.00", "银行卡充值"),
+        ("消费", "-178.00", "订单XH2611010002"),
+    ]
     assert result.message("utter_transaction_item")["occurred_at"].startswith("11月21日")
     assert "utter_transactions_more" not in result.responses
 
@@ -101,8 +116,15 @@ def test_nothing_in_the_period_says_so(run):
 
 def add_transactions(session, customer, count):
     for days in range(1, count + 1):
-        session.add(WalletTransaction(customer_id=customer, occurred_at=NOW - timedelta(days=days), type="消费",
-                                      amount=Decimal(f"-{days}.00"), memo=f"第{days}笔"))
+        session.add(
+            WalletTransaction(
+                customer_id=customer,
+                occurred_at=NOW - timedelta(days=days),
+                type="消费",
+                amount=Decimal(f"-{days}.00"),
+                memo=f"第{days}笔",
+            )
+        )
     session.commit()
 
 
@@ -114,8 +136,12 @@ def test_a_long_statement_is_paged_and_more_continues_it(run, session):
     shown = first.slots()["statement_query"]
     assert shown["page"] == 1
 
-    more = statement('/transaction_history{"statement_page": "next"}', customer="C004",
-                     entities=[{"entity": "statement_page", "value": "next"}], slots={"statement_query": shown})
+    more = statement(
+        '/transaction_history{"statement_page": "next"}',
+        customer="C004",
+        entities=[{"entity": "statement_page", "value": "next"}],
+        slots={"statement_query": shown},
+    )
     second = run(ActionTransactionHistory(), more)
     header = second.message("utter_transactions_header")
     assert (header["page"], header["pages"]) == (2, 2)
@@ -126,5 +152,7 @@ def test_a_long_statement_is_paged_and_more_continues_it(run, session):
 def test_a_new_request_starts_again_from_the_first_page(run, session):
     add_transactions(session, "C004", 7)
     shown = {"since": None, "until": None, "types": None, "page": 2}
-    result = run(ActionTransactionHistory(), statement("交易记录", customer="C004", slots={"statement_query": shown}))
+    result = run(
+        ActionTransactionHistory(), statement("交易记录", customer="C004", slots={"statement_query": shown})
+    )
     assert result.message("utter_transactions_header")["page"] == 1

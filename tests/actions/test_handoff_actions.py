@@ -1,12 +1,11 @@
 import json
 
-from sqlalchemy import select
-
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
 
 from actions.common import GuardedAction
 from actions.handoff import ActionAnythingElse, ActionHandleFallback, ActionHandoff, ActionOutOfScope
-from actions.store.models import Ticket
+from business.store.models import Ticket
 from tests.actions.conftest import DOMAIN, make_tracker
 
 HISTORY = [
@@ -22,7 +21,11 @@ def test_handoff_in_hours_queues_with_the_conversation(run, session):
     message = result.message("utter_handoff_queued")
     assert (message["ticket_id"], message["position"]) == (ticket.id, 1)
     assert (ticket.category, ticket.status, ticket.conversation_id) == ("handoff", "queued", "web-42")
-    assert [m["text"] for m in json.loads(ticket.context)] == ["我要退货", "请输入您在星河注册的手机号。", "转人工"]
+    assert [m["text"] for m in json.loads(ticket.context)] == [
+        "我要退货",
+        "请输入您在星河注册的手机号。",
+        "转人工",
+    ]
     assert result.slots() == {"handoff_ticket_id": ticket.id}
 
 
@@ -42,7 +45,10 @@ def test_asking_twice_does_not_queue_twice(run, session):
 
 
 def test_a_complaint_becomes_a_high_priority_ticket(run, session):
-    run(ActionHandoff(), make_tracker("你们快递太慢了我要投诉", intent="complain", slots={"verified_customer_id": "C001"}))
+    run(
+        ActionHandoff(),
+        make_tracker("你们快递太慢了我要投诉", intent="complain", slots={"verified_customer_id": "C001"}),
+    )
     ticket = session.execute(select(Ticket)).scalar_one()
     assert (ticket.category, ticket.priority, ticket.customer_id) == ("complaint", "high", "C001")
     assert "快递太慢" in ticket.summary
@@ -58,7 +64,9 @@ def test_first_misunderstanding_asks_to_rephrase(run):
 
 
 def test_second_misunderstanding_in_a_row_offers_a_human(run):
-    assert run(ActionHandleFallback(), fallback_after(["greet", "nlu_fallback"])).responses == ["utter_offer_human"]
+    assert run(ActionHandleFallback(), fallback_after(["greet", "nlu_fallback"])).responses == [
+        "utter_offer_human"
+    ]
 
 
 def test_store_down_gets_a_polite_reply_not_a_crash(run, monkeypatch, tmp_path):
@@ -69,32 +77,48 @@ def test_store_down_gets_a_polite_reply_not_a_crash(run, monkeypatch, tmp_path):
 
 
 def test_misunderstandings_never_repeat_the_same_reply_and_keep_offering_a_human(run):
-    replies = [run(ActionHandleFallback(), fallback_after(["greet", *["nlu_fallback"] * n])).responses[0]
-               for n in range(6)]
+    replies = [
+        run(ActionHandleFallback(), fallback_after(["greet", *["nlu_fallback"] * n])).responses[0]
+        for n in range(6)
+    ]
     assert replies[:3] == ["utter_default", "utter_offer_human", "utter_offer_human_again"]
-    assert all(a != b for a, b in zip(replies, replies[1:]))
+    assert all(a != b for a, b in zip(replies, replies[1:], strict=False))
 
 
 def out_of_scope_after(times, active_loop=None):
-    history = [{"event": "user", "text": "x", "parse_data": {"intent": {"name": "out_of_scope"}}}] * (times - 1)
+    history = [{"event": "user", "text": "x", "parse_data": {"intent": {"name": "out_of_scope"}}}] * (
+        times - 1
+    )
     return make_tracker("帮我订个外卖", intent="out_of_scope", history=history, active_loop=active_loop)
 
 
 def test_out_of_scope_twice_in_a_row_offers_a_human_and_never_repeats_itself(run):
     replies = [run(ActionOutOfScope(), out_of_scope_after(n)).responses[0] for n in range(1, 7)]
-    assert replies[:3] == ["utter_out_of_scope", "utter_out_of_scope_offer_human", "utter_out_of_scope_offer_human_again"]
-    assert all(a != b for a, b in zip(replies, replies[1:]))
+    assert replies[:3] == [
+        "utter_out_of_scope",
+        "utter_out_of_scope_offer_human",
+        "utter_out_of_scope_offer_human_again",
+    ]
+    assert all(a != b for a, b in zip(replies, replies[1:], strict=False))
 
 
 def test_out_of_scope_inside_a_form_alternates_its_wording(run):
-    replies = [run(ActionOutOfScope(), out_of_scope_after(n, "refund_form")).responses[0] for n in range(1, 5)]
+    replies = [
+        run(ActionOutOfScope(), out_of_scope_after(n, "refund_form")).responses[0] for n in range(1, 5)
+    ]
     assert replies == ["utter_out_of_scope_in_form", "utter_out_of_scope_in_form_again"] * 2
 
 
 def turn(text, response):
     """The customer says `text`, the assistant answers with `response` (its text as shown)."""
-    return [{"event": "user", "text": text, "parse_data": {"intent": {"name": "affirm"}}},
-            {"event": "bot", "text": DOMAIN["responses"][response][0]["text"], "metadata": {"utter_action": response}}]
+    return [
+        {"event": "user", "text": text, "parse_data": {"intent": {"name": "affirm"}}},
+        {
+            "event": "bot",
+            "text": DOMAIN["responses"][response][0]["text"],
+            "metadata": {"utter_action": response},
+        },
+    ]
 
 
 def test_the_same_reply_a_third_turn_running_becomes_an_offer_of_a_person(run):
@@ -102,15 +126,20 @@ def test_the_same_reply_a_third_turn_running_becomes_an_offer_of_a_person(run):
     assert run(ActionAnythingElse(), once).responses == ["utter_anything_else"]
     twice = make_tracker("嗯", intent="affirm", history=turn("嗯", "utter_anything_else") * 2)
     assert run(ActionAnythingElse(), twice).responses == ["utter_same_answer_again"]
-    after_the_offer = make_tracker("嗯", intent="affirm", history=[
-        *turn("嗯", "utter_anything_else"), *turn("嗯", "utter_same_answer_again")])
+    after_the_offer = make_tracker(
+        "嗯",
+        intent="affirm",
+        history=[*turn("嗯", "utter_anything_else"), *turn("嗯", "utter_same_answer_again")],
+    )
     assert run(ActionAnythingElse(), after_the_offer).responses == ["utter_anything_else"]
 
 
 def test_asking_for_a_person_again_is_told_again_where_they_stand(run):
     first = run(ActionHandoff(), make_tracker("转人工", intent="request_human"))
-    history = [{"event": "user", "text": "人呢", "parse_data": {"intent": {"name": "request_human"}}},
-               {"event": "bot", "text": "…", "metadata": {"utter_action": "utter_handoff_already"}}] * 2
+    history = [
+        {"event": "user", "text": "人呢", "parse_data": {"intent": {"name": "request_human"}}},
+        {"event": "bot", "text": "…", "metadata": {"utter_action": "utter_handoff_already"}},
+    ] * 2
     again = make_tracker("人呢", intent="request_human", slots=first.slots(), history=history)
     assert run(ActionHandoff(), again).responses == ["utter_handoff_already"]
 
@@ -118,19 +147,30 @@ def test_asking_for_a_person_again_is_told_again_where_they_stand(run):
 def test_no_after_anything_else_or_a_stopped_request_is_goodbye(run):
     for asked in ("utter_anything_else", "utter_journey_stopped"):
         history = [{"event": "bot", "text": "…", "metadata": {"utter_action": asked}}]
-        assert run(ActionAnythingElse(), make_tracker("没有了", intent="deny", history=history)).responses == [
-            "utter_goodbye"]
-    assert run(ActionAnythingElse(), make_tracker("没有了", intent="deny")).responses == ["utter_anything_else"]
+        assert run(
+            ActionAnythingElse(), make_tracker("没有了", intent="deny", history=history)
+        ).responses == ["utter_goodbye"]
+    assert run(ActionAnythingElse(), make_tracker("没有了", intent="deny")).responses == [
+        "utter_anything_else"
+    ]
 
 
 def test_the_same_response_with_other_values_is_another_reply(run):
     """Page 2 of a statement is not page 1 again, though both come from the same response."""
-    history = [{"event": "user", "text": "查看更多", "parse_data": {"intent": {"name": "transaction_history"}}},
-               {"event": "bot", "text": "订单 XH2611010001 …", "metadata": {"utter_action": "utter_order_not_found"}}] * 2
+    history = [
+        {"event": "user", "text": "查看更多", "parse_data": {"intent": {"name": "transaction_history"}}},
+        {
+            "event": "bot",
+            "text": "订单 XH2611010001 …",
+            "metadata": {"utter_action": "utter_order_not_found"},
+        },
+    ] * 2
     tracker = make_tracker("XH2611010002", history=history)
     dispatcher = CollectingDispatcher()
     dispatcher.utter_message(response="utter_order_not_found", order_id="XH2611010002")
     assert not GuardedAction.repeats_itself(dispatcher, tracker, DOMAIN)
-    history = [{"event": "user", "text": "XH2611010002", "parse_data": {"intent": {"name": "inform"}}},
-               {"event": "bot", "text": "没有查到订单 XH2611010002，请核对订单号后再发一次。"}] * 2
+    history = [
+        {"event": "user", "text": "XH2611010002", "parse_data": {"intent": {"name": "inform"}}},
+        {"event": "bot", "text": "没有查到订单 XH2611010002，请核对订单号后再发一次。"},
+    ] * 2
     assert GuardedAction.repeats_itself(dispatcher, make_tracker("XH2611010002", history=history), DOMAIN)

@@ -1,7 +1,7 @@
 from sqlalchemy import select
 
 from actions.identity import ActionSessionStart, ValidateVerifyIdentityForm
-from actions.store.models import Ticket
+from business.store.models import Ticket
 from tests.actions.conftest import make_tracker
 
 FORM = "verify_identity_form"
@@ -9,8 +9,11 @@ FORM = "verify_identity_form"
 
 def answer_id(id_last4, phone="13800138001", failures=0, **kwargs):
     return make_tracker(
-        id_last4, slots={"phone_number": phone, "requested_slot": "id_last4", "verification_failures": failures},
-        extracted={"id_last4": id_last4}, active_loop=FORM, **kwargs,
+        id_last4,
+        slots={"phone_number": phone, "requested_slot": "id_last4", "verification_failures": failures},
+        extracted={"id_last4": id_last4},
+        active_loop=FORM,
+        **kwargs,
     )
 
 
@@ -39,8 +42,11 @@ def test_third_failure_locks_files_a_ticket_and_ends_the_form(run, session):
 
 
 def test_a_locked_check_asks_nothing_in_the_same_session(run):
-    tracker = make_tracker("我要退款", intent="request_refund",
-                           slots={"verification_failures": 3, "identity_ticket_id": "TK20261122001"})
+    tracker = make_tracker(
+        "我要退款",
+        intent="request_refund",
+        slots={"verification_failures": 3, "identity_ticket_id": "TK20261122001"},
+    )
     result = run(ValidateVerifyIdentityForm(), tracker)
     assert result.responses == ["utter_identity_locked"]
     assert result.slots() == {"requested_slot": None}
@@ -53,8 +59,12 @@ def test_an_already_verified_customer_is_not_asked_again(run):
 
 
 def test_a_malformed_phone_gets_a_format_hint(run):
-    tracker = make_tracker("不知道", slots={"requested_slot": "phone_number"},
-                           extracted={"phone_number": "不知道"}, active_loop=FORM)
+    tracker = make_tracker(
+        "不知道",
+        slots={"requested_slot": "phone_number"},
+        extracted={"phone_number": "不知道"},
+        active_loop=FORM,
+    )
     result = run(ValidateVerifyIdentityForm(), tracker)
     assert result.responses == ["utter_invalid_phone_number"]
     assert result.slots()["phone_number"] is None
@@ -86,6 +96,7 @@ def test_an_unknown_or_missing_vouched_customer_starts_unverified(run):
 def test_a_store_failure_still_starts_the_session_unverified(run, monkeypatch):
     def store_down(*args, **kwargs):
         raise OSError("database is unavailable")
+
     monkeypatch.setattr("actions.identity.session_scope", store_down)
     result = run(ActionSessionStart(), session_start({"verified_customer_id": "C001"}))
     assert [e["event"] for e in result.events] == ["session_started", "action"]

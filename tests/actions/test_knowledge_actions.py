@@ -1,7 +1,7 @@
 from sqlalchemy import select
 
 from actions.knowledge import ActionAnswerFaq
-from actions.store.models import FaqQuestion
+from business.store.models import FaqQuestion
 from tests.actions.conftest import make_tracker
 
 
@@ -22,7 +22,9 @@ def test_a_policy_question_is_answered_from_the_kb_and_logged(run, session):
 
 def test_the_phone_gets_the_one_sentence_form(run):
     web = run(ActionAnswerFaq(), ask("改签手续费怎么收")).message("utter_faq_answer")["answer"]
-    phone = run(ActionAnswerFaq(), ask("改签手续费怎么收", channel="phone")).message("utter_faq_answer")["answer"]
+    phone = run(ActionAnswerFaq(), ask("改签手续费怎么收", channel="phone")).message("utter_faq_answer")[
+        "answer"
+    ]
     assert "10%" in phone and len(phone) < len(web)
 
 
@@ -39,7 +41,9 @@ def test_a_chosen_document_is_answered_directly(run):
 
 
 def test_a_question_with_a_condition_gets_the_part_that_applies(run):
-    answer = run(ActionAnswerFaq(), ask("还有3天起飞，改签要多少手续费")).message("utter_faq_answer")["answer"]
+    answer = run(ActionAnswerFaq(), ask("还有3天起飞，改签要多少手续费")).message("utter_faq_answer")[
+        "answer"
+    ]
     assert "10%" in answer
     assert "20%" not in answer and "免费改签" not in answer
 
@@ -55,8 +59,13 @@ def test_close_documents_are_offered_as_buttons(run, monkeypatch):
     from actions import knowledge
 
     # A decision that cannot answer outright but sees two close documents asks which one.
-    monkeypatch.setattr(knowledge.KNOWLEDGE_BASE, "calibration", replace(
-        knowledge.KNOWLEDGE_BASE.calibration, answer_floor=1.01, clarify_floor=0.0, close_margin=10.0))
+    monkeypatch.setattr(
+        knowledge.KNOWLEDGE_BASE,
+        "calibration",
+        replace(
+            knowledge.KNOWLEDGE_BASE.calibration, answer_floor=1.01, clarify_floor=0.0, close_margin=10.0
+        ),
+    )
     result = run(ActionAnswerFaq(), ask("密码忘了"))
     assert result.responses == ["utter_faq_clarify"]
     buttons = result.message("utter_faq_clarify")["buttons"]

@@ -1,7 +1,12 @@
 import pytest
 
-from actions.orders import ActionCancelOrder, ActionOrderStatus, ValidateCancelOrderForm, ValidateOrderStatusForm
-from actions.store.models import Order
+from actions.orders import (
+    ActionCancelOrder,
+    ActionOrderStatus,
+    ValidateCancelOrderForm,
+    ValidateOrderStatusForm,
+)
+from business.store.models import Order
 from tests.actions.conftest import make_tracker
 
 
@@ -15,26 +20,41 @@ def test_order_status_reports_carrier_tracking_scan_and_eta_masked(run):
 
 def test_a_stuck_parcel_reports_the_exception(run):
     result = run(ActionOrderStatus(), make_tracker(slots={"order_id": "XH2611080008"}))
-    assert result.message("utter_order_status_shipped_exception")["logistics_exception"] == "包裹滞留超过72小时未更新"
+    assert (
+        result.message("utter_order_status_shipped_exception")["logistics_exception"]
+        == "包裹滞留超过72小时未更新"
+    )
 
 
 def test_an_unknown_order_id_is_asked_again(run):
-    tracker = make_tracker("XH2699999999", slots={"requested_slot": "order_id"},
-                           extracted={"order_id": "XH2699999999"}, active_loop="order_status_form")
+    tracker = make_tracker(
+        "XH2699999999",
+        slots={"requested_slot": "order_id"},
+        extracted={"order_id": "XH2699999999"},
+        active_loop="order_status_form",
+    )
     result = run(ValidateOrderStatusForm(), tracker)
     assert result.message("utter_order_not_found")["order_id"] == "XH2699999999"
     assert result.slots()["order_id"] is None
 
 
 def test_order_ids_are_normalised(run):
-    tracker = make_tracker("ｘｈ2611010001", slots={"requested_slot": "order_id"},
-                           extracted={"order_id": "ｘｈ2611010001"}, active_loop="order_status_form")
+    tracker = make_tracker(
+        "ｘｈ2611010001",
+        slots={"requested_slot": "order_id"},
+        extracted={"order_id": "ｘｈ2611010001"},
+        active_loop="order_status_form",
+    )
     assert run(ValidateOrderStatusForm(), tracker).slots()["order_id"] == "XH2611010001"
 
 
 def cancel_form_answer(order_id, customer="C002"):
-    return make_tracker(order_id, slots={"requested_slot": "order_id", "verified_customer_id": customer},
-                        extracted={"order_id": order_id}, active_loop="cancel_order_form")
+    return make_tracker(
+        order_id,
+        slots={"requested_slot": "order_id", "verified_customer_id": customer},
+        extracted={"order_id": order_id},
+        active_loop="cancel_order_form",
+    )
 
 
 def test_someone_elses_order_is_refused_without_details(run):
@@ -62,8 +82,11 @@ def test_an_unverified_customer_is_asked_nothing(run):
 
 
 def confirmed(value, order_id="XH2611050004", customer="C002"):
-    return make_tracker("确认", intent="affirm", slots={
-        "order_id": order_id, "cancel_confirmed": value, "verified_customer_id": customer})
+    return make_tracker(
+        "确认",
+        intent="affirm",
+        slots={"order_id": order_id, "cancel_confirmed": value, "verified_customer_id": customer},
+    )
 
 
 def test_confirmed_cancel_changes_the_order_and_refunds(run, session):
@@ -88,9 +111,16 @@ def test_unpaid_order_cancel_moves_no_money(run, session):
 
 def answer_to_cancel_confirmation(text, intent):
     """C002's cancel form, asking 确认取消订单 XH2611050004 吗？, answered with `text`."""
-    return make_tracker(text, intent=intent, active_loop="cancel_order_form",
-                        slots={"requested_slot": "cancel_confirmed", "order_id": "XH2611050004",
-                               "verified_customer_id": "C002"})
+    return make_tracker(
+        text,
+        intent=intent,
+        active_loop="cancel_order_form",
+        slots={
+            "requested_slot": "cancel_confirmed",
+            "order_id": "XH2611050004",
+            "verified_customer_id": "C002",
+        },
+    )
 
 
 def test_junk_instead_of_a_yes_or_no_gets_a_hint(run):
@@ -113,8 +143,12 @@ def test_thanks_without_a_no_is_not_taken_as_an_answer(run):
 
 def test_a_polite_no_fills_only_yes_or_no_questions(run):
     """不用了，谢谢 when asked for the order number is not an order number."""
-    tracker = make_tracker("不用了，谢谢", intent="thanks", active_loop="cancel_order_form",
-                           slots={"requested_slot": "order_id", "verified_customer_id": "C002"})
+    tracker = make_tracker(
+        "不用了，谢谢",
+        intent="thanks",
+        active_loop="cancel_order_form",
+        slots={"requested_slot": "order_id", "verified_customer_id": "C002"},
+    )
     result = run(ValidateCancelOrderForm(), tracker)
     assert result.responses == ["utter_invalid_order_id"]
     assert result.slots().get("order_id") is None

@@ -1,15 +1,24 @@
 from sqlalchemy import select
 
-from actions.refunds import ActionAskRefundConfirmed, ActionRefundStatus, ActionSubmitRefund, ValidateRefundForm
-from actions.store.models import Order, Refund, Ticket
+from actions.refunds import (
+    ActionAskRefundConfirmed,
+    ActionRefundStatus,
+    ActionSubmitRefund,
+    ValidateRefundForm,
+)
+from business.store.models import Order, Refund, Ticket
 from tests.actions.conftest import make_tracker
 
 FORM = "refund_form"
 
 
 def answer(slot, value, customer="C001", **slots):
-    return make_tracker(value, active_loop=FORM, extracted={slot: value},
-                        slots={"requested_slot": slot, "verified_customer_id": customer, **slots})
+    return make_tracker(
+        value,
+        active_loop=FORM,
+        extracted={slot: value},
+        slots={"requested_slot": slot, "verified_customer_id": customer, **slots},
+    )
 
 
 def test_an_order_in_transit_cannot_be_returned_yet(run):
@@ -55,17 +64,31 @@ def test_outside_the_rules_opens_a_ticket_and_offers_a_human(run, session):
 
 
 def test_confirmation_shows_amount_method_and_timeline(run):
-    tracker = make_tracker(slots={"order_id": "XH2611010002", "refund_reason": "no_reason",
-                                  "verified_customer_id": "C001"})
+    tracker = make_tracker(
+        slots={"order_id": "XH2611010002", "refund_reason": "no_reason", "verified_customer_id": "C001"}
+    )
     message = run(ActionAskRefundConfirmed(), tracker).message("utter_ask_refund_confirmed")
-    assert (message["amount"], message["refund_method"], message["timeline"]) == ("178.00", "星河钱包", "即时到账")
+    assert (message["amount"], message["refund_method"], message["timeline"]) == (
+        "178.00",
+        "星河钱包",
+        "即时到账",
+    )
     assert message["reason_name"] == "七天无理由"
 
 
 def submit(confirmed):
-    return make_tracker("确认", intent="affirm", sender_id="refund-conv", slots={
-        "order_id": "XH2611010002", "refund_reason": "no_reason", "refund_detail": "七天无理由",
-        "refund_confirmed": confirmed, "verified_customer_id": "C001"})
+    return make_tracker(
+        "确认",
+        intent="affirm",
+        sender_id="refund-conv",
+        slots={
+            "order_id": "XH2611010002",
+            "refund_reason": "no_reason",
+            "refund_detail": "七天无理由",
+            "refund_confirmed": confirmed,
+            "verified_customer_id": "C001",
+        },
+    )
 
 
 def test_confirmed_refund_is_recorded_with_its_ticket(run, session):
@@ -87,16 +110,23 @@ def test_declined_refund_changes_nothing(run, session):
 
 
 def test_refund_status_lists_the_customers_refunds(run):
-    result = run(ActionRefundStatus(), make_tracker("退款到哪了", intent="refund_status",
-                                                    slots={"verified_customer_id": "C002"}))
+    result = run(
+        ActionRefundStatus(),
+        make_tracker("退款到哪了", intent="refund_status", slots={"verified_customer_id": "C002"}),
+    )
     message = result.message("utter_refund_status_item")
     assert (message["order_id"], message["refund_state"], message["refund_method"]) == (
-        "XH2611060005", "退款处理中", "微信支付")
+        "XH2611060005",
+        "退款处理中",
+        "微信支付",
+    )
     assert "1-3个工作日" in message["progress"]
 
 
 def test_refund_status_without_refunds(run):
-    result = run(ActionRefundStatus(), make_tracker(intent="refund_status", slots={"verified_customer_id": "C004"}))
+    result = run(
+        ActionRefundStatus(), make_tracker(intent="refund_status", slots={"verified_customer_id": "C004"})
+    )
     assert result.responses == ["utter_refund_status_none"]
 
 

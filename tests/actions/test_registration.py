@@ -1,4 +1,5 @@
 """The action server registers exactly what the domain names: no base class, nothing missing."""
+
 from __future__ import annotations
 
 from rasa_sdk.executor import ActionExecutor

@@ -4,9 +4,9 @@ import pytest
 from sqlalchemy import select
 
 from actions.orders import ActionOrderStatus
-from actions.services.tickets import TicketService
-from actions.store.models import Ticket
 from actions.tickets import ActionFileComplaint, ActionTicketStatus, ValidateComplaintForm
+from business.services.tickets import TicketService
+from business.store.models import Ticket
 from tests.actions.conftest import make_tracker
 from tests.conftest import NOW
 
@@ -29,15 +29,23 @@ def test_a_bare_complaint_is_asked_what_happened(run, text):
 
 
 def filed(detail, customer=None, sender="complaint-1", **slots):
-    return make_tracker(detail, intent="complain", sender_id=sender,
-                        slots={"complaint_detail": detail, "verified_customer_id": customer, **slots})
+    return make_tracker(
+        detail,
+        intent="complain",
+        sender_id=sender,
+        slots={"complaint_detail": detail, "verified_customer_id": customer, **slots},
+    )
 
 
 def test_a_complaint_files_a_high_priority_ticket_with_the_order_it_names(run, session):
     result = run(ActionFileComplaint(), filed("订单XH2611010001的耳机是翻新货，太过分了", customer="C001"))
     ticket = session.execute(select(Ticket)).scalar_one()
     assert (ticket.category, ticket.priority, ticket.status) == ("complaint", "high", "open")
-    assert (ticket.order_id, ticket.customer_id, ticket.conversation_id) == ("XH2611010001", "C001", "complaint-1")
+    assert (ticket.order_id, ticket.customer_id, ticket.conversation_id) == (
+        "XH2611010001",
+        "C001",
+        "complaint-1",
+    )
     assert "翻新货" in ticket.summary and ticket.sla_due == datetime(2026, 11, 23, 10, 0)
     assert result.message("utter_complaint_filed")["ticket_id"] == ticket.id
     assert result.slots() == {"complaint_detail": None, "complaint_ticket_id": ticket.id}
@@ -64,20 +72,28 @@ def test_a_stopped_complaint_files_nothing(run, session):
 
 
 def status_request(text, entities=(), customer=None):
-    return make_tracker(text, intent="ticket_status", entities=entities, sender_id="later-conversation",
-                        slots={"verified_customer_id": customer} if customer else {})
+    return make_tracker(
+        text,
+        intent="ticket_status",
+        entities=entities,
+        sender_id="later-conversation",
+        slots={"verified_customer_id": customer} if customer else {},
+    )
 
 
 def open_ticket(session, category="complaint", customer="C001"):
-    ticket = TicketService(session).open(category, "测试工单", NOW, customer_id=customer,
-                                         conversation_id="earlier-conversation")
+    ticket = TicketService(session).open(
+        category, "测试工单", NOW, customer_id=customer, conversation_id="earlier-conversation"
+    )
     session.commit()
     return ticket
 
 
 def test_a_ticket_from_an_earlier_conversation_is_found_by_its_id(run, session):
     ticket = open_ticket(session)
-    tracker = status_request(f"工单{ticket.id.lower()}怎么样了", [{"entity": "ticket_id", "value": ticket.id.lower()}])
+    tracker = status_request(
+        f"工单{ticket.id.lower()}怎么样了", [{"entity": "ticket_id", "value": ticket.id.lower()}]
+    )
     message = run(ActionTicketStatus(), tracker).message("utter_ticket_status_open")
     assert (message["ticket_id"], message["category_name"]) == (ticket.id, "投诉")
     assert (message["updated_at"], message["sla_due"]) == ("11月22日 10:00", "11月23日 10:00")
@@ -107,7 +123,9 @@ def test_a_verified_customer_gets_the_open_tickets(run, session):
 
 
 def test_no_open_tickets_says_so_and_unverified_says_nothing(run):
-    assert run(ActionTicketStatus(), status_request("工单进度", customer="C003")).responses == ["utter_tickets_none"]
+    assert run(ActionTicketStatus(), status_request("工单进度", customer="C003")).responses == [
+        "utter_tickets_none"
+    ]
     assert run(ActionTicketStatus(), status_request("工单进度")).messages == []
 
 

@@ -1,5 +1,6 @@
 """Connector tests: each channel's blueprint served by a real Sanic server on loopback,
 in front of a fake Rasa agent that answers through the channel's output channel."""
+
 from __future__ import annotations
 
 import asyncio
@@ -54,7 +55,9 @@ async def serve():
         app = Sanic(f"connector_test_{uuid.uuid4().hex}", configure_logging=False)
         app.blueprint(channel.blueprint(rasa.on_new_message), url_prefix=f"/webhooks/{channel.url_prefix()}")
         port = free_port()
-        server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
+        server = await app.create_server(
+            host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False
+        )
         await server.startup()
         servers.append(server)
         return Served(f"http://127.0.0.1:{port}/webhooks/{channel.url_prefix()}", http)

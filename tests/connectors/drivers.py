@@ -2,6 +2,7 @@
 (signed and encrypted by wechatpy) and a voice gateway driving a call (signed by
 twilio's RequestValidator, TwiML followed like the gateway does).  Used by the
 connector tests and by the end-to-end tests against the real Rasa server."""
+
 from __future__ import annotations
 
 import asyncio
@@ -21,7 +22,11 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
 # Test credentials of the fake WeChat account and voice gateway.
-WECHAT_TOKEN, WECHAT_AES_KEY, WECHAT_APP_ID = "xinghe-token", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "wx2c2769f8efd9abc2"
+WECHAT_TOKEN, WECHAT_AES_KEY, WECHAT_APP_ID = (
+    "xinghe-token",
+    "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    "wx2c2769f8efd9abc2",
+)
 ACCOUNT, OPENID = "gh_xinghe000001", "oXH_demo_zhangwei_0001"
 TWILIO_TOKEN, PUBLIC_URL = "twilio-test-token", "https://bot.example.com"
 CALLER, AGENT_LINE = "+8613800138001", "+861088886666"
@@ -40,48 +45,67 @@ def wechat_signature(*parts: str) -> str:
 
 
 def text_xml(content: str, msg_id: str = "6054768590064713728", openid: str = OPENID) -> str:
-    return (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
-            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-            f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>")
+    return (
+        f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+    )
 
 
 def event_xml(event: str, key: str = "", created: str = "1700000000") -> str:
-    return (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{OPENID}]]></FromUserName>"
-            f"<CreateTime>{created}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[{event}]]></Event>"
-            f"<EventKey><![CDATA[{key}]]></EventKey></xml>")
+    return (
+        f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{OPENID}]]></FromUserName>"
+        f"<CreateTime>{created}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[{event}]]></Event>"
+        f"<EventKey><![CDATA[{key}]]></EventKey></xml>"
+    )
 
 
 class WeChat:
     """Pushes messages the way WeChat does, and reads the replies back with wechatpy."""
 
-    def __init__(self, served: Served, safe: bool = True, token: str = WECHAT_TOKEN,
-                 aes_key: str = WECHAT_AES_KEY, app_id: str = WECHAT_APP_ID) -> None:
+    def __init__(
+        self,
+        served: Served,
+        safe: bool = True,
+        token: str = WECHAT_TOKEN,
+        aes_key: str = WECHAT_AES_KEY,
+        app_id: str = WECHAT_APP_ID,
+    ) -> None:
         self.served, self.safe, self.token = served, safe, token
         self.crypto = WeChatCrypto(token, aes_key, app_id)
 
-    async def push(self, xml: str, query_override: Optional[Dict[str, str]] = None,
-                   sent_at: Optional[float] = None) -> Tuple[int, str]:
+    async def push(
+        self, xml: str, query_override: Optional[Dict[str, str]] = None, sent_at: Optional[float] = None
+    ) -> Tuple[int, str]:
         """Pushes `xml`, signed at `sent_at` (default: now) as WeChat signs it."""
         timestamp, nonce = str(int(time.time() if sent_at is None else sent_at)), "1320562132"
-        query = {"signature": wechat_signature(self.token, timestamp, nonce), "timestamp": timestamp,
-                 "nonce": nonce, "openid": OPENID}
+        query = {
+            "signature": wechat_signature(self.token, timestamp, nonce),
+            "timestamp": timestamp,
+            "nonce": nonce,
+            "openid": OPENID,
+        }
         body = xml
         if self.safe:
             sealed = parse_message_envelope(self.crypto.encrypt_message(xml, nonce, timestamp))
             query.update(encrypt_type="aes", msg_signature=sealed["MsgSignature"])
-            body = (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
-                    f"<Encrypt><![CDATA[{sealed['Encrypt']}]]></Encrypt></xml>")
+            body = (
+                f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
+                f"<Encrypt><![CDATA[{sealed['Encrypt']}]]></Encrypt></xml>"
+            )
         query.update(query_override or {})
-        async with self.served.http.post(f"{self.served.base_url}/webhook", params=query,
-                                         data=body.encode("utf-8")) as response:
+        async with self.served.http.post(
+            f"{self.served.base_url}/webhook", params=query, data=body.encode("utf-8")
+        ) as response:
             return response.status, await response.text()
 
     def read(self, body: str):
         """The reply as WeChat would show it (decrypted and checked in safe mode)."""
         if self.safe:
             envelope = parse_message_envelope(body)
-            body = self.crypto.decrypt_message(body, envelope["MsgSignature"], envelope["TimeStamp"],
-                                               envelope["Nonce"])
+            body = self.crypto.decrypt_message(
+                body, envelope["MsgSignature"], envelope["TimeStamp"], envelope["Nonce"]
+            )
         return parse_message(body)
 
     async def say(self, xml: str):
@@ -108,12 +132,20 @@ class Gateway:
 
     async def post(self, relative: str, signature: Optional[str] = None, **params: str) -> int:
         path = urljoin(self.path, relative)
-        form = {"CallSid": self.sid, "AccountSid": "AC" + "0" * 32, "From": CALLER, "To": "+861012345678",
-                "CallStatus": "in-progress", "Direction": "inbound", **params}
+        form = {
+            "CallSid": self.sid,
+            "AccountSid": "AC" + "0" * 32,
+            "From": CALLER,
+            "To": "+861012345678",
+            "CallStatus": "in-progress",
+            "Direction": "inbound",
+            **params,
+        }
         if signature is None:
             signature = self.validator.compute_signature(self.public_url + path, form)
-        async with self.served.http.post(self.origin + path, data=form,
-                                         headers={"X-Twilio-Signature": signature}) as answer:
+        async with self.served.http.post(
+            self.origin + path, data=form, headers={"X-Twilio-Signature": signature}
+        ) as answer:
             body = (await answer.read()).decode("utf-8")
             if answer.status == 200:
                 assert answer.headers["Content-Type"].startswith("text/xml")
@@ -138,13 +170,17 @@ class Gateway:
         return await self.step(self.doc.find("Gather").get("action"), Digits=digits)
 
     async def speak(self, text: str, confidence: str = "0.91") -> ET.Element:
-        return await self.step(self.doc.find("Gather").get("action"), SpeechResult=text, Confidence=confidence)
+        return await self.step(
+            self.doc.find("Gather").get("action"), SpeechResult=text, Confidence=confidence
+        )
 
     async def stay_silent(self) -> ET.Element:
         return await self.step(self._redirect())
 
     async def dial_ends(self, status: str) -> ET.Element:
-        return await self.step(self.doc.find("Dial").get("action"), DialCallStatus=status, DialCallDuration="0")
+        return await self.step(
+            self.doc.find("Dial").get("action"), DialCallStatus=status, DialCallDuration="0"
+        )
 
     async def hang_up(self) -> None:
         assert await self.post("/webhooks/phone/status", CallStatus="completed", CallDuration="42") == 200
@@ -209,7 +245,12 @@ def channel_environment(wechat_api_port: int) -> Dict[str, str]:
     """Environment that configures both channels with the test credentials above
     (the e2e harness passes it to `rasa run`)."""
     return {
-        "WECHAT_TOKEN": WECHAT_TOKEN, "WECHAT_APP_ID": WECHAT_APP_ID, "WECHAT_APP_SECRET": "test-secret",
-        "WECHAT_AES_KEY": WECHAT_AES_KEY, "WECHAT_API_BASE": f"http://127.0.0.1:{wechat_api_port}",
-        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN, "PHONE_PUBLIC_URL": PUBLIC_URL, "PHONE_AGENT_NUMBER": AGENT_LINE,
+        "WECHAT_TOKEN": WECHAT_TOKEN,
+        "WECHAT_APP_ID": WECHAT_APP_ID,
+        "WECHAT_APP_SECRET": "test-secret",
+        "WECHAT_AES_KEY": WECHAT_AES_KEY,
+        "WECHAT_API_BASE": f"http://127.0.0.1:{wechat_api_port}",
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "PHONE_PUBLIC_URL": PUBLIC_URL,
+        "PHONE_AGENT_NUMBER": AGENT_LINE,
     }

@@ -1,5 +1,6 @@
 """Whole phone calls through the phone channel: the twilio library signs each webhook like
 the gateway does, and the returned TwiML is parsed and followed like the gateway would."""
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -9,8 +10,8 @@ from urllib.parse import urljoin
 import pytest
 from twilio.request_validator import RequestValidator
 
-from actions.services.tickets import TicketService
-from actions.store.db import session_scope
+from business.services.tickets import TicketService
+from business.store.db import session_scope
 from connectors.phone import (
     GREETING,
     NOTICE,
@@ -30,12 +31,20 @@ from tests.connectors.drivers import (
 
 
 def phone_settings(**overrides) -> PhoneSettings:
-    values = dict(
-        auth_token=TWILIO_TOKEN, public_base_url=PUBLIC_URL, agent_number=AGENT_LINE, caller_id="",
-        style=VoiceStyle(voice="Polly.Zhiyu", say_language="cmn-CN", speech_language="zh-CN", dial_timeout_s=25),
-        hold_after_s=3.0, max_reprompts=2, min_confidence=0.3,
-        transfer_responses=frozenset({"utter_handoff_queued"}), goodbye_responses=frozenset({"utter_goodbye"}),
-    )
+    values = {
+        "auth_token": TWILIO_TOKEN,
+        "public_base_url": PUBLIC_URL,
+        "agent_number": AGENT_LINE,
+        "caller_id": "",
+        "style": VoiceStyle(
+            voice="Polly.Zhiyu", say_language="cmn-CN", speech_language="zh-CN", dial_timeout_s=25
+        ),
+        "hold_after_s": 3.0,
+        "max_reprompts": 2,
+        "min_confidence": 0.3,
+        "transfer_responses": frozenset({"utter_handoff_queued"}),
+        "goodbye_responses": frozenset({"utter_goodbye"}),
+    }
     values.update(overrides)
     return PhoneSettings(**values)
 
@@ -46,12 +55,18 @@ def scripted(script: Dict[str, List[dict]]):
 
 
 HUMAN_PAYLOAD = "/request_human"
-HANDOFF_REPLY = {"text": "已为您转接人工客服（工单号 {ticket}），当前排队第1位，请稍候。",
-                 "utter_action": "utter_handoff_queued"}
+HANDOFF_REPLY = {
+    "text": "已为您转接人工客服（工单号 {ticket}），当前排队第1位，请稍候。",
+    "utter_action": "utter_handoff_queued",
+}
 ORDER_SCRIPT = {
     "/order_status": [{"text": "好的，请告诉我您的订单号（XH开头）。"}],
-    "订单号是XH2611010001": [{"text": "订单 XH2611010001（蓝牙耳机）已于11月20日发货，顺丰速运，运单号 SF1402837465921。\n"
-                                    "预计11月23日送达，收件人 张* 138****8001。"}],
+    "订单号是XH2611010001": [
+        {
+            "text": "订单 XH2611010001（蓝牙耳机）已于11月20日发货，顺丰速运，运单号 SF1402837465921。\n"
+            "预计11月23日送达，收件人 张* 138****8001。"
+        }
+    ],
     "再见": [{"text": "感谢您的咨询，祝您生活愉快，再见！", "utter_action": "utter_goodbye"}],
 }
 
@@ -61,6 +76,7 @@ async def phone(serve, fake_rasa):
     async def start(missed_transfer=record_missed_transfer, **overrides) -> Gateway:
         channel = PhoneInput(phone_settings(**overrides), missed_transfer=missed_transfer)
         return Gateway(await serve(channel, fake_rasa))
+
     return start
 
 
@@ -72,7 +88,11 @@ async def test_keypad_1_then_order_status_by_speech_then_goodbye_and_hang_up(pho
     assert call.verbs == ["Say", "Gather", "Redirect"]  # the recording notice cannot be skipped
     assert call.doc.find("Say").text == NOTICE
     gather = call.doc.find("Gather")
-    assert (gather.get("input"), gather.get("language"), gather.get("numDigits")) == ("dtmf speech", "zh-CN", "1")
+    assert (gather.get("input"), gather.get("language"), gather.get("numDigits")) == (
+        "dtmf speech",
+        "zh-CN",
+        "1",
+    )
     assert gather.get("bargeIn") == "true"
     assert gather.find("Say").text == GREETING
     assert gather.find("Say").get("voice") == "Polly.Zhiyu"
@@ -224,9 +244,19 @@ async def test_a_repeated_incoming_call_webhook_greets_again_without_a_new_turn(
 
 
 async def test_buttons_become_a_keypad_menu(phone, fake_rasa):
-    fake_rasa.replies = scripted({"退": [{"text": "您想了解的是下面哪一个？", "buttons": [
-        {"title": "退货政策", "payload": '/ask_faq{"faq_document": "return-policy"}'},
-        {"title": "退款时效", "payload": '/ask_faq{"faq_document": "refund-time"}'}]}]})
+    fake_rasa.replies = scripted(
+        {
+            "退": [
+                {
+                    "text": "您想了解的是下面哪一个？",
+                    "buttons": [
+                        {"title": "退货政策", "payload": '/ask_faq{"faq_document": "return-policy"}'},
+                        {"title": "退款时效", "payload": '/ask_faq{"faq_document": "refund-time"}'},
+                    ],
+                }
+            ]
+        }
+    )
     call = await phone()
     await call.dial_in()
     await call.speak("退")
@@ -247,9 +277,13 @@ async def test_unsigned_or_forged_webhooks_get_403(phone, fake_rasa, tamper):
         "missing": "",
         "forged": "0/KCTR6DLpKmkAf8muzZqo1nDgQ=",
         "other-token": RequestValidator("someone-else").compute_signature(PUBLIC_URL + path, form),
-        "changed-speech": RequestValidator(TWILIO_TOKEN).compute_signature(PUBLIC_URL + path, {**form, "SpeechResult": "转人工"}),
+        "changed-speech": RequestValidator(TWILIO_TOKEN).compute_signature(
+            PUBLIC_URL + path, {**form, "SpeechResult": "转人工"}
+        ),
     }[tamper]
-    async with call.served.http.post(call.origin + path, data=form, headers={"X-Twilio-Signature": signature}) as answer:
+    async with call.served.http.post(
+        call.origin + path, data=form, headers={"X-Twilio-Signature": signature}
+    ) as answer:
         assert answer.status == 403
     assert fake_rasa.received == []
 
@@ -261,11 +295,19 @@ async def test_signature_for_the_public_url_vector_is_accepted(phone, fake_rasa)
     greeted (in progress before a restart, or a replay) makes no turn: the caller is
     told in Chinese and the call ends."""
     call = await phone(auth_token="12345", public_base_url="https://bot.example.com")
-    form = {"CallSid": "CAxxxxxxxx", "From": "+8613800138000", "SpeechResult": "我要查询订单", "Confidence": "0.92",
-            "CallStatus": "in-progress"}
+    form = {
+        "CallSid": "CAxxxxxxxx",
+        "From": "+8613800138000",
+        "SpeechResult": "我要查询订单",
+        "Confidence": "0.92",
+        "CallStatus": "in-progress",
+    }
     for signature, status in (("s9ESIIjsp6ZiYSnFIztrSwaim7g=", 200), ("s9ESIIjsp6ZiYSnFIztrSwaim7h=", 403)):
-        async with call.served.http.post(call.origin + "/webhooks/phone/gather?turn=3", data=form,
-                                         headers={"X-Twilio-Signature": signature}) as answer:
+        async with call.served.http.post(
+            call.origin + "/webhooks/phone/gather?turn=3",
+            data=form,
+            headers={"X-Twilio-Signature": signature},
+        ) as answer:
             assert answer.status == status
             if status == 200:
                 twiml = ET.fromstring(await answer.text())

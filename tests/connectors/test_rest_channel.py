@@ -1,4 +1,5 @@
 """The REST channel over HTTP: who a client is taken to be, and what it is refused."""
+
 from __future__ import annotations
 
 import time
@@ -6,7 +7,7 @@ import time
 import jwt
 import pytest
 
-from actions.services.identity import VERIFIED_CUSTOMER_KEY
+from business.services.identity import VERIFIED_CUSTOMER_KEY
 from connectors.rest import REST_AUDIENCE, RestInput, RestSettings, rest_conversation_id
 from connectors.signed import mint_customer_token
 from connectors.webchat.tokens import CUSTOMER_AUDIENCE
@@ -16,8 +17,13 @@ SECRET = "rest-test-secret-0123456789abcdef"
 
 
 def settings(**overrides) -> RestSettings:
-    values = dict(secret=SECRET, max_body_bytes=16384, max_message_chars=2000, max_sender_chars=128,
-                  token_max_lifetime_s=600)
+    values = {
+        "secret": SECRET,
+        "max_body_bytes": 16384,
+        "max_message_chars": 2000,
+        "max_sender_chars": 128,
+        "token_max_lifetime_s": 600,
+    }
     values.update(overrides)
     return RestSettings(**values)
 
@@ -31,15 +37,26 @@ def rest(serve, fake_rasa):
             kwargs = {"data": body} if raw else {"json": body}
             async with served.http.post(f"{served.base_url}/webhook", **kwargs) as answer:
                 return answer.status, await answer.json()
+
         return post
+
     return start
 
 
-def token(customer: str = "C001", secret: str = SECRET, audience: str = REST_AUDIENCE, issued_ago: int = 0,
-          lifetime: int = 300, **claims) -> str:
+def token(
+    customer: str = "C001",
+    secret: str = SECRET,
+    audience: str = REST_AUDIENCE,
+    issued_ago: int = 0,
+    lifetime: int = 300,
+    **claims,
+) -> str:
     now = int(time.time()) - issued_ago
-    return jwt.encode({"sub": customer, "aud": audience, "iat": now, "exp": now + lifetime, **claims},
-                      secret, algorithm="HS256")
+    return jwt.encode(
+        {"sub": customer, "aud": audience, "iat": now, "exp": now + lifetime, **claims},
+        secret,
+        algorithm="HS256",
+    )
 
 
 async def test_an_anonymous_client_is_answered_in_its_own_rest_conversation(rest, fake_rasa):
@@ -50,15 +67,19 @@ async def test_an_anonymous_client_is_answered_in_its_own_rest_conversation(rest
     assert (message.sender_id, message.input_channel, message.metadata) == ("rest:demo", "rest", {})
 
 
-@pytest.mark.parametrize("metadata", [
-    {VERIFIED_CUSTOMER_KEY: "C001"},
-    {VERIFIED_CUSTOMER_KEY: "C001", "wechat": {"openid": OPENID}},
-    {"phone": {"caller": "+8613800138001"}},
-])
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {VERIFIED_CUSTOMER_KEY: "C001"},
+        {VERIFIED_CUSTOMER_KEY: "C001", "wechat": {"openid": OPENID}},
+        {"phone": {"caller": "+8613800138001"}},
+    ],
+)
 async def test_identity_a_client_claims_in_metadata_is_dropped(rest, fake_rasa, metadata):
     post = await rest()
-    status, _ = await post({"sender": "anyone", "message": "查余额", "metadata": metadata,
-                            "input_channel": "webchat"})
+    status, _ = await post(
+        {"sender": "anyone", "message": "查余额", "metadata": metadata, "input_channel": "webchat"}
+    )
     assert status == 200
     [message] = fake_rasa.received
     assert (message.metadata, message.input_channel) == ({}, "rest")
@@ -80,43 +101,60 @@ async def test_a_signed_identity_is_vouched_for_in_a_conversation_of_its_own(res
     assert message.metadata == {VERIFIED_CUSTOMER_KEY: "C001"}
 
 
-@pytest.mark.parametrize("forged", [
-    pytest.param(lambda: token(secret="someone-elses-secret-0123456789abc"), id="wrong-secret"),
-    pytest.param(lambda: token(audience=CUSTOMER_AUDIENCE), id="web-chat-login-token"),
-    pytest.param(lambda: token(issued_ago=400, lifetime=300), id="expired"),
-    pytest.param(lambda: token(lifetime=86400), id="lives-a-day"),
-    pytest.param(lambda: jwt.encode({"sub": "C001", "aud": REST_AUDIENCE}, SECRET, algorithm="HS256"), id="no-expiry"),
-    pytest.param(lambda: jwt.encode({"sub": "C001", "aud": REST_AUDIENCE, "exp": int(time.time()) + 60}, None,
-                                    algorithm="none"), id="unsigned"),
-    pytest.param(lambda: token()[:-3] + "abc", id="tampered"),
-    pytest.param(lambda: "C001", id="not-a-token"),
-    pytest.param(lambda: token(customer="C001:crm-42"), id="id-with-a-colon"),
-])
+@pytest.mark.parametrize(
+    "forged",
+    [
+        pytest.param(lambda: token(secret="someone-elses-secret-0123456789abc"), id="wrong-secret"),
+        pytest.param(lambda: token(audience=CUSTOMER_AUDIENCE), id="web-chat-login-token"),
+        pytest.param(lambda: token(issued_ago=400, lifetime=300), id="expired"),
+        pytest.param(lambda: token(lifetime=86400), id="lives-a-day"),
+        pytest.param(
+            lambda: jwt.encode({"sub": "C001", "aud": REST_AUDIENCE}, SECRET, algorithm="HS256"),
+            id="no-expiry",
+        ),
+        pytest.param(
+            lambda: jwt.encode(
+                {"sub": "C001", "aud": REST_AUDIENCE, "exp": int(time.time()) + 60}, None, algorithm="none"
+            ),
+            id="unsigned",
+        ),
+        pytest.param(lambda: token()[:-3] + "abc", id="tampered"),
+        pytest.param(lambda: "C001", id="not-a-token"),
+        pytest.param(lambda: token(customer="C001:crm-42"), id="id-with-a-colon"),
+    ],
+)
 async def test_a_wrong_expired_or_foreign_token_is_refused_and_makes_no_turn(rest, fake_rasa, forged):
     post = await rest()
-    status, body = await post({"sender": "crm-42", "message": "查余额", "metadata": {"customer_token": forged()}})
+    status, body = await post(
+        {"sender": "crm-42", "message": "查余额", "metadata": {"customer_token": forged()}}
+    )
     assert (status, body["code"]) == (401, "identity_invalid") and "身份凭证无效" in body["error"]
     assert fake_rasa.received == []
 
 
 async def test_without_a_secret_signed_identities_are_refused(rest, fake_rasa):
     post = await rest(secret="")
-    status, body = await post({"sender": "crm-42", "message": "查余额", "metadata": {"customer_token": token()}})
+    status, body = await post(
+        {"sender": "crm-42", "message": "查余额", "metadata": {"customer_token": token()}}
+    )
     assert (status, body["code"]) == (403, "identity_disabled") and fake_rasa.received == []
 
 
-@pytest.mark.parametrize("body, code", [
-    (b"{not json", "malformed"),
-    (b"[1, 2]", "malformed"),
-    (b"\xff\xfe", "malformed"),
-    (b'{"message": "hi"}', "bad_sender"),
-    (b'{"sender": 42, "message": "hi"}', "bad_sender"),
-    (b'{"sender": "   ", "message": "hi"}', "bad_sender"),
-    ('{"sender": "%s", "message": "hi"}' % ("x" * 129), "bad_sender"),
-    (b'{"sender": "a"}', "bad_message"),
-    (b'{"sender": "a", "message": {"text": "hi"}}', "bad_message"),
-    ('{"sender": "a", "message": "%s"}' % ("长" * 2001), "bad_message"),
-])
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        (b"{not json", "malformed"),
+        (b"[1, 2]", "malformed"),
+        (b"\xff\xfe", "malformed"),
+        (b'{"message": "hi"}', "bad_sender"),
+        (b'{"sender": 42, "message": "hi"}', "bad_sender"),
+        (b'{"sender": "   ", "message": "hi"}', "bad_sender"),
+        ('{"sender": "%s", "message": "hi"}' % ("x" * 129), "bad_sender"),
+        (b'{"sender": "a"}', "bad_message"),
+        (b'{"sender": "a", "message": {"text": "hi"}}', "bad_message"),
+        ('{"sender": "a", "message": "%s"}' % ("长" * 2001), "bad_message"),
+    ],
+)
 async def test_malformed_bodies_get_a_chinese_400_and_make_no_turn(rest, fake_rasa, body, code):
     post = await rest()
     status, answer = await post(body, raw=True)
@@ -138,7 +176,9 @@ async def test_a_failed_turn_answers_a_chinese_500_without_details(serve):
         on_new_message = staticmethod(broken)
 
     served = await serve(RestInput(settings()), Broken())
-    async with served.http.post(f"{served.base_url}/webhook", json={"sender": "a", "message": "你好"}) as answer:
+    async with served.http.post(
+        f"{served.base_url}/webhook", json={"sender": "a", "message": "你好"}
+    ) as answer:
         body = await answer.text()
     assert answer.status == 500 and "系统有点忙" in body and "secret" not in body and "Traceback" not in body
 
@@ -146,5 +186,6 @@ async def test_a_failed_turn_answers_a_chinese_500_without_details(serve):
 def test_the_back_office_token_helper_makes_a_token_the_channel_accepts():
     turn = RestInput(settings()).accept(
         b'{"sender": "s", "message": "hi", "metadata": {"customer_token": "%s"}}'
-        % mint_customer_token("C002", SECRET, REST_AUDIENCE).encode())
+        % mint_customer_token("C002", SECRET, REST_AUDIENCE).encode()
+    )
     assert turn.metadata == {VERIFIED_CUSTOMER_KEY: "C002"}

@@ -1,4 +1,5 @@
 """Bot texts for the ear, and ids heard on the phone."""
+
 from connectors.voice_text import keypad_prompt, speakable, written_ids
 
 

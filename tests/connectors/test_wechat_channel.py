@@ -1,4 +1,5 @@
 """The WeChat channel over HTTP, with wechatpy playing WeChat's side (signing, encrypting, reading replies)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -28,9 +29,18 @@ from tests.connectors.drivers import (
 
 
 def settings(**overrides) -> WeChatSettings:
-    values = dict(token=WECHAT_TOKEN, app_id=WECHAT_APP_ID, app_secret="test-secret", encoding_aes_keys=(WECHAT_AES_KEY,),
-                  api_base="http://127.0.0.1:9", passive_budget_s=2.0, max_text_bytes=2048, dedupe_store="",
-                  menu_keys=DEFAULT_MENU_KEYS, max_clock_skew_s=300.0)
+    values = {
+        "token": WECHAT_TOKEN,
+        "app_id": WECHAT_APP_ID,
+        "app_secret": "test-secret",
+        "encoding_aes_keys": (WECHAT_AES_KEY,),
+        "api_base": "http://127.0.0.1:9",
+        "passive_budget_s": 2.0,
+        "max_text_bytes": 2048,
+        "dedupe_store": "",
+        "menu_keys": DEFAULT_MENU_KEYS,
+        "max_clock_skew_s": 300.0,
+    }
     values.update(overrides)
     return WeChatSettings(**values)
 
@@ -47,23 +57,33 @@ async def wechat(serve, fake_rasa):
 async def test_url_verification_echoes_echostr(serve, fake_rasa):
     served = await serve(WeChatInput(settings()), fake_rasa)
     now = str(int(time.time()))
-    query = {"signature": wechat_signature(WECHAT_TOKEN, now, "nonce1"), "timestamp": now,
-             "nonce": "nonce1", "echostr": "5927782489442352469"}
+    query = {
+        "signature": wechat_signature(WECHAT_TOKEN, now, "nonce1"),
+        "timestamp": now,
+        "nonce": "nonce1",
+        "echostr": "5927782489442352469",
+    }
     async with served.http.get(f"{served.base_url}/webhook", params=query) as response:
         assert (response.status, await response.text()) == (200, "5927782489442352469")
     query["signature"] = wechat_signature("wrong-token", now, "nonce1")
     async with served.http.get(f"{served.base_url}/webhook", params=query) as response:
         assert response.status == 403
     # A verification request captured long ago, correctly signed, is not echoed.
-    query = {"signature": wechat_signature(WECHAT_TOKEN, "1410685589", "nonce1"), "timestamp": "1410685589",
-             "nonce": "nonce1", "echostr": "5927782489442352469"}
+    query = {
+        "signature": wechat_signature(WECHAT_TOKEN, "1410685589", "nonce1"),
+        "timestamp": "1410685589",
+        "nonce": "nonce1",
+        "echostr": "5927782489442352469",
+    }
     async with served.http.get(f"{served.base_url}/webhook", params=query) as response:
         assert (response.status, await response.text()) == (403, "请求已过期")
 
 
 @pytest.mark.parametrize("age_s", [-400, 400, 3600])
 async def test_a_signed_push_outside_the_replay_window_makes_no_turn(wechat, fake_rasa, age_s):
-    status, body = await wechat.push(text_xml("查余额", msg_id=f"71{age_s + 5000}"), sent_at=time.time() - age_s)
+    status, body = await wechat.push(
+        text_xml("查余额", msg_id=f"71{age_s + 5000}"), sent_at=time.time() - age_s
+    )
     assert (status, body) == (403, "请求已过期") and fake_rasa.received == []
 
 
@@ -113,9 +133,14 @@ async def test_bound_openid_is_sent_as_verified_identity(serve, fake_rasa, datab
     [
         (event_xml("subscribe", "qrscene_123123"), "/greet"),
         (event_xml("CLICK", "MENU_HUMAN"), "/request_human"),
-        ("<xml><ToUserName>gh_x</ToUserName><FromUserName>" + OPENID + "</FromUserName><CreateTime>1</CreateTime>"
-         "<MsgType>voice</MsgType><MediaId>m</MediaId><Format>amr</Format><Recognition>我的订单到哪了。</Recognition>"
-         "<MsgId>77</MsgId></xml>", "我的订单到哪了"),
+        (
+            "<xml><ToUserName>gh_x</ToUserName><FromUserName>"
+            + OPENID
+            + "</FromUserName><CreateTime>1</CreateTime>"
+            "<MsgType>voice</MsgType><MediaId>m</MediaId><Format>amr</Format><Recognition>我的订单到哪了。</Recognition>"
+            "<MsgId>77</MsgId></xml>",
+            "我的订单到哪了",
+        ),
     ],
     ids=["subscribe-welcome", "menu-click", "voice-recognition"],
 )
@@ -132,12 +157,21 @@ async def test_subscription_scene_reaches_rasa(wechat, fake_rasa):
 @pytest.mark.parametrize(
     "xml, expected_reply",
     [
-        ("<xml><ToUserName>gh_x</ToUserName><FromUserName>" + OPENID + "</FromUserName><CreateTime>1</CreateTime>"
-         "<MsgType>voice</MsgType><MediaId>m</MediaId><Format>amr</Format><Recognition></Recognition>"
-         "<MsgId>78</MsgId></xml>", EMPTY_VOICE_REPLY),
-        ("<xml><ToUserName>gh_x</ToUserName><FromUserName>" + OPENID + "</FromUserName><CreateTime>1</CreateTime>"
-         "<MsgType>image</MsgType><PicUrl>http://x/a.png</PicUrl><MediaId>m</MediaId><MsgId>79</MsgId></xml>",
-         UNSUPPORTED_REPLY),
+        (
+            "<xml><ToUserName>gh_x</ToUserName><FromUserName>"
+            + OPENID
+            + "</FromUserName><CreateTime>1</CreateTime>"
+            "<MsgType>voice</MsgType><MediaId>m</MediaId><Format>amr</Format><Recognition></Recognition>"
+            "<MsgId>78</MsgId></xml>",
+            EMPTY_VOICE_REPLY,
+        ),
+        (
+            "<xml><ToUserName>gh_x</ToUserName><FromUserName>"
+            + OPENID
+            + "</FromUserName><CreateTime>1</CreateTime>"
+            "<MsgType>image</MsgType><PicUrl>http://x/a.png</PicUrl><MediaId>m</MediaId><MsgId>79</MsgId></xml>",
+            UNSUPPORTED_REPLY,
+        ),
     ],
     ids=["empty-recognition", "image"],
 )
@@ -154,9 +188,15 @@ async def test_unsubscribe_is_acknowledged_silently(wechat, fake_rasa):
 
 
 async def test_numbered_choice_sends_the_buttons_payload(wechat, fake_rasa):
-    fake_rasa.replies = lambda m: [{"text": "您想了解的是下面哪一个？", "buttons": [
-        {"title": "退货政策", "payload": '/ask_faq{"faq_document": "return-policy"}'},
-        {"title": "退款时效", "payload": '/ask_faq{"faq_document": "refund-time"}'}]}]
+    fake_rasa.replies = lambda m: [
+        {
+            "text": "您想了解的是下面哪一个？",
+            "buttons": [
+                {"title": "退货政策", "payload": '/ask_faq{"faq_document": "return-policy"}'},
+                {"title": "退款时效", "payload": '/ask_faq{"faq_document": "refund-time"}'},
+            ],
+        }
+    ]
     reply = await wechat.say(text_xml("退", msg_id="10"))
     assert "回复 1：退货政策" in reply.content and "回复 2：退款时效" in reply.content
     await wechat.say(text_xml("2", msg_id="11"))
@@ -166,8 +206,11 @@ async def test_numbered_choice_sends_the_buttons_payload(wechat, fake_rasa):
 # -- refusals --
 
 
-@pytest.mark.parametrize("override", [{"signature": "0" * 40}, {"msg_signature": "0" * 40}, {"signature": ""}],
-                         ids=["bad-signature", "bad-msg-signature", "missing-signature"])
+@pytest.mark.parametrize(
+    "override",
+    [{"signature": "0" * 40}, {"msg_signature": "0" * 40}, {"signature": ""}],
+    ids=["bad-signature", "bad-msg-signature", "missing-signature"],
+)
 async def test_forged_pushes_get_403_and_reach_nobody(wechat, fake_rasa, override):
     status, _ = await wechat.push(text_xml("你好"), query_override=override)
     assert status == 403 and fake_rasa.received == []
@@ -179,8 +222,10 @@ async def test_push_for_another_app_id_is_refused(serve, fake_rasa):
     assert status == 400 and fake_rasa.received == []
 
 
-TEXT_FIELDS = "<xml><ToUserName>gh</ToUserName><FromUserName>o</FromUserName><MsgType>text</MsgType>" \
-              "<Content>{content}</Content></xml>"
+TEXT_FIELDS = (
+    "<xml><ToUserName>gh</ToUserName><FromUserName>o</FromUserName><MsgType>text</MsgType>"
+    "<Content>{content}</Content></xml>"
+)
 
 
 @pytest.mark.parametrize(
@@ -188,7 +233,8 @@ TEXT_FIELDS = "<xml><ToUserName>gh</ToUserName><FromUserName>o</FromUserName><Ms
     [
         '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;">]>'
         + TEXT_FIELDS.format(content="&lol2;"),
-        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>' + TEXT_FIELDS.format(content="&e;"),
+        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+        + TEXT_FIELDS.format(content="&e;"),
         "<xml><Content>没有发送者</Content></xml>",
         "这不是XML",
     ],
@@ -206,8 +252,9 @@ async def test_hostile_or_malformed_xml_gets_400(serve, fake_rasa, xml, safe):
 
 async def test_retried_delivery_makes_one_turn_and_repeats_the_reply(wechat, fake_rasa):
     fake_rasa.delay_s = 0.3
-    first, retry = await asyncio.gather(wechat.say(text_xml("查订单", msg_id="500")),
-                                        wechat.say(text_xml("查订单", msg_id="500")))
+    first, retry = await asyncio.gather(
+        wechat.say(text_xml("查订单", msg_id="500")), wechat.say(text_xml("查订单", msg_id="500"))
+    )
     late_retry = await wechat.say(text_xml("查订单", msg_id="500"))
     assert len(fake_rasa.received) == 1
     assert first.content == retry.content == late_retry.content == "收到：查订单"
@@ -236,12 +283,18 @@ async def test_workers_sharing_a_sql_store_make_one_turn(serve, tmp_path):
 
 async def test_slow_turn_answers_success_then_sends_through_the_api(serve, fake_rasa, wechat_api):
     fake_rasa.delay_s = 0.8
-    channel = WeChatInput(settings(api_base=wechat_api.base_url, passive_budget_s=0.2), identify=lambda o: None)
+    channel = WeChatInput(
+        settings(api_base=wechat_api.base_url, passive_budget_s=0.2), identify=lambda o: None
+    )
     wechat = WeChat(await serve(channel, fake_rasa))
     status, body = await wechat.push(text_xml("查订单XH2611010001", msg_id="600"))
     assert (status, body) == (200, "success")
     [sent] = await wechat_api.wait_for_sends(1)
-    assert sent["body"] == {"touser": OPENID, "msgtype": "text", "text": {"content": "收到：查订单XH2611010001"}}
+    assert sent["body"] == {
+        "touser": OPENID,
+        "msgtype": "text",
+        "text": {"content": "收到：查订单XH2611010001"},
+    }
     assert sent["token"] == "TOKEN1"
     # A second slow message reuses the cached access token.
     await wechat.push(text_xml("再查一次", msg_id="601"))
@@ -252,7 +305,9 @@ async def test_slow_turn_answers_success_then_sends_through_the_api(serve, fake_
 async def test_expired_token_is_renewed_once_and_the_message_still_sent(serve, fake_rasa, wechat_api):
     fake_rasa.delay_s = 0.5
     wechat_api.send_errors = [42001]
-    channel = WeChatInput(settings(api_base=wechat_api.base_url, passive_budget_s=0.1), identify=lambda o: None)
+    channel = WeChatInput(
+        settings(api_base=wechat_api.base_url, passive_budget_s=0.1), identify=lambda o: None
+    )
     await WeChat(await serve(channel, fake_rasa)).push(text_xml("你好", msg_id="700"))
     sends = await wechat_api.wait_for_sends(2)
     assert [s["token"] for s in sends] == ["TOKEN1", "TOKEN2"]
@@ -265,14 +320,18 @@ async def test_long_reply_passive_part_first_rest_through_the_api(serve, fake_ra
     reply = await WeChat(await serve(channel, fake_rasa)).say(text_xml("查订单", msg_id="800"))
     assert len(reply.content.encode("utf-8")) <= 2048
     [rest] = await wechat_api.wait_for_sends(1)
-    assert (reply.content + rest["body"]["text"]["content"]).replace("\n", "") == (paragraph + "还有什么可以帮您？")
+    assert (reply.content + rest["body"]["text"]["content"]).replace("\n", "") == (
+        paragraph + "还有什么可以帮您？"
+    )
 
 
 async def test_quota_error_stops_the_remaining_messages(serve, fake_rasa, wechat_api):
     fake_rasa.delay_s = 0.3
     fake_rasa.replies = lambda m: [{"text": "甲" * 1000}, {"text": "乙" * 1000}, {"text": "丙" * 1000}]
     wechat_api.send_errors = [45047]
-    channel = WeChatInput(settings(api_base=wechat_api.base_url, passive_budget_s=0.1), identify=lambda o: None)
+    channel = WeChatInput(
+        settings(api_base=wechat_api.base_url, passive_budget_s=0.1), identify=lambda o: None
+    )
     await WeChat(await serve(channel, fake_rasa)).push(text_xml("你好", msg_id="801"))
     await wechat_api.wait_for_sends(1)
     await asyncio.sleep(0.3)
@@ -288,7 +347,9 @@ async def test_proactive_messages_go_through_the_api(wechat_api):
 async def test_an_unreachable_api_is_logged_without_the_access_token(serve, fake_rasa, wechat_api, caplog):
     fake_rasa.delay_s = 0.3
     wechat_api.broken = True
-    channel = WeChatInput(settings(api_base=wechat_api.base_url, passive_budget_s=0.1), identify=lambda o: None)
+    channel = WeChatInput(
+        settings(api_base=wechat_api.base_url, passive_budget_s=0.1), identify=lambda o: None
+    )
     await WeChat(await serve(channel, fake_rasa)).push(text_xml("你好", msg_id="802"))
     await wechat_api.wait_for_sends(1)
     await asyncio.sleep(0.2)

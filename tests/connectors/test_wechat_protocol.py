@@ -1,4 +1,5 @@
 """WeChat signatures, safe-mode crypto and XML, checked against wechatpy and the published vectors."""
+
 from __future__ import annotations
 
 import base64
@@ -53,7 +54,9 @@ def test_url_signature_matches_the_published_vector():
 
 
 def test_official_safe_mode_sample_decrypts_to_the_text_message():
-    plain, key_index = MessageCipher(TOKEN, APP_ID, [AES_KEY]).decrypt(ENCRYPT, MSG_SIGNATURE, TIMESTAMP, NONCE)
+    plain, key_index = MessageCipher(TOKEN, APP_ID, [AES_KEY]).decrypt(
+        ENCRYPT, MSG_SIGNATURE, TIMESTAMP, NONCE
+    )
     fields = parse_fields(plain.encode("utf-8"))
     assert key_index == 0
     assert fields["Content"] == "abcdteT"
@@ -73,17 +76,27 @@ def test_tampered_ciphertext_fails_the_msg_signature():
 
 def test_previous_key_still_opens_messages_during_rotation():
     new_key = "Z" * 43
-    plain, key_index = MessageCipher(TOKEN, APP_ID, [new_key, AES_KEY]).decrypt(ENCRYPT, MSG_SIGNATURE, TIMESTAMP, NONCE)
+    plain, key_index = MessageCipher(TOKEN, APP_ID, [new_key, AES_KEY]).decrypt(
+        ENCRYPT, MSG_SIGNATURE, TIMESTAMP, NONCE
+    )
     assert key_index == 1 and "abcdteT" in plain
 
 
 def test_encrypted_reply_matches_the_deterministic_vector_and_wechatpy_reads_it():
-    reply = TextReply(content="您好，请问有什么可以帮您？", source="gh_10f6c3c3ac5a",
-                      target="oyORnuP8q7ou2gfYjqLzSIWZf0rs", time=1409735670).render()
-    sealed = MessageCipher(TOKEN, APP_ID, [AES_KEY]).encrypt(reply, TIMESTAMP, NONCE, random_prefix=b"1234567890123456")
+    reply = TextReply(
+        content="您好，请问有什么可以帮您？",
+        source="gh_10f6c3c3ac5a",
+        target="oyORnuP8q7ou2gfYjqLzSIWZf0rs",
+        time=1409735670,
+    ).render()
+    sealed = MessageCipher(TOKEN, APP_ID, [AES_KEY]).encrypt(
+        reply, TIMESTAMP, NONCE, random_prefix=b"1234567890123456"
+    )
     assert (sealed.encrypt, sealed.msg_signature) == (REPLY_ENCRYPT, REPLY_SIGNATURE)
     envelope = {"Encrypt": sealed.encrypt}
-    plain = WeChatCrypto(TOKEN, AES_KEY, APP_ID).decrypt_message(envelope, sealed.msg_signature, TIMESTAMP, NONCE)
+    plain = WeChatCrypto(TOKEN, AES_KEY, APP_ID).decrypt_message(
+        envelope, sealed.msg_signature, TIMESTAMP, NONCE
+    )
     assert parse_message(plain).content == "您好，请问有什么可以帮您？"
 
 
@@ -94,7 +107,9 @@ def unpad_by_16(data: bytes) -> bytes:
 
 @pytest.mark.parametrize("length", range(1, 201))
 def test_every_message_length_round_trips_with_wechatpy(length):
-    content = ("查" * length)[: length // 3] + "x" * (length - 3 * (length // 3))  # exactly `length` bytes of UTF-8
+    content = ("查" * length)[: length // 3] + "x" * (
+        length - 3 * (length // 3)
+    )  # exactly `length` bytes of UTF-8
     xml = f"<xml><Content><![CDATA[{content}]]></Content></xml>"
     ours = MessageCipher(TOKEN, APP_ID, [AES_KEY])
     pushed = WeChatCrypto(TOKEN, AES_KEY, APP_ID).encrypt_message(xml, NONCE, TIMESTAMP)
@@ -102,8 +117,9 @@ def test_every_message_length_round_trips_with_wechatpy(length):
     plain, _ = ours.decrypt(fields["Encrypt"], fields["MsgSignature"], TIMESTAMP, NONCE)
     assert parse_fields(plain.encode())["Content"] == content
     sealed = ours.encrypt(xml, TIMESTAMP, NONCE)
-    back = WeChatCrypto(TOKEN, AES_KEY, APP_ID).decrypt_message({"Encrypt": sealed.encrypt}, sealed.msg_signature,
-                                                                 TIMESTAMP, NONCE)
+    back = WeChatCrypto(TOKEN, AES_KEY, APP_ID).decrypt_message(
+        {"Encrypt": sealed.encrypt}, sealed.msg_signature, TIMESTAMP, NONCE
+    )
     assert back == xml
 
 
@@ -113,8 +129,10 @@ def test_a_16_byte_unpad_loses_about_half_of_all_lengths():
     failures = 0
     for length in range(1, 200):
         sealed = base64.b64decode(
-            WeChatCrypto(TOKEN, AES_KEY, APP_ID).encrypt_message("x" * length, NONCE, TIMESTAMP)
-            .split("<Encrypt><![CDATA[")[1].split("]]>")[0]
+            WeChatCrypto(TOKEN, AES_KEY, APP_ID)
+            .encrypt_message("x" * length, NONCE, TIMESTAMP)
+            .split("<Encrypt><![CDATA[")[1]
+            .split("]]>")[0]
         )
         decryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).decryptor()
         try:
@@ -136,8 +154,10 @@ def test_cdata_cannot_be_broken_out_of():
 @pytest.mark.parametrize(
     "body",
     [
-        (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>'
-         b"<xml><Content>&b;</Content></xml>"),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>'
+            b"<xml><Content>&b;</Content></xml>"
+        ),
         b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xml><Content>&e;</Content></xml>',
         b"<xml><Content>unclosed</xml>",
         b"",

@@ -1,4 +1,5 @@
 """One customer's conversation over the REST channel, as the e2e tests drive it."""
+
 from __future__ import annotations
 
 from typing import List

@@ -1,10 +1,11 @@
 """Whole conversations over the REST channel, checked in the replies and in the store."""
+
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
 
-from actions.store.models import Order, Refund, Ticket
+from business.store.models import Order, Refund, Ticket
 from tests.e2e.conversation import Conversation, conversation_to_verify
 
 pytestmark = pytest.mark.e2e
@@ -121,7 +122,9 @@ def test_three_wrong_checks_lock_and_file_a_ticket(chat, store):
     reply = talk.fail_verification("我要退款", "13800138001")
     assert "连续3次" in reply
     with store() as session:
-        ticket = session.execute(select(Ticket).where(Ticket.conversation_id == talk.conversation_id)).scalar_one()
+        ticket = session.execute(
+            select(Ticket).where(Ticket.conversation_id == talk.conversation_id)
+        ).scalar_one()
         assert ticket.category == "identity"
     assert "连续3次" in talk.say("我要取消订单")  # locked for the rest of the session
 
@@ -146,14 +149,21 @@ def test_request_human_files_a_queued_ticket_with_context(chat, store):
     reply = talk.say("转人工")
     assert "工单号 TK" in reply and "人工客服" in reply
     with store() as session:
-        ticket = session.execute(select(Ticket).where(Ticket.conversation_id == talk.conversation_id)).scalar_one()
+        ticket = session.execute(
+            select(Ticket).where(Ticket.conversation_id == talk.conversation_id)
+        ).scalar_one()
         assert ticket.status == "queued" and "我的快递到哪了" in ticket.context
 
 
 @pytest.mark.parametrize(
     "message, expected",
-    [("你好", "星河智能客服"), ("再见", "再见"), ("谢谢你", "不客气"), ("你是机器人吗", "机器人"),
-     ("给我讲个笑话吧", "帮不上")],
+    [
+        ("你好", "星河智能客服"),
+        ("再见", "再见"),
+        ("谢谢你", "不客气"),
+        ("你是机器人吗", "机器人"),
+        ("给我讲个笑话吧", "帮不上"),
+    ],
 )
 def test_small_talk(chat, message, expected):
     assert expected in Conversation(chat).say(message)

@@ -1,8 +1,9 @@
 """Every knowledge-base fact, asked in natural Chinese over REST, comes back with its numbers."""
+
 import pytest
 from sqlalchemy import select
 
-from actions.store.models import Refund
+from business.store.models import Refund
 from tests.e2e.conversation import Conversation, conversation_to_verify
 
 pytestmark = pytest.mark.e2e

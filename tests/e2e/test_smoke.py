@@ -35,26 +35,33 @@ def test_half_an_emoji_is_read_as_a_space_not_an_error(chat):
     assert "运费" in texts, texts
 
 
-@pytest.mark.parametrize("text, intent", [("你好(*^▽^*)", "greet"), ("谢谢^_^", "thanks"), ("嗨～(｡･ω･｡)ﾉ", "greet")])
+@pytest.mark.parametrize(
+    "text, intent", [("你好(*^▽^*)", "greet"), ("谢谢^_^", "thanks"), ("嗨～(｡･ω･｡)ﾉ", "greet")]
+)
 def test_a_kaomoji_does_not_change_what_the_customer_says(chat, text, intent):
     assert chat.parse(text)["intent"]["name"] == intent
 
 
-@pytest.mark.parametrize("text, intent", [
-    ("🙏🙏", "thanks"),  # folded hands thank
-    ("👋", "greet"),
-    ("小星最近忙不忙呀", "greet"),  # asking after the bot opens a chat
-    ("掌柜好", "greet"),
-    ("你好，有个事想咨询下", "greet"),  # the question comes next
-    ("暂时没有别的问题了", "goodbye"),  # the answer to 还有什么可以帮您
-    ("很高兴又见到你了", "greet"),  # nice to see you
-    ("小星，你近来还好吗", "greet"),  # how are you
-])
+@pytest.mark.parametrize(
+    "text, intent",
+    [
+        ("🙏🙏", "thanks"),  # folded hands thank
+        ("👋", "greet"),
+        ("小星最近忙不忙呀", "greet"),  # asking after the bot opens a chat
+        ("掌柜好", "greet"),
+        ("你好，有个事想咨询下", "greet"),  # the question comes next
+        ("暂时没有别的问题了", "goodbye"),  # the answer to 还有什么可以帮您
+        ("很高兴又见到你了", "greet"),  # nice to see you
+        ("小星，你近来还好吗", "greet"),  # how are you
+    ],
+)
 def test_small_talk_as_customers_type_it(chat, text, intent):
     assert chat.parse(text)["intent"]["name"] == intent
 
 
-@pytest.mark.parametrize("text", ["后天上海飞成都的机票多少钱", "帮我查查周五杭州到北京的航班", "下周三深圳去重庆有直飞吗"])
+@pytest.mark.parametrize(
+    "text", ["后天上海飞成都的机票多少钱", "帮我查查周五杭州到北京的航班", "下周三深圳去重庆有直飞吗"]
+)
 def test_a_search_for_new_flights_is_not_taken_for_the_customers_booking(chat, text):
     """星河旅行 serves flights it already booked; a search names cities and dates just as an answer to 改到哪天 does."""
     assert chat.parse(text)["intent"]["name"] == "out_of_scope"
@@ -68,10 +75,16 @@ def test_another_companys_business_is_declined_not_started(chat, text):
     assert "帮不上忙" in texts, texts
 
 
-@pytest.mark.parametrize("lead_in", [
-    [("好的", "还有什么可以帮您")],  # a bare yes outside a question
-    [("我要退货", "手机号"), ("算了", "停止当前操作，没有做任何修改。还有什么可以帮您")],  # a stopped request
-])
+@pytest.mark.parametrize(
+    "lead_in",
+    [
+        [("好的", "还有什么可以帮您")],  # a bare yes outside a question
+        [
+            ("我要退货", "手机号"),
+            ("算了", "停止当前操作，没有做任何修改。还有什么可以帮您"),
+        ],  # a stopped request
+    ],
+)
 @pytest.mark.parametrize("no_more", ["没有了", "不用了"])
 def test_no_to_anything_else_ends_the_conversation_instead_of_asking_again(chat, lead_in, no_more):
     talk = Conversation(chat)

@@ -1,5 +1,6 @@
 """Wallet, travel, complaint and ticket conversations over the REST channel, checked in the
 replies and in the store: changed exactly as promised, and not at all when the customer says no."""
+
 from __future__ import annotations
 
 import re
@@ -9,8 +10,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from actions.services.clock import SHANGHAI
-from actions.store.models import FlightBooking, Ticket, WalletTransaction
+from business.clock import SHANGHAI
+from business.store.models import FlightBooking, Ticket, WalletTransaction
 from tests.e2e.conversation import Conversation, conversation_to_verify
 
 pytestmark = pytest.mark.e2e
@@ -47,7 +48,11 @@ def test_a_frozen_wallet_is_handed_to_a_person_with_one_ticket(chat, store):
     talk = conversation_to_verify(chat, "查余额", "13500135005", "1024")
     with store() as session:
         [ticket] = tickets_of(session, customer_id="C005", category="account_frozen")
-        assert (ticket.priority, ticket.status, ticket.conversation_id) == ("high", "queued", talk.conversation_id)
+        assert (ticket.priority, ticket.status, ticket.conversation_id) == (
+            "high",
+            "queued",
+            talk.conversation_id,
+        )
     again = talk.say("钱包余额多少")
     assert "312.80元" in again and "冻结" in again and ticket.id in again
     assert ticket.id in talk.say("转人工")  # already queued: no second handoff
@@ -68,9 +73,16 @@ def test_recent_top_ups_only(chat):
 def test_a_long_statement_is_paged(chat, store, xinghe_now):
     now = business_now(xinghe_now)
     with store() as session:
-        session.add_all(WalletTransaction(customer_id="C004", occurred_at=now - timedelta(days=day), type="消费",
-                                          amount=Decimal(f"-{day}.00"), memo=f"测试消费{day}")
-                        for day in range(1, 8))
+        session.add_all(
+            WalletTransaction(
+                customer_id="C004",
+                occurred_at=now - timedelta(days=day),
+                type="消费",
+                amount=Decimal(f"-{day}.00"),
+                memo=f"测试消费{day}",
+            )
+            for day in range(1, 8)
+        )
     talk = conversation_to_verify(chat, "交易记录", "13600136004", "7702")
     first = chat.say(talk.sender, "交易记录")
     texts = "\n".join(m.get("text", "") for m in first)
@@ -125,7 +137,12 @@ def test_change_declined_then_confirmed(chat, store, xinghe_now):
     assert "改签成功" in reply and "MU5103" in reply and "110.00元" in reply
     with store() as session:
         assert booking_state(session, "K7M2QD") == (
-            "MU5103", datetime.combine(new_day, time(9, 0)), "confirmed", before[3], before[4])
+            "MU5103",
+            datetime.combine(new_day, time(9, 0)),
+            "confirmed",
+            before[3],
+            before[4],
+        )
         [record] = tickets_of(session, booking_ref="K7M2QD")
         assert (record.category, record.status, record.customer_id) == ("flight_change", "resolved", "C001")
         assert record.id in reply
@@ -150,9 +167,20 @@ def test_a_flown_booking_is_neither_refunded_nor_changed(chat, store):
 def test_a_day_without_flights_on_the_route_is_asked_again(chat, store, xinghe_now):
     day = business_now(xinghe_now).date() + timedelta(days=10)
     with store() as session:  # CZ3101 is the only flight 广州白云→北京大兴
-        session.add(FlightBooking(ref="G5T7YU", customer_id="C004", passenger="刘洋", flight_no="CZ3101",
-                                  origin="广州白云", destination="北京大兴", cabin="经济舱", fare=Decimal("1480.00"),
-                                  departs_at=datetime.combine(day, time(9, 15)), status="confirmed"))
+        session.add(
+            FlightBooking(
+                ref="G5T7YU",
+                customer_id="C004",
+                passenger="刘洋",
+                flight_no="CZ3101",
+                origin="广州白云",
+                destination="北京大兴",
+                cabin="经济舱",
+                fare=Decimal("1480.00"),
+                departs_at=datetime.combine(day, time(9, 15)),
+                status="confirmed",
+            )
+        )
     talk = conversation_to_verify(chat, "查余额", "13600136004", "7702")
     assert "哪一天" in talk.say("改签G5T7YU")
     reply = talk.say(day.isoformat())
@@ -218,7 +246,9 @@ def test_a_bare_complaint_asks_what_happened_then_files_a_ticket(chat, store):
     assert "发生了什么" in talk.say("我要投诉")
     messages = chat.say(talk.sender, "快递员态度恶劣，订单XH2611010001的包裹直接扔在门口")
     reply = "\n".join(m.get("text", "") for m in messages)
-    assert "24小时内" in reply and "转人工客服" in [b["title"] for m in messages for b in m.get("buttons") or []]
+    assert "24小时内" in reply and "转人工客服" in [
+        b["title"] for m in messages for b in m.get("buttons") or []
+    ]
     with store() as session:
         [ticket] = tickets_of(session, conversation_id=talk.conversation_id)
         assert (ticket.category, ticket.priority, ticket.order_id) == ("complaint", "high", "XH2611010001")

@@ -3,6 +3,7 @@ the real assistant: demo page → chat in Chinese → button → reload → rati
 
 Screenshots go to tests/artifacts/webchat/ (gitignored) for a person to look at.
 """
+
 from __future__ import annotations
 
 import re
@@ -87,8 +88,9 @@ def test_a_customer_chats_in_chinese_reloads_and_rates(browser, rasa_url, store)
 
 
 def test_on_a_phone_the_chat_fills_the_screen_and_counts_unread_replies(browser, rasa_url):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True,
-                                  has_touch=True)
+    context = browser.new_context(
+        locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
     page = context.new_page()
     open_chat(page, rasa_url)
     page.get_by_test_id("xh-input").fill("退款多久到账")

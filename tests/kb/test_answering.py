@@ -1,5 +1,6 @@
 """The answering path: lexical + dense retrieval, the calibrated decision, the part that applies,
 the evaluation splits and their exact targets."""
+
 from __future__ import annotations
 
 import shutil
@@ -40,8 +41,15 @@ def answerer() -> Answerer:
 
 # Outside the KB, each close to a document in words or in meaning: the confidence floor
 # (answer_floor in kb/calibration.yml) is what keeps them from being answered.
-NEAR_MISSES = ["我想找工作", "几点了", "你叫什么名字", "今天心情不好", "宠物狗能带上飞机吗",
-               "你们几点开门营业 门店在哪", "帮我写个周报"]
+NEAR_MISSES = [
+    "我想找工作",
+    "几点了",
+    "你叫什么名字",
+    "今天心情不好",
+    "宠物狗能带上飞机吗",
+    "你们几点开门营业 门店在哪",
+    "帮我写个周报",
+]
 
 
 @pytest.mark.parametrize("question", NEAR_MISSES)
@@ -64,15 +72,23 @@ def test_lowering_the_floor_breaks_the_held_out_targets(answerer: Answerer) -> N
     assert any(f.startswith("abstains outside the KB") for f in failures)
 
 
-@pytest.mark.parametrize("question", ["我的快递到哪了", "XH2611010001到哪了", "京东满多少包邮", "12306改签手续费"])
+@pytest.mark.parametrize(
+    "question", ["我的快递到哪了", "XH2611010001到哪了", "京东满多少包邮", "12306改签手续费"]
+)
 def test_own_records_and_other_companies_are_never_answered(answerer: Answerer, question: str) -> None:
     assert answerer.answer(question).outcome == "not_sure"
 
 
-@pytest.mark.parametrize("question, doc_id", [
-    ("满多少包邮", "shipping-fee"), ("滿多少包郵", "shipping-fee"), ("退款多久能到账", "refund-arrival"),
-    ("机票改签收多少手续费", "flight-change-fee"), ("refund多久到账", "refund-arrival"),
-])
+@pytest.mark.parametrize(
+    "question, doc_id",
+    [
+        ("满多少包邮", "shipping-fee"),
+        ("滿多少包郵", "shipping-fee"),
+        ("退款多久能到账", "refund-arrival"),
+        ("机票改签收多少手续费", "flight-change-fee"),
+        ("refund多久到账", "refund-arrival"),
+    ],
+)
 def test_everyday_questions_are_answered_outright(answerer: Answerer, question: str, doc_id: str) -> None:
     decision = answerer.answer(question)
     assert decision.outcome == "answered" and decision.document.id == doc_id, decision.evidence
@@ -83,7 +99,9 @@ def test_half_an_emoji_is_read_as_a_space_not_an_error(answerer: Answerer) -> No
     written as UTF-8: the question is encoded as if it were a space there."""
     decision = answerer.answer("退货运费\ud83d谁出")
     assert decision.outcome == "answered" and decision.document.id in {"return-shipping", "quality-return"}
-    assert (answerer.dense.encode_query("退货运费\ud83d谁出") == answerer.dense.encode_query("退货运费 谁出")).all()
+    assert (
+        answerer.dense.encode_query("退货运费\ud83d谁出") == answerer.dense.encode_query("退货运费 谁出")
+    ).all()
 
 
 def test_a_very_long_message_is_encoded_only_as_far_as_the_encoder_reads(answerer: Answerer) -> None:
@@ -114,7 +132,12 @@ def test_cross_validation_counts_each_tuning_question_once_per_shuffle(capsys) -
     from kb.calibrate import cross_validate
 
     figures = cross_validate(default_kb(), folds=3, repeats=1)
-    assert set(figures) == {"answered right", "rightly clarified", "confident wrong", "not sure outside the KB"}
+    assert set(figures) == {
+        "answered right",
+        "rightly clarified",
+        "confident wrong",
+        "not sure outside the KB",
+    }
     assert 0.8 < figures["answered right"] <= 1 and 0.9 < figures["not sure outside the KB"] <= 1
     assert 0 <= figures["confident wrong"] < 0.05
     assert "3-fold cross-validation on tuning.yml" in capsys.readouterr().out
@@ -167,26 +190,34 @@ def test_line_conditions_read_ranges_floors_and_ceilings() -> None:
     assert line_conditions("订单实付金额满99元即可包邮。")[0].low == 99.0
 
 
-@pytest.mark.parametrize("question, doc_id, says, not_says", [
-    ("还有3天起飞 改签手续费多少", "flight-change-fee", "10%", "20%"),
-    ("明天就飞了 退票扣多少", "flight-refund-fee", "40%", "5%"),
-    ("我这单68块要运费吗", "shipping-fee", "8元", "15元"),
-    ("寄到乌鲁木齐邮费多少", "shipping-fee", "15元", "8元"),
-    ("杭州下单几天能到", "delivery-time", "次日", "预售"),
-    ("签收10天了还能无理由退吗", "return-no-reason", "7天", "生鲜"),
-    ("买了120的东西还收运费吗", "shipping-fee", "满99元", "不满"),
-])
+@pytest.mark.parametrize(
+    "question, doc_id, says, not_says",
+    [
+        ("还有3天起飞 改签手续费多少", "flight-change-fee", "10%", "20%"),
+        ("明天就飞了 退票扣多少", "flight-refund-fee", "40%", "5%"),
+        ("我这单68块要运费吗", "shipping-fee", "8元", "15元"),
+        ("寄到乌鲁木齐邮费多少", "shipping-fee", "15元", "8元"),
+        ("杭州下单几天能到", "delivery-time", "次日", "预售"),
+        ("签收10天了还能无理由退吗", "return-no-reason", "7天", "生鲜"),
+        ("买了120的东西还收运费吗", "shipping-fee", "满99元", "不满"),
+    ],
+)
 def test_a_condition_gets_the_part_that_applies(question: str, doc_id: str, says: str, not_says: str) -> None:
     kb = default_kb()
     passage = select_passage(kb.get(doc_id), question)
     assert passage is not None and says in passage.text and not_says not in passage.text, passage
 
 
-@pytest.mark.parametrize("question, doc_id", [("机票改签收多少手续费", "flight-change-fee"),
-                                              ("退款一般多久能到账", "refund-arrival"),
-                                              ("会员等级是怎么划分的", "member-levels"),
-                                              ("登录密码忘了怎么办", "reset-password"),
-                                              ("七天无理由退货的话寄回去的运费谁出", "return-shipping")])
+@pytest.mark.parametrize(
+    "question, doc_id",
+    [
+        ("机票改签收多少手续费", "flight-change-fee"),
+        ("退款一般多久能到账", "refund-arrival"),
+        ("会员等级是怎么划分的", "member-levels"),
+        ("登录密码忘了怎么办", "reset-password"),
+        ("七天无理由退货的话寄回去的运费谁出", "return-shipping"),
+    ],
+)
 def test_without_a_condition_the_whole_document_is_the_answer(question: str, doc_id: str) -> None:
     kb = default_kb()
     assert select_passage(kb.get(doc_id), question) is None
@@ -233,8 +264,11 @@ def _report(answered_right: int, wrong: int, answerable: int, abstained: int, ou
             outcomes.append(Outcome(question, ["right"], None, [], "not_sure"))
     for number in range(outside):
         question = Question(f"o{number}", ())
-        outcomes.append(Outcome(question, ["x"], None, [], "not_sure") if number < abstained
-                        else Outcome(question, ["x"], "x", [], "answered"))
+        outcomes.append(
+            Outcome(question, ["x"], None, [], "not_sure")
+            if number < abstained
+            else Outcome(question, ["x"], "x", [], "answered")
+        )
     return QualityReport(outcomes)
 
 
@@ -249,29 +283,48 @@ def test_target_failures_use_the_exact_shares() -> None:
     # Confidently wrong 3/146 = 0.0205 is over the limit; 2/100 = 0.02 exactly is at it and passes.
     assert any(f.startswith("confident-wrong") for f in target_failures(_report(100, 3, 126, 20, 20), 1.0))
     assert not any(f.startswith("confident-wrong") for f in target_failures(_report(98, 2, 100, 0, 0), 1.0))
-    assert any(f.startswith("answer p95") for f in target_failures(_report(90, 0, 100, 20, 20), P95_TARGET_MS))
+    assert any(
+        f.startswith("answer p95") for f in target_failures(_report(90, 0, 100, 20, 20), P95_TARGET_MS)
+    )
 
 
 def test_a_clarification_counts_only_for_a_truly_ambiguous_question() -> None:
-    clear = Outcome(Question("密码忘了", ("reset-password",)), [], None, ["reset-password", "payment-password"], "clarify")
-    ambiguous = Outcome(Question("密码忘了", ("reset-password", "payment-password"), ambiguous=True), [], None,
-                        ["reset-password", "payment-password"], "clarify")
+    clear = Outcome(
+        Question("密码忘了", ("reset-password",)), [], None, ["reset-password", "payment-password"], "clarify"
+    )
+    ambiguous = Outcome(
+        Question("密码忘了", ("reset-password", "payment-password"), ambiguous=True),
+        [],
+        None,
+        ["reset-password", "payment-password"],
+        "clarify",
+    )
     assert QualityReport([clear]).clarified_rightly.count == 0
     assert QualityReport([clear]).clarified_otherwise.count == 1
     assert QualityReport([ambiguous]).clarified_rightly.count == 1
     assert QualityReport([clear, ambiguous]).answered_correctly.count == 0
-    both_state_it = Outcome(Question("人工客服几点下班", ("service-hours", "contact-human")), ["contact-human"],
-                            "contact-human", [], "answered")
+    both_state_it = Outcome(
+        Question("人工客服几点下班", ("service-hours", "contact-human")),
+        ["contact-human"],
+        "contact-human",
+        [],
+        "answered",
+    )
     assert QualityReport([both_state_it]).answered_correctly.count == 1
 
 
 def test_the_held_out_split_keeps_confident_wrong_and_abstention_within_target(answerer: Answerer) -> None:
     report = evaluate_quality(answerer, read_questions(HELDOUT_PATH))
     failures = target_failures(report, p95_ms=0.0)
-    assert not any(f.startswith(("confident-wrong", "abstains outside the KB", "top-1")) for f in failures), failures
+    assert not any(f.startswith(("confident-wrong", "abstains outside the KB", "top-1")) for f in failures), (
+        failures
+    )
 
 
-@pytest.mark.xfail(strict=True, reason="held-out answered outright and right is 0.878 (173/197), under 0.90: "
-                                       "docs/knowledge-base.md, what is left")
+@pytest.mark.xfail(
+    strict=True,
+    reason="held-out answered outright and right is 0.878 (173/197), under 0.90: "
+    "docs/knowledge-base.md, what is left",
+)
 def test_the_held_out_split_meets_every_target(answerer: Answerer) -> None:
     assert target_failures(evaluate_quality(answerer, read_questions(HELDOUT_PATH)), p95_ms=0.0) == []

@@ -1,4 +1,5 @@
 """Knowledge base: the checker, the retriever's decisions and the evaluation targets."""
+
 from __future__ import annotations
 
 import re
@@ -10,8 +11,8 @@ from pathlib import Path
 import jieba
 import pytest
 
-from kb.checker import check_kb, read_kb_facts
 import kb.retrieval as retrieval
+from kb.checker import check_kb, read_kb_facts
 from kb.evaluation import synthetic_kb
 from kb.retrieval import DEFAULT_DIR, DocumentError, KnowledgeBase, default_kb
 
@@ -129,7 +130,9 @@ def test_checker_finds_missing_fields_empty_body_and_unknown_facts(tmp_path: Pat
     path.write_text(text, encoding="utf-8")
     baggage = directory / "baggage.md"
     meta = baggage.read_text(encoding="utf-8").rsplit("---\n", 1)[0]
-    baggage.write_text("\n".join(l for l in meta.splitlines() if not l.startswith("short:")) + "\n---\n")
+    baggage.write_text(
+        "\n".join(line for line in meta.splitlines() if not line.startswith("short:")) + "\n---\n"
+    )
     problems = "\n".join(check_kb(directory))
     assert "baggage.md: missing field `short`; empty answer body" in problems
     assert "coupon: unknown fact id `no_such_fact`" in problems
@@ -200,7 +203,9 @@ def test_out_of_scope_question_is_not_answered(kb: KnowledgeBase, question: str)
 
 
 @pytest.mark.parametrize("question, doc_id, text", ANSWERED_OUTRIGHT)
-def test_clear_best_document_is_answered_outright(kb: KnowledgeBase, question: str, doc_id: str, text: str) -> None:
+def test_clear_best_document_is_answered_outright(
+    kb: KnowledgeBase, question: str, doc_id: str, text: str
+) -> None:
     answer = kb.answer(question)
     assert answer.outcome == "answered", (question, answer)
     assert answer.document.id == doc_id and text in answer.document.body
@@ -239,7 +244,9 @@ def test_close_call_offers_alternatives(kb: KnowledgeBase) -> None:
 
 def test_channel_filter_leaves_out_documents_not_on_that_channel(kb: KnowledgeBase) -> None:
     assert kb.search("电子行程单怎么下载")[0].document.id == "flight-itinerary"
-    assert "flight-itinerary" not in [hit.document.id for hit in kb.search("电子行程单怎么下载", channel="phone")]
+    assert "flight-itinerary" not in [
+        hit.document.id for hit in kb.search("电子行程单怎么下载", channel="phone")
+    ]
 
 
 def test_get_returns_documents_by_id(kb: KnowledgeBase) -> None:
@@ -273,7 +280,9 @@ UNDER_THE_FLOOR = ["我想找工作", "收到了谢谢", "几点了", "收到", 
 @pytest.mark.parametrize("question", UNDER_THE_FLOOR)
 def test_one_shared_everyday_word_stays_under_the_lexical_floor(kb: KnowledgeBase, question: str) -> None:
     answer = kb.answer(question)
-    assert 0 < answer.score < retrieval.MIN_SCORE * 1.01, "must share a word with a document, scoring near the floor"
+    assert 0 < answer.score < retrieval.MIN_SCORE * 1.01, (
+        "must share a word with a document, scoring near the floor"
+    )
     assert not answer.confident and answer.outcome == "not_sure", (question, answer)
 
 

@@ -1,23 +1,24 @@
 """The Rasa components around jieba, run the way Rasa's graph runs them (train, load, process)."""
+
 import inspect
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
-from rasa.shared.nlu.training_data.features import Features
-from rasa.shared.nlu.training_data.loading import load_data
-from scipy.sparse import csr_matrix
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.engine.training.fingerprinting import calculate_fingerprint_key
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from scipy.sparse import csr_matrix
 
 import nlu.components
-from nlu.text import normalise
+from business.text import normalise
 from nlu.components import (
     ChineseTextNormaliser,
     DomainJiebaTokenizer,
@@ -35,7 +36,7 @@ CONFIG = {
     **DomainJiebaTokenizer.get_default_config(),
     "dictionary_path": str(ROOT / "data" / "jieba"),
     "knowledge_base_path": str(ROOT / "kb" / "documents"),
-    "catalogue_path": str(ROOT / "actions" / "store" / "demo_data.yml"),
+    "catalogue_path": str(ROOT / "business" / "store" / "demo_data.yml"),
 }
 
 
@@ -69,7 +70,7 @@ def test_a_traditional_full_width_message_is_tokenised_like_its_simplified_form(
     tokens = message.get("text_tokens")
     assert [t.text for t in tokens][:3] == ["订单", "XH2611010001", "到"]
     original = "訂單ＸＨ2611010001到哪了？？？"
-    assert [original[t.start:t.end] for t in tokens][:2] == ["訂單", "ＸＨ2611010001"]
+    assert [original[t.start : t.end] for t in tokens][:2] == ["訂單", "ＸＨ2611010001"]
 
 
 def test_whitespace_is_never_a_token(trained_tokenizer, context):
@@ -92,10 +93,14 @@ def test_the_parse_result_shows_the_customers_own_text(context):
 
 
 def test_annotated_values_follow_the_normalised_text(context):
-    example = Message.build("改到後天", intent="change_flight", entities=[
-        {"entity": "date", "start": 2, "end": 4, "value": "後天"},
-        {"entity": "city", "start": 0, "end": 1, "value": "上海虹桥"},  # a synonym: kept
-    ])
+    example = Message.build(
+        "改到後天",
+        intent="change_flight",
+        entities=[
+            {"entity": "date", "start": 2, "end": 4, "value": "後天"},
+            {"entity": "city", "start": 0, "end": 1, "value": "上海虹桥"},  # a synonym: kept
+        ],
+    )
     ChineseTextNormaliser.create({}, None, None, context).process_training_data(TrainingData([example]))
     assert [e["value"] for e in example.get("entities")] == ["后天", "上海虹桥"]
 
@@ -110,22 +115,32 @@ def featurised(vector, intent=None):
 def test_the_classifier_keeps_its_regularisation_through_training_and_loading(tmp_path, context, strength):
     storage, resource = LocalModelStorage(tmp_path), Resource("intents")
     config = {**RegularisedLogisticRegressionClassifier.get_default_config(), "C": strength}
-    examples = [featurised([1, 0, 0], "greet"), featurised([1, 1, 0], "greet"),
-                featurised([0, 0, 1], "thanks"), featurised([0, 1, 1], "thanks")]
-    RegularisedLogisticRegressionClassifier.create(config, storage, resource, context).train(TrainingData(examples))
+    examples = [
+        featurised([1, 0, 0], "greet"),
+        featurised([1, 1, 0], "greet"),
+        featurised([0, 0, 1], "thanks"),
+        featurised([0, 1, 1], "thanks"),
+    ]
+    RegularisedLogisticRegressionClassifier.create(config, storage, resource, context).train(
+        TrainingData(examples)
+    )
     loaded = RegularisedLogisticRegressionClassifier.load(config, storage, resource, context)
     assert loaded.clf.C == strength
 
 
 def test_weaker_regularisation_makes_a_short_message_seen_in_training_confident(tmp_path, context):
     """Why C is raised: with Rasa's C=1 a one-word greeting stays near the class prior."""
-    examples = [featurised([1, 0, 0, 0], "greet")] + [featurised([0, 1, 1, 0], "affirm")] * 3 + \
-        [featurised([0, 0, 1, 1], "thanks")] * 3
+    examples = (
+        [featurised([1, 0, 0, 0], "greet")]
+        + [featurised([0, 1, 1, 0], "affirm")] * 3
+        + [featurised([0, 0, 1, 1], "thanks")] * 3
+    )
     confidence = {}
     for strength in (1.0, 10.0):
         config = {**RegularisedLogisticRegressionClassifier.get_default_config(), "C": strength}
         classifier = RegularisedLogisticRegressionClassifier.create(
-            config, LocalModelStorage(tmp_path), Resource(f"intents-{strength:g}"), context)
+            config, LocalModelStorage(tmp_path), Resource(f"intents-{strength:g}"), context
+        )
         classifier.train(TrainingData(examples))
         [message] = classifier.process([featurised([1, 0, 0, 0])])
         assert message.get("intent")["name"] == "greet"
@@ -147,7 +162,9 @@ def test_editing_the_kb_or_catalogue_makes_rasa_retrain_the_dictionary(tmp_path)
     assert after_catalogue != before
 
     document = (kb / "account-frozen.md").read_text(encoding="utf-8")
-    (kb / "account-frozen.md").write_text(document.replace("keywords: [", "keywords: [碎屏理赔, "), encoding="utf-8")
+    (kb / "account-frozen.md").write_text(
+        document.replace("keywords: [", "keywords: [碎屏理赔, "), encoding="utf-8"
+    )
     assert calculate_fingerprint_key(DomainJiebaTokenizer, config, {}) != after_catalogue
 
 
@@ -160,18 +177,28 @@ def test_the_classifier_sees_the_same_features_as_rasas_own(tmp_path, context):
     message.add_features(Features(csr_matrix([[0, 2, 3]]), "sentence", "text", "char"))
     message.add_features(Features(csr_matrix([[7]]), "sentence", "intent", "label"))
     classifier = RegularisedLogisticRegressionClassifier.create(
-        RegularisedLogisticRegressionClassifier.get_default_config(), LocalModelStorage(tmp_path),
-        Resource("intents"), context)
+        RegularisedLogisticRegressionClassifier.get_default_config(),
+        LocalModelStorage(tmp_path),
+        Resource("intents"),
+        context,
+    )
     ours = classifier._create_X([message, message]).toarray()
-    assert ours.tolist() == LogisticRegressionClassifier._create_X(classifier, [message, message]).toarray().tolist()
+    assert (
+        ours.tolist()
+        == LogisticRegressionClassifier._create_X(classifier, [message, message]).toarray().tolist()
+    )
     assert ours[0].tolist() == [1, 1, 0, 2, 3, 0.5, 0.25]
 
 
-@pytest.mark.parametrize("component", [RegularisedLogisticRegressionClassifier, SentenceEncoderCascadeClassifier])
+@pytest.mark.parametrize(
+    "component", [RegularisedLogisticRegressionClassifier, SentenceEncoderCascadeClassifier]
+)
 def test_a_message_with_nothing_to_featurise_gets_no_intent_instead_of_crashing(component, tmp_path, context):
     """An emoji-only message leaves no tokens, so no features, and punctuation alone says nothing:
     the fallback must take both, not an error and not a guess."""
-    classifier = component.create(component.get_default_config(), LocalModelStorage(tmp_path), Resource("intents"), context)
+    classifier = component.create(
+        component.get_default_config(), LocalModelStorage(tmp_path), Resource("intents"), context
+    )
     classifier.train(TrainingData([featurised([1, 0], "greet"), featurised([0, 1], "thanks")]))
     emoji_only, greeting = Message.build("😀"), featurised([1, 0])
     punctuation_only = featurised([1, 0])  # ？？？ keeps a token and features, but says nothing
@@ -187,15 +214,20 @@ def test_a_message_with_nothing_to_featurise_gets_no_intent_instead_of_crashing(
 def test_every_labelled_example_has_something_to_read(path):
     """A message without a letter, digit or Chinese character gets no intent, so an example
     like that could never be predicted and would only blur the figures."""
-    unreadable = [m.get("text") for m in load_data(str(ROOT / path)).intent_examples
-                  if not nlu.components.WORD_CHARACTER.search(normalise(m.get("text")))]
+    unreadable = [
+        m.get("text")
+        for m in load_data(str(ROOT / path)).intent_examples
+        if not nlu.components.WORD_CHARACTER.search(normalise(m.get("text")))
+    ]
     assert not unreadable, unreadable
 
 
 @pytest.fixture(scope="module")
 def kb_featurizer():
     context = ExecutionContext(GraphSchema({}), "test")
-    return KnowledgeBaseFeaturizer.create({"knowledge_base_path": CONFIG["knowledge_base_path"]}, None, None, context)
+    return KnowledgeBaseFeaturizer.create(
+        {"knowledge_base_path": CONFIG["knowledge_base_path"]}, None, None, context
+    )
 
 
 def kb_features(text, featurizer):
@@ -228,19 +260,28 @@ def test_editing_the_kb_makes_rasa_retrain_with_new_kb_features(tmp_path):
     before = calculate_fingerprint_key(KnowledgeBaseFeaturizer, config, {})
     assert calculate_fingerprint_key(KnowledgeBaseFeaturizer, config, {}) == before
     document = (kb / "account-frozen.md").read_text(encoding="utf-8")
-    (kb / "account-frozen.md").write_text(document.replace("keywords: [", "keywords: [碎屏理赔, "), encoding="utf-8")
+    (kb / "account-frozen.md").write_text(
+        document.replace("keywords: [", "keywords: [碎屏理赔, "), encoding="utf-8"
+    )
     assert calculate_fingerprint_key(KnowledgeBaseFeaturizer, config, {}) != before
 
 
-@pytest.mark.parametrize("component, sources, constant", [
-    (KnowledgeBaseFeaturizer, "KB_FEATURE_SOURCES", "STRONG_SCORE = "),
-    (ChineseTextNormaliser, "NORMALISER_SOURCES", "_PUNCTUATION_RUN = "),
-    (SentenceEncoderCascadeClassifier, "TUNED_USE_SOURCES", "LOGIT_SCALE = "),
-    (PinyinFeaturizer, "PINYIN_SOURCES", "_VELAR_FINAL = "),
-])
-def test_editing_a_module_a_component_calls_makes_rasa_retrain_it(component, sources, constant, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "component, sources, constant",
+    [
+        (KnowledgeBaseFeaturizer, "KB_FEATURE_SOURCES", "STRONG_SCORE = "),
+        (ChineseTextNormaliser, "NORMALISER_SOURCES", "_PUNCTUATION_RUN = "),
+        (SentenceEncoderCascadeClassifier, "TUNED_USE_SOURCES", "LOGIT_SCALE = "),
+        (PinyinFeaturizer, "PINYIN_SOURCES", "_VELAR_FINAL = "),
+    ],
+)
+def test_editing_a_module_a_component_calls_makes_rasa_retrain_it(
+    component, sources, constant, tmp_path, monkeypatch
+):
     """Rasa hashes only the component class's own source; the retriever's, the normaliser's, the tuned encoder's and the pinyin modules count too."""
-    (original,) = [path for path in getattr(nlu.components, sources) if constant in path.read_text(encoding="utf-8")]
+    (original,) = [
+        path for path in getattr(nlu.components, sources) if constant in path.read_text(encoding="utf-8")
+    ]
     copy = tmp_path / original.name
     copy.write_text(original.read_text(encoding="utf-8"), encoding="utf-8")
     monkeypatch.setattr(nlu.components, sources, (copy,))
@@ -250,11 +291,14 @@ def test_editing_a_module_a_component_calls_makes_rasa_retrain_it(component, sou
     assert calculate_fingerprint_key(component, {}, {}) != before
 
 
-@pytest.mark.parametrize("component, base", [
-    (PinyinFeaturizer, SentenceFeaturesOfWords),
-    (KnowledgeBaseFeaturizer, SentenceFeaturesOfWords),
-    (SentenceEncoderCascadeClassifier, RegularisedLogisticRegressionClassifier),
-])
+@pytest.mark.parametrize(
+    "component, base",
+    [
+        (PinyinFeaturizer, SentenceFeaturesOfWords),
+        (KnowledgeBaseFeaturizer, SentenceFeaturesOfWords),
+        (SentenceEncoderCascadeClassifier, RegularisedLogisticRegressionClassifier),
+    ],
+)
 def test_editing_a_base_class_of_ours_makes_rasa_retrain_the_component(component, base, monkeypatch):
     """Which messages get features, and how the word classifier trains, live in a base class."""
     before = calculate_fingerprint_key(component, {}, {})
@@ -275,9 +319,17 @@ def cascade(tmp_path, context):
     word features, so only the sentence vectors tell them apart; greetings are clear from words."""
     config = {**SentenceEncoderCascadeClassifier.get_default_config(), "C": 10.0}
     storage, resource = LocalModelStorage(tmp_path), Resource("intents")
-    training = [worded(text, [1, 0], "request_refund") for text in ("我要退款", "申请退款", "帮我退款", "退款怎么申请")] + \
-        [worded(text, [1, 0], "complain") for text in ("我要投诉", "投诉你们", "我要投诉快递员", "投诉你们客服")] + \
-        [worded(text, [0, 1], "greet") for text in ("你好", "您好", "嗨", "哈喽")]
+    training = (
+        [
+            worded(text, [1, 0], "request_refund")
+            for text in ("我要退款", "申请退款", "帮我退款", "退款怎么申请")
+        ]
+        + [
+            worded(text, [1, 0], "complain")
+            for text in ("我要投诉", "投诉你们", "我要投诉快递员", "投诉你们客服")
+        ]
+        + [worded(text, [0, 1], "greet") for text in ("你好", "您好", "嗨", "哈喽")]
+    )
     SentenceEncoderCascadeClassifier.create(config, storage, resource, context).train(TrainingData(training))
     return SentenceEncoderCascadeClassifier.load(config, storage, resource, context)
 
@@ -296,10 +348,17 @@ def test_only_messages_the_words_leave_unsure_are_encoded(cascade, monkeypatch):
     """Encoding costs more than the rest of the parse: a clear greeting must not pay for it."""
     encoded = []
     with_vectors = cascade._with_sentence_vectors
-    monkeypatch.setattr(cascade, "_with_sentence_vectors",
-                        lambda words, messages: encoded.append([m.get("text") for m in messages]) or with_vectors(words, messages))
+    monkeypatch.setattr(
+        cascade,
+        "_with_sentence_vectors",
+        lambda words, messages: (
+            encoded.append([m.get("text") for m in messages]) or with_vectors(words, messages)
+        ),
+    )
     tuned_predict = cascade.tuned.predict_proba
-    monkeypatch.setattr(cascade.tuned, "predict_proba", lambda texts: encoded.append(list(texts)) or tuned_predict(texts))
+    monkeypatch.setattr(
+        cascade.tuned, "predict_proba", lambda texts: encoded.append(list(texts)) or tuned_predict(texts)
+    )
     greeting, unsure = worded("你好呀", [0, 1]), worded("把钱退给我", [1, 0])
     cascade.process([greeting, unsure])
     assert encoded == [["把钱退给我"], ["把钱退给我"]]  # the vectors, then the tuned encoder
@@ -310,7 +369,9 @@ def test_only_messages_the_words_leave_unsure_are_encoded(cascade, monkeypatch):
 def test_another_encoder_version_makes_rasa_retrain(monkeypatch, encoder):
     before = calculate_fingerprint_key(SentenceEncoderCascadeClassifier, {}, {})
     installed = nlu.components.version
-    monkeypatch.setattr(nlu.components, "version", lambda package: "9.9.9" if package == encoder else installed(package))
+    monkeypatch.setattr(
+        nlu.components, "version", lambda package: "9.9.9" if package == encoder else installed(package)
+    )
     assert calculate_fingerprint_key(SentenceEncoderCascadeClassifier, {}, {}) != before
 
 
@@ -346,16 +407,21 @@ def classified(text, intent, entities=()):
 def elsewhere_guard(tmp_path, context):
     """Trained on the real word lists (data/nlu/lexicon.yml), persisted and loaded as `rasa run` does."""
     storage, resource = LocalModelStorage(tmp_path), Resource("elsewhere")
-    ElsewhereGuard.create({}, storage, resource, context).train(load_data(str(ROOT / "data" / "nlu" / "lexicon.yml")))
+    ElsewhereGuard.create({}, storage, resource, context).train(
+        load_data(str(ROOT / "data" / "nlu" / "lexicon.yml"))
+    )
     return ElsewhereGuard.load({}, storage, resource, context)
 
 
-@pytest.mark.parametrize("text, intent", [
-    ("我在京东买的东西到哪了", "order_status"),
-    ("淘宝的订单怎么取消", "cancel_order"),
-    ("12306退票怎么退", "cancel_flight"),
-    ("信用卡账单出了没", "transaction_history"),
-])
+@pytest.mark.parametrize(
+    "text, intent",
+    [
+        ("我在京东买的东西到哪了", "order_status"),
+        ("淘宝的订单怎么取消", "cancel_order"),
+        ("12306退票怎么退", "cancel_flight"),
+        ("信用卡账单出了没", "transaction_history"),
+    ],
+)
 def test_another_companys_business_is_out_of_scope_however_it_reads(elsewhere_guard, text, intent):
     message = classified(text, intent)
     elsewhere_guard.process([message])
@@ -364,12 +430,15 @@ def test_another_companys_business_is_out_of_scope_however_it_reads(elsewhere_gu
     assert message.get("intent_ranking") == [message.get("intent")]
 
 
-@pytest.mark.parametrize("text, intent, entities", [
-    ("我的订单到哪了", "order_status", ()),
-    ("我不坐飞机了，改坐高铁，机票退了", "cancel_flight", ()),
-    ("不是淘宝那单，我问的是XH2611010001到哪了", "order_status", [("order_id", "XH2611010001")]),
-    ("淘宝上看到的那款，你们星河有卖吗", "ask_faq", ()),
-])
+@pytest.mark.parametrize(
+    "text, intent, entities",
+    [
+        ("我的订单到哪了", "order_status", ()),
+        ("我不坐飞机了，改坐高铁，机票退了", "cancel_flight", ()),
+        ("不是淘宝那单，我问的是XH2611010001到哪了", "order_status", [("order_id", "XH2611010001")]),
+        ("淘宝上看到的那款，你们星河有卖吗", "ask_faq", ()),
+    ],
+)
 def test_a_message_that_names_something_of_ours_keeps_its_intent(elsewhere_guard, text, intent, entities):
     message = classified(text, intent, entities)
     elsewhere_guard.process([message])
@@ -378,7 +447,9 @@ def test_a_message_that_names_something_of_ours_keeps_its_intent(elsewhere_guard
 
 def test_without_the_word_list_in_the_training_data_nothing_is_set_aside(tmp_path, context, caplog):
     storage, resource = LocalModelStorage(tmp_path), Resource("elsewhere")
-    ElsewhereGuard.create({}, storage, resource, context).train(TrainingData([Message.build("你好", intent="greet")]))
+    ElsewhereGuard.create({}, storage, resource, context).train(
+        TrainingData([Message.build("你好", intent="greet")])
+    )
     guard = ElsewhereGuard.load({}, storage, resource, context)
     message = classified("我在京东买的东西到哪了", "order_status")
     guard.process([message])
@@ -390,8 +461,12 @@ def test_without_the_word_list_in_the_training_data_nothing_is_set_aside(tmp_pat
 def pinyin_featurizer(tmp_path, context):
     """Trained on two messages, persisted and loaded as `rasa run` does."""
     storage, resource = LocalModelStorage(tmp_path), Resource("pinyin")
-    training = TrainingData(training_examples=[Message.build("物流到哪了", intent="order_status"),
-                                               Message.build("我要投诉", intent="complain")])
+    training = TrainingData(
+        training_examples=[
+            Message.build("物流到哪了", intent="order_status"),
+            Message.build("我要投诉", intent="complain"),
+        ]
+    )
     PinyinFeaturizer.create({}, storage, resource, context).train(training)
     return PinyinFeaturizer.load({}, storage, resource, context)
 
@@ -405,11 +480,14 @@ def featurized(text, featurizer, context):
     return message.features
 
 
-@pytest.mark.parametrize("typo, meant", [
-    ("物留到哪了", "物流到哪了"),   # the same syllables
-    ("我要投术", "我要投诉"),       # shu and su: fuzzy pinyin
-    ("物流到哪了？", "物流到哪了"),  # punctuation is not spoken
-])
+@pytest.mark.parametrize(
+    "typo, meant",
+    [
+        ("物留到哪了", "物流到哪了"),  # the same syllables
+        ("我要投术", "我要投诉"),  # shu and su: fuzzy pinyin
+        ("物流到哪了？", "物流到哪了"),  # punctuation is not spoken
+    ],
+)
 def test_a_homophone_typo_sounds_like_the_word_meant(pinyin_featurizer, context, typo, meant):
     (typed,) = featurized(typo, pinyin_featurizer, context)
     (intended,) = featurized(meant, pinyin_featurizer, context)

@@ -3,7 +3,7 @@
 A holdout sentence that is a training sentence with a particle added, a character swapped or
 written in traditional characters measures recall of the training data, not generalisation, so
 the holdout is checked for near-duplicates as well as copies.  Both sides are compared as the
-pipeline sees them (`nlu.text.normalise`: simplified, half-width, 👍 as 好, 🙏 as 谢, 👋 as 嗨,
+pipeline sees them (`business.text.normalise`: simplified, half-width, 👍 as 好, 🙏 as 谢, 👋 as 嗨,
 other emoji blanked) with punctuation, spaces and case dropped, and once more with every emoji
 dropped: 拜拜👋 reads as 拜拜嗨, yet it is the sentence 拜拜.  Two sentences are near-duplicates
 when, in either form,
@@ -21,6 +21,7 @@ kind, and with every id dropped: the latter when the ids of one side are among t
 so that an id added or removed (K7M2QD退票 / 退票) is caught but 查一下XH2611070006 / 查一下MU5101,
 two kinds of id, are not.
 """
+
 import difflib
 import functools
 import json
@@ -33,24 +34,35 @@ from typing import Dict, FrozenSet, List, NamedTuple, Pattern, Tuple
 import pytest
 from rasa.shared.nlu.training_data.loading import load_data
 
-from nlu.text import normalise
+from business.text import normalise
 
 ROOT = Path(__file__).resolve().parents[2]
-EXTERNAL = Path(os.environ.get("XINGHE_EXTERNAL_EVAL") or ROOT.parent / "shared" / "eval" / "external_zh.jsonl")
+EXTERNAL = Path(
+    os.environ.get("XINGHE_EXTERNAL_EVAL") or ROOT.parent / "shared" / "eval" / "external_zh.jsonl"
+)
 HOLDOUT = ROOT / "tests" / "nlu_holdout.yml"
 ENTITY_REGEXES = ROOT / "data" / "nlu" / "entities.yml"
 NEAR_RATIO = 0.92
 ONE_EDIT_MIN_LENGTH = 5
 # The id kinds of entities.yml and the placeholder each becomes: one letter no sentence holds
 # (Greek), so an id counts as one character and two ids of a kind are the same character.
-ID_PLACEHOLDERS = {"order_id": "α", "ticket_id": "τ", "booking_ref": "β", "flight_no": "φ", "phone_number": "π"}
+ID_PLACEHOLDERS = {
+    "order_id": "α",
+    "ticket_id": "τ",
+    "booking_ref": "β",
+    "flight_no": "φ",
+    "phone_number": "π",
+}
 
 
 @functools.lru_cache(maxsize=1)
 def id_patterns() -> Tuple[Tuple[str, Pattern[str]], ...]:
     """(kind, regex) of every id kind, as the pipeline's RegexEntityExtractor reads entities.yml."""
-    found = {r["name"]: re.compile(r["pattern"]) for r in load_data(str(ENTITY_REGEXES)).regex_features
-             if r["name"] in ID_PLACEHOLDERS}
+    found = {
+        r["name"]: re.compile(r["pattern"])
+        for r in load_data(str(ENTITY_REGEXES)).regex_features
+        if r["name"] in ID_PLACEHOLDERS
+    }
     missing = set(ID_PLACEHOLDERS) - set(found)
     assert not missing, f"no regex for {sorted(missing)} in {ENTITY_REGEXES}"
     return tuple(found.items())
@@ -80,6 +92,7 @@ def comparable(text: str) -> str:
 class Form(NamedTuple):
     """One way of comparing a text: `how` it was read (only forms read the same way are compared),
     the text so read and the ids it had (used by the form without ids)."""
+
     how: str
     text: str
     ids: FrozenSet[Tuple[str, int]] = frozenset()
@@ -93,8 +106,11 @@ def forms(text: str) -> List[Form]:
     for variant in (text, no_emoji):
         normalised = normalise(variant)
         templated, ids = with_placeholders(normalised)
-        found += [Form("text", stripped(normalised)), Form("ids as placeholders", stripped(templated)),
-                  Form("ids dropped", stripped(templated).translate(_DROP_PLACEHOLDERS), ids)]
+        found += [
+            Form("text", stripped(normalised)),
+            Form("ids as placeholders", stripped(templated)),
+            Form("ids dropped", stripped(templated).translate(_DROP_PLACEHOLDERS), ids),
+        ]
     return found
 
 
@@ -118,8 +134,8 @@ def one_edit_apart(a: str, b: str) -> bool:
     if len(b) - len(a) > 1 or a == b:
         return False
     if len(a) == len(b):
-        return sum(x != y for x, y in zip(a, b)) == 1
-    return any(b[:i] + b[i + 1:] == a for i in range(len(b)))
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    return any(b[:i] + b[i + 1 :] == a for i in range(len(b)))
 
 
 def near_duplicate(a: str, b: str) -> bool:
@@ -144,9 +160,12 @@ def near_duplicates(texts: List[str], references: List[str]) -> List[Tuple[str, 
     pairs = []
     for text in texts:
         mine = set(forms(text))
-        near = {written for theirs, references in keyed.items()
-                if any(comparable_forms(m, theirs) and near_duplicate(m.text, theirs.text) for m in mine)
-                for written in references}
+        near = {
+            written
+            for theirs, references in keyed.items()
+            if any(comparable_forms(m, theirs) and near_duplicate(m.text, theirs.text) for m in mine)
+            for written in references
+        }
         pairs += [(text, written) for written in sorted(near)]
     return pairs
 
@@ -175,38 +194,46 @@ def test_the_holdout_has_300_utterances_none_of_them_trained_on(holdout_texts, t
 def test_no_holdout_utterance_is_a_near_duplicate_of_a_training_example(holdout_texts, training_examples):
     pairs = near_duplicates(holdout_texts, training_examples)
     listed = "\n".join(f"  {held!r} (holdout) ~ {trained!r} (data/nlu)" for held, trained in pairs)
-    assert not pairs, (f"{len({held for held, _ in pairs})} holdout utterances are near-duplicates of training "
-                       f"examples ({len(pairs)} pairs); reword the holdout one:\n{listed}")
+    assert not pairs, (
+        f"{len({held for held, _ in pairs})} holdout utterances are near-duplicates of training "
+        f"examples ({len(pairs)} pairs); reword the holdout one:\n{listed}"
+    )
 
 
-@pytest.mark.parametrize("held, trained", [
-    ("退票要扣多少钱", "退票扣多少钱"),            # a character added: ratio 0.923
-    ("我要取消定单", "我要取消订单"),              # one character replaced in a short sentence
-    ("我钱包里还有多少钱", "錢包裡還有多少錢"),     # traditional characters
-    ("非常感谢您耐心解答🙏", "非常感谢您耐心解答谢"),  # the emoji reads as the word
-    ("拜拜", "拜拜👋"),                        # an emoji added is the same sentence
-    ("你是不是机器人啊？？", "你是不是机器人"),      # punctuation does not count
-    ("取消XH2611070006", "取消XH2611150021"),      # another id of the same kind
-    ("工单号TK20261125017", "工单号TK20261120015"),
-    ("航班号CA1832", "航班号CA1858"),
-    ("13900139002", "13800138001"),              # an id alone is one template
-    ("退掉P3X9LA", "退掉K7M2QD"),
-    ("K7M2QD退票", "退票"),                       # an id added
-    ("查一下退款状态", "查一下13500135005的退款状态"),  # an id removed
-    ("K7M2QD改到12月5号", "改到12月5日"),           # an id added and one character replaced
-])
+@pytest.mark.parametrize(
+    "held, trained",
+    [
+        ("退票要扣多少钱", "退票扣多少钱"),  # a character added: ratio 0.923
+        ("我要取消定单", "我要取消订单"),  # one character replaced in a short sentence
+        ("我钱包里还有多少钱", "錢包裡還有多少錢"),  # traditional characters
+        ("非常感谢您耐心解答🙏", "非常感谢您耐心解答谢"),  # the emoji reads as the word
+        ("拜拜", "拜拜👋"),  # an emoji added is the same sentence
+        ("你是不是机器人啊？？", "你是不是机器人"),  # punctuation does not count
+        ("取消XH2611070006", "取消XH2611150021"),  # another id of the same kind
+        ("工单号TK20261125017", "工单号TK20261120015"),
+        ("航班号CA1832", "航班号CA1858"),
+        ("13900139002", "13800138001"),  # an id alone is one template
+        ("退掉P3X9LA", "退掉K7M2QD"),
+        ("K7M2QD退票", "退票"),  # an id added
+        ("查一下退款状态", "查一下13500135005的退款状态"),  # an id removed
+        ("K7M2QD改到12月5号", "改到12月5日"),  # an id added and one character replaced
+    ],
+)
 def test_near_duplicates_are_caught(held, trained):
     assert near_duplicates([held], [trained]) == [(held, trained)]
 
 
-@pytest.mark.parametrize("held, trained", [
-    ("好的", "好的呢"),                         # shorter than 5 characters: the holdout keeps it
-    ("我要改签，预订号P3X9LA", "我要退票，预订号Z8N4TB"),
-    ("麻烦转下人工", "我要找人工客服"),
-    ("您好打扰一下", "打扰一下"),                 # two characters added to six
-    ("查一下XH2611070006", "查一下MU5101"),        # an order id for a flight number: two requests
-    ("XH2611070006", "K7M2QD"),
-])
+@pytest.mark.parametrize(
+    "held, trained",
+    [
+        ("好的", "好的呢"),  # shorter than 5 characters: the holdout keeps it
+        ("我要改签，预订号P3X9LA", "我要退票，预订号Z8N4TB"),
+        ("麻烦转下人工", "我要找人工客服"),
+        ("您好打扰一下", "打扰一下"),  # two characters added to six
+        ("查一下XH2611070006", "查一下MU5101"),  # an order id for a flight number: two requests
+        ("XH2611070006", "K7M2QD"),
+    ],
+)
 def test_independent_phrasings_are_not_near_duplicates(held, trained):
     assert not near_duplicates([held], [trained])
 

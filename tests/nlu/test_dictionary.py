@@ -1,10 +1,11 @@
 """The jieba dictionary is generated from the lookup tables, the catalogue and the KB."""
+
 from pathlib import Path
 
 from nlu.dictionary import catalogue_words, user_dictionary
 
 ROOT = Path(__file__).resolve().parents[2]
-CATALOGUE = ROOT / "actions" / "store" / "demo_data.yml"
+CATALOGUE = ROOT / "business" / "store" / "demo_data.yml"
 
 
 def words(lines):
@@ -24,7 +25,9 @@ def test_cities_catalogue_and_kb_terms_are_in_the_dictionary(tmp_path):
 
 
 def test_phrases_and_non_chinese_words_are_left_to_the_tokenizer(tmp_path):
-    lines = user_dictionary(["New York", "重庆江北国际机场航站楼出发层"], tmp_path, ROOT / "kb" / "documents", CATALOGUE)
+    lines = user_dictionary(
+        ["New York", "重庆江北国际机场航站楼出发层"], tmp_path, ROOT / "kb" / "documents", CATALOGUE
+    )
     assert not {"New", "重庆江北国际机场航站楼出发层"} & words(lines)
     assert all(len(word) <= 4 for word in words(lines) - {"上海虹桥"} - set(catalogue_words(CATALOGUE)))
 

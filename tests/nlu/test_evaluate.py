@@ -1,5 +1,6 @@
 """make evaluate reads the figures of each pipeline's own learned entity extractor, and
 cross-validates on the same folds every run."""
+
 import importlib.util
 import json
 import subprocess
@@ -54,11 +55,16 @@ def test_a_pipeline_without_a_learned_extractor_has_no_entity_figure(evaluate, t
 
 def fold_test_texts(seed: int) -> list[list[str]]:
     """The test part of each of Rasa's 3 cross-validation folds, numpy seeded as make evaluate does."""
-    examples = [Message(data={"text": f"{intent} {i}", "intent": intent})
-                for intent in ("greet", "goodbye") for i in range(9)]
+    examples = [
+        Message(data={"text": f"{intent} {i}", "intent": intent})
+        for intent in ("greet", "goodbye")
+        for i in range(9)
+    ]
     numpy.random.seed(seed)
-    return [sorted(m.get("text") for m in test.training_examples)
-            for _, test in generate_folds(3, TrainingData(training_examples=examples))]
+    return [
+        sorted(m.get("text") for m in test.training_examples)
+        for _, test in generate_folds(3, TrainingData(training_examples=examples))
+    ]
 
 
 def test_the_same_seed_gives_the_same_cross_validation_folds(evaluate):
@@ -68,8 +74,13 @@ def test_the_same_seed_gives_the_same_cross_validation_folds(evaluate):
 
 def test_the_seeded_command_seeds_numpy_with_its_first_argument(evaluate):
     def first_draw(seed: str) -> float:
-        out = subprocess.run([sys.executable, "-c", f"{evaluate.SEED_NUMPY}; print(numpy.random.rand())", seed],
-                             capture_output=True, text=True, timeout=60, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", f"{evaluate.SEED_NUMPY}; print(numpy.random.rand())", seed],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
         return float(out.stdout)
 
     numpy.random.seed(3)
@@ -78,15 +89,25 @@ def test_the_seeded_command_seeds_numpy_with_its_first_argument(evaluate):
 
 
 def test_the_seeded_command_hands_its_arguments_to_rasa(evaluate):
-    out = subprocess.run([sys.executable, "-c", evaluate.SEEDED_RASA, "3", "--version"],
-                         capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", evaluate.SEEDED_RASA, "3", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     assert f"Rasa Version      :         {rasa.__version__}" in out.stdout
 
 
 def test_the_figures_name_the_commit_and_an_edited_checkout(evaluate, tmp_path, monkeypatch):
     def git(*args: str) -> str:
-        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=tmp_path,
-                              capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
 
     git("init", "-q")
     (tmp_path / "config.yml").write_text("pipeline: []\n", encoding="utf-8")

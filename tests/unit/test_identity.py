@@ -1,6 +1,6 @@
 import pytest
 
-from actions.services.identity import MAX_ATTEMPTS, IdentityVerifier, parse_id_last4, parse_phone
+from business.services.identity import MAX_ATTEMPTS, IdentityVerifier, parse_id_last4, parse_phone
 
 
 @pytest.mark.parametrize(
@@ -20,7 +20,14 @@ def test_phone_numbers(text, phone):
 
 @pytest.mark.parametrize(
     "text, last4",
-    [("2817", "2817"), ("351x", "351X"), ("后四位是351X", "351X"), ("28", None), ("28171", None), ("abcd", None)],
+    [
+        ("2817", "2817"),
+        ("351x", "351X"),
+        ("后四位是351X", "351X"),
+        ("28", None),
+        ("28171", None),
+        ("abcd", None),
+    ],
 )
 def test_id_card_last4(text, last4):
     assert parse_id_last4(text) == last4

@@ -2,9 +2,9 @@ from decimal import Decimal
 
 import pytest
 
-from actions.services.formatting import mask_name, mask_phone, yuan
-from actions.services.orders import OrderService, order_facts, parse_order_id
-from actions.store.models import Customer, Order, WalletTransaction
+from business.formatting import mask_name, mask_phone, yuan
+from business.services.orders import OrderService, order_facts, parse_order_id
+from business.store.models import Customer, Order, WalletTransaction
 from tests.conftest import NOW
 
 
@@ -74,7 +74,12 @@ def test_wallet_refund_credits_the_balance_and_the_statement(session):
     OrderService(session).cancel(session.get(Order, "XH2611050004"), NOW)
     session.flush()
     assert customer.wallet_balance == Decimal("95.00")
-    latest = session.query(WalletTransaction).filter_by(customer_id="C002").order_by(WalletTransaction.id.desc()).first()
+    latest = (
+        session.query(WalletTransaction)
+        .filter_by(customer_id="C002")
+        .order_by(WalletTransaction.id.desc())
+        .first()
+    )
     assert (latest.type, latest.amount, latest.memo) == ("退款", Decimal("39.00"), "订单XH2611050004退款")
 
 

@@ -2,8 +2,8 @@ from datetime import timedelta
 
 import pytest
 
-from actions.services.refunds import RefundPolicy, RefundService, classify_reason, refund_timeline
-from actions.store.models import Order, Ticket
+from business.services.refunds import RefundPolicy, RefundService, classify_reason, refund_timeline
+from business.store.models import Order, Ticket
 from tests.conftest import NOW
 
 

@@ -1,4 +1,5 @@
 """An answer to an open question is not a refusal: the table of tests/unit/open_replies.yml."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.services.replies import ReplyKind, open_reply_kind
+from business.services.replies import ReplyKind, open_reply_kind
 
 TABLE = yaml.safe_load((Path(__file__).with_name("open_replies.yml")).read_text(encoding="utf-8"))
 ROWS = [(text, ReplyKind(kind)) for kind, texts in TABLE.items() for text in texts]

@@ -3,9 +3,9 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from actions.store.db import engine_for, session_scope
-from actions.store.models import Customer, FlightBooking, Order, Refund, WalletTransaction
-from actions.store.seed import load_demo_data, main, seed
+from business.store.db import engine_for, session_scope
+from business.store.models import Customer, FlightBooking, Order, Refund, WalletTransaction
+from business.store.seed import load_demo_data, main, seed
 from tests.conftest import NOW
 
 

@@ -3,8 +3,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from actions.services.handoff import HandoffService, in_service_hours, next_opening
-from actions.services.tickets import TicketService
+from business.services.handoff import HandoffService, in_service_hours, next_opening
+from business.services.tickets import TicketService
 from tests.conftest import NOW
 
 
@@ -19,8 +19,13 @@ def test_ticket_ids_count_up_per_day(session):
 def test_ticket_carries_priority_sla_context_and_history(session):
     context = [{"by": "customer", "text": "我要投诉"}]
     ticket = TicketService(session).open(
-        "complaint", "客户投诉：快递员态度差", NOW, customer_id="C001", order_id="XH2611010001",
-        conversation_id="web-1", context=context,
+        "complaint",
+        "客户投诉：快递员态度差",
+        NOW,
+        customer_id="C001",
+        order_id="XH2611010001",
+        conversation_id="web-1",
+        context=context,
     )
     assert ticket.priority == "high" and ticket.status == "open"
     assert ticket.sla_due == NOW + timedelta(hours=24)

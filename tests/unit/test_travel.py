@@ -3,14 +3,14 @@ from decimal import Decimal
 
 import pytest
 
-from actions.services.travel import (
+from business.services.travel import (
     BookingRefused,
     FlightPolicy,
     TravelService,
     parse_booking_ref,
     parse_flight_no,
 )
-from actions.store.models import FlightBooking, FlightSchedule
+from business.store.models import FlightBooking, FlightSchedule
 from tests.conftest import NOW
 
 K7M2QD_DAY = date(2026, 11, 27)  # 5 days after NOW, 08:00
@@ -67,7 +67,11 @@ def test_change_fee_at_every_band_boundary(session, remaining, allowed, band, ra
 def test_refund_quote_at_every_band_boundary(session, remaining, allowed, band, rate, fee, back):
     quote = FlightPolicy.refund_quote(departing_in(session, remaining), NOW)
     assert (quote.allowed, quote.band, quote.rate, quote.fee, quote.refund_amount) == (
-        allowed, band, Decimal(rate), Decimal(fee), Decimal(back),
+        allowed,
+        band,
+        Decimal(rate),
+        Decimal(fee),
+        Decimal(back),
     )
 
 
@@ -84,7 +88,10 @@ def test_fees_on_the_demo_bookings(session, ref, change_fee, refund_fee, refund_
     change = FlightPolicy.change_fee(booking, NOW)
     refund = FlightPolicy.refund_quote(booking, NOW)
     assert change.allowed and change.fee == Decimal(change_fee)
-    assert refund.allowed and (refund.fee, refund.refund_amount) == (Decimal(refund_fee), Decimal(refund_back))
+    assert refund.allowed and (refund.fee, refund.refund_amount) == (
+        Decimal(refund_fee),
+        Decimal(refund_back),
+    )
 
 
 def test_a_change_more_than_seven_days_ahead_is_free(session):
@@ -126,8 +133,15 @@ def test_upcoming_bookings_are_confirmed_and_soonest_first(session):
     assert [b.ref for b in service.upcoming_bookings("C001", NOW)] == ["K7M2QD"]
     assert service.upcoming_bookings("C004", NOW) == []  # flown
     extra = FlightBooking(
-        ref="A1B2C3", customer_id="C001", passenger="张伟", flight_no="MU5103", origin="上海虹桥",
-        destination="北京首都", departs_at=NOW + timedelta(days=2), cabin="经济舱", fare=Decimal("900"),
+        ref="A1B2C3",
+        customer_id="C001",
+        passenger="张伟",
+        flight_no="MU5103",
+        origin="上海虹桥",
+        destination="北京首都",
+        departs_at=NOW + timedelta(days=2),
+        cabin="经济舱",
+        fare=Decimal("900"),
         status="confirmed",
     )
     session.add(extra)
@@ -138,7 +152,11 @@ def test_upcoming_bookings_are_confirmed_and_soonest_first(session):
 def test_alternatives_on_the_booked_day_leave_out_the_booked_flight(session):
     service = TravelService(session)
     booking = service.booking("K7M2QD")
-    assert [f.flight_no for f in service.alternatives(booking, K7M2QD_DAY, NOW)] == ["MU5103", "MU5105", "MU5137"]
+    assert [f.flight_no for f in service.alternatives(booking, K7M2QD_DAY, NOW)] == [
+        "MU5103",
+        "MU5105",
+        "MU5137",
+    ]
 
 
 def test_alternatives_on_another_day_include_the_booked_flight_number(session):
@@ -172,7 +190,11 @@ def test_change_moves_the_booking_and_keeps_fare_cabin_and_route(session):
     assert (result.new_flight_no, result.new_departs_at) == ("MU5105", datetime(2026, 11, 28, 10, 0))
     assert (booking.flight_no, booking.departs_at) == ("MU5105", datetime(2026, 11, 28, 10, 0))
     assert (booking.fare, booking.cabin, booking.origin, booking.destination, booking.status) == (
-        Decimal("1100.00"), "经济舱", "上海虹桥", "北京首都", "confirmed",
+        Decimal("1100.00"),
+        "经济舱",
+        "上海虹桥",
+        "北京首都",
+        "confirmed",
     )
 
 
@@ -256,8 +278,15 @@ def test_flight_status_of_a_booking_and_of_an_unknown_flight(session):
 
 
 def test_an_overnight_arrival_is_on_the_next_day(session):
-    session.add(FlightSchedule(flight_no="MU5199", origin="上海虹桥", destination="北京首都",
-                               departs_at="23:30", arrives_at="01:45"))
+    session.add(
+        FlightSchedule(
+            flight_no="MU5199",
+            origin="上海虹桥",
+            destination="北京首都",
+            departs_at="23:30",
+            arrives_at="01:45",
+        )
+    )
     session.flush()
     view = TravelService(session).flight_status("MU5199", NOW.date(), NOW)
     assert view.arrives_at == datetime(2026, 11, 23, 1, 45)

@@ -3,9 +3,9 @@ from decimal import Decimal
 
 import pytest
 
-from actions.services.wallet import MEMBER_BENEFITS, WalletService, parse_period, parse_types
-from actions.store.models import WalletTransaction
-from actions.store.seed import load_demo_data
+from business.services.wallet import MEMBER_BENEFITS, WalletService, parse_period, parse_types
+from business.store.models import WalletTransaction
+from business.store.seed import load_demo_data
 from tests.conftest import NOW
 
 TODAY = NOW.date()  # Sunday 2026-11-22
@@ -18,7 +18,11 @@ def memos(page) -> list:
 
 def test_account_of_a_gold_member(session):
     account = WalletService(session).account("C001")
-    assert (account.balance, account.points, account.points_value) == (Decimal("1280.50"), 3680, Decimal("36.80"))
+    assert (account.balance, account.points, account.points_value) == (
+        Decimal("1280.50"),
+        3680,
+        Decimal("36.80"),
+    )
     assert account.level == "金卡会员" and not account.frozen
     assert "运费险" in account.benefits and "100积分可抵扣1元" in account.benefits
 
@@ -53,7 +57,10 @@ def test_statement_pages(session):
     first = service.transactions("C001", NOW, page_size=2)
     second = service.transactions("C001", NOW, page=2, page_size=2)
     assert (memos(first), first.total, first.pages, first.has_more) == (
-        ["订单XH2611010001", "银行卡充值"], 3, 2, True,
+        ["订单XH2611010001", "银行卡充值"],
+        3,
+        2,
+        True,
     )
     assert (memos(second), second.page, second.has_more) == (["订单XH2611010002"], 2, False)
     assert service.transactions("C001", NOW, page=9, page_size=2).page == 2  # past the end: the last page
@@ -61,20 +68,36 @@ def test_statement_pages(session):
 
 def test_statement_by_type_and_period(session):
     service = WalletService(session)
-    assert memos(service.transactions("C001", NOW, types=("消费",))) == ["订单XH2611010001", "订单XH2611010002"]
+    assert memos(service.transactions("C001", NOW, types=("消费",))) == [
+        "订单XH2611010001",
+        "订单XH2611010002",
+    ]
     assert memos(service.transactions("C001", NOW, types=("充值", "提现"))) == ["银行卡充值"]
     # Both ends are whole days, inclusive.
-    assert memos(service.transactions("C001", NOW, since=date(2026, 11, 18))) == ["订单XH2611010001", "银行卡充值"]
-    assert memos(service.transactions("C001", NOW, until=date(2026, 11, 18))) == ["银行卡充值", "订单XH2611010002"]
-    since, until = parse_period("上周的消费", TODAY)
-    assert memos(service.transactions("C001", NOW, since=since, until=until, types=parse_types("上周的消费"))) == [
-        "订单XH2611010002"
+    assert memos(service.transactions("C001", NOW, since=date(2026, 11, 18))) == [
+        "订单XH2611010001",
+        "银行卡充值",
     ]
+    assert memos(service.transactions("C001", NOW, until=date(2026, 11, 18))) == [
+        "银行卡充值",
+        "订单XH2611010002",
+    ]
+    since, until = parse_period("上周的消费", TODAY)
+    assert memos(
+        service.transactions("C001", NOW, since=since, until=until, types=parse_types("上周的消费"))
+    ) == ["订单XH2611010002"]
 
 
 def test_statement_stops_at_now_and_is_empty_without_history(session):
-    session.add(WalletTransaction(customer_id="C001", occurred_at=NOW + timedelta(hours=1), type="充值",
-                                  amount=Decimal("10"), memo="future"))
+    session.add(
+        WalletTransaction(
+            customer_id="C001",
+            occurred_at=NOW + timedelta(hours=1),
+            type="充值",
+            amount=Decimal("10"),
+            memo="future",
+        )
+    )
     session.flush()
     service = WalletService(session)
     assert service.transactions("C001", NOW).total == 3

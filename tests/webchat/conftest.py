@@ -6,6 +6,7 @@ and answers "/handoff" and "/goodbye" tagged like the real handoff and goodbye r
 tests run in seconds without a model.  Clients are python-socketio's AsyncClient
 over long-polling (Rasa's pinned aiohttp lacks what its websocket client needs).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,7 +18,7 @@ import socketio
 from rasa.core.channels.channel import UserMessage, register
 from sanic import Sanic
 
-from actions.store.db import engine_for
+from business.store.db import engine_for
 from connectors.webchat import WebChatInput
 from connectors.webchat.limits import RateLimiter
 from connectors.webchat.settings import WebChatSettings
@@ -38,8 +39,10 @@ class FakeAgent:
 
     async def handle_message(self, message: UserMessage) -> None:
         self.received.append(message)
-        reply: Dict[str, Any] = {"text": f"收到：{message.text}",
-                                 "buttons": [{"title": "查订单物流", "payload": "/order_status"}]}
+        reply: Dict[str, Any] = {
+            "text": f"收到：{message.text}",
+            "buttons": [{"title": "查订单物流", "payload": "/order_status"}],
+        }
         if message.text == "/handoff":
             reply = {"text": "已为您转接人工客服", "utter_action": "utter_handoff_queued"}
         if message.text == "/goodbye":
@@ -55,13 +58,20 @@ class Server:
         self.tokens = VisitorTokens(SECRET, 3600, SITE_SECRET)
         self.clients: List["Client"] = []
 
-    async def client(self, token: Optional[str] = None, origin: str = ORIGIN,
-                     customer_token: Optional[str] = None) -> "Client":
+    async def client(
+        self, token: Optional[str] = None, origin: str = ORIGIN, customer_token: Optional[str] = None
+    ) -> "Client":
         client = Client()
         self.clients.append(client)
         auth = {k: v for k, v in {"token": token, "customer_token": customer_token}.items() if v}
-        await client.sio.connect(self.url, auth=auth, headers={"Origin": origin}, transports=["polling"],
-                                 socketio_path=self.channel.settings.socketio_path, wait_timeout=5)
+        await client.sio.connect(
+            self.url,
+            auth=auth,
+            headers={"Origin": origin},
+            transports=["polling"],
+            socketio_path=self.channel.settings.socketio_path,
+            wait_timeout=5,
+        )
         return client
 
     async def close_clients(self) -> None:
@@ -78,6 +88,7 @@ class Server:
         async def reached() -> None:
             while len(self.agent.received) < count:
                 await asyncio.sleep(0.02)
+
         await asyncio.wait_for(reached(), timeout)
 
 
@@ -104,6 +115,7 @@ class Client:
         async def reached() -> None:
             while len(self.of(event)) < count:
                 await asyncio.sleep(0.02)
+
         await asyncio.wait_for(reached(), timeout)
         return self.of(event)
 
@@ -115,10 +127,17 @@ class Client:
         return await self.sio.call("user_uttered", {"message": text, **extra}, timeout=5)
 
 
-SETTINGS = WebChatSettings(secret=SECRET, site_secret=SITE_SECRET, allowed_origins=(ORIGIN,),
-                           max_message_chars=50, rate_per_second=0.5, rate_burst=3,
-                           # a client's disconnect waits for its pending long-poll: keep it short
-                           ping_interval_seconds=1, ping_timeout_seconds=1)
+SETTINGS = WebChatSettings(
+    secret=SECRET,
+    site_secret=SITE_SECRET,
+    allowed_origins=(ORIGIN,),
+    max_message_chars=50,
+    rate_per_second=0.5,
+    rate_burst=3,
+    # a client's disconnect waits for its pending long-poll: keep it short
+    ping_interval_seconds=1,
+    ping_timeout_seconds=1,
+)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

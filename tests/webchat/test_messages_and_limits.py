@@ -1,4 +1,5 @@
 """How Rasa responses become widget messages, and the limits' arithmetic."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,10 +11,15 @@ from connectors.webchat.tokens import TokenRejected, VisitorTokens
 
 
 def test_a_response_with_buttons_and_an_image_is_one_message():
-    shown = bot_message({
-        "text": "请选择：", "buttons": [{"title": "查订单物流", "payload": "/order_status"}],
-        "image": "https://img.example.cn/a.png", "utter_action": "utter_greet", "recipient_id": "x",
-    })
+    shown = bot_message(
+        {
+            "text": "请选择：",
+            "buttons": [{"title": "查订单物流", "payload": "/order_status"}],
+            "image": "https://img.example.cn/a.png",
+            "utter_action": "utter_greet",
+            "recipient_id": "x",
+        }
+    )
     assert shown["role"] == "bot" and shown["text"] == "请选择："
     assert shown["buttons"] == [{"title": "查订单物流", "payload": "/order_status"}]
     assert shown["image"] == "https://img.example.cn/a.png"
@@ -21,32 +27,57 @@ def test_a_response_with_buttons_and_an_image_is_one_message():
 
 
 def test_a_custom_payload_can_carry_cards_links_and_quick_replies():
-    shown = bot_message({"custom": {
-        "text": "为您推荐：",
-        "cards": [{"title": "无线耳机", "subtitle": "¥299", "image_url": "https://img.example.cn/e.png",
-                   "buttons": [{"title": "查看", "url": "https://shop.example.cn/e"}]}],
-        "links": [{"title": "退货政策", "url": "https://help.example.cn/returns"}],
-        "quick_replies": [{"title": "还有别的吗", "payload": "/more"}],
-        "action": "transfer",  # Rasa's socketio channel crashes on keys like this one
-    }})
-    assert shown["elements"] == [{"title": "无线耳机", "subtitle": "¥299", "image_url": "https://img.example.cn/e.png",
-                                  "buttons": [{"title": "查看", "url": "https://shop.example.cn/e"}]}]
+    shown = bot_message(
+        {
+            "custom": {
+                "text": "为您推荐：",
+                "cards": [
+                    {
+                        "title": "无线耳机",
+                        "subtitle": "¥299",
+                        "image_url": "https://img.example.cn/e.png",
+                        "buttons": [{"title": "查看", "url": "https://shop.example.cn/e"}],
+                    }
+                ],
+                "links": [{"title": "退货政策", "url": "https://help.example.cn/returns"}],
+                "quick_replies": [{"title": "还有别的吗", "payload": "/more"}],
+                "action": "transfer",  # Rasa's socketio channel crashes on keys like this one
+            }
+        }
+    )
+    assert shown["elements"] == [
+        {
+            "title": "无线耳机",
+            "subtitle": "¥299",
+            "image_url": "https://img.example.cn/e.png",
+            "buttons": [{"title": "查看", "url": "https://shop.example.cn/e"}],
+        }
+    ]
     assert shown["links"] == [{"title": "退货政策", "url": "https://help.example.cn/returns"}]
     assert shown["quick_replies"] == [{"title": "还有别的吗", "payload": "/more"}]
     assert shown["custom"] == {"action": "transfer"}
 
 
 def test_rasas_single_element_shape_and_image_attachments_are_understood():
-    shown = bot_message({"elements": {"title": "订单 XH2611010001"},
-                         "attachment": {"type": "image", "payload": {"src": "https://img.example.cn/b.png"}}})
+    shown = bot_message(
+        {
+            "elements": {"title": "订单 XH2611010001"},
+            "attachment": {"type": "image", "payload": {"src": "https://img.example.cn/b.png"}},
+        }
+    )
     assert shown["elements"] == [{"title": "订单 XH2611010001"}]
     assert shown["image"] == "https://img.example.cn/b.png"
 
 
 def test_script_urls_never_reach_the_page():
-    shown = bot_message({"text": "看这里", "image": "javascript:alert(1)",
-                         "buttons": [{"title": "点我", "url": "javascript:alert(1)", "payload": "/x"}],
-                         "custom": {"links": [{"title": "坏链接", "url": "JavaScript:alert(1)"}]}})
+    shown = bot_message(
+        {
+            "text": "看这里",
+            "image": "javascript:alert(1)",
+            "buttons": [{"title": "点我", "url": "javascript:alert(1)", "payload": "/x"}],
+            "custom": {"links": [{"title": "坏链接", "url": "JavaScript:alert(1)"}]},
+        }
+    )
     assert "image" not in shown and "links" not in shown
     assert shown["buttons"] == [{"title": "点我", "payload": "/x"}]
 
@@ -69,8 +100,16 @@ def test_the_rate_limiter_allows_a_burst_then_refills_per_conversation():
     assert limiter.allow("a") and not limiter.allow("a")
 
 
-@pytest.mark.parametrize("text, problem", [("", Notice.EMPTY), ("  ", Notice.EMPTY), (None, Notice.EMPTY),
-                                           ("好" * 11, Notice.TOO_LONG), ("好" * 10, None)])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("", Notice.EMPTY),
+        ("  ", Notice.EMPTY),
+        (None, Notice.EMPTY),
+        ("好" * 11, Notice.TOO_LONG),
+        ("好" * 10, None),
+    ],
+)
 def test_message_size_rule(text, problem):
     assert message_problem(text, max_chars=10) is problem
 

@@ -1,4 +1,5 @@
 """The web chat protocol as a Socket.IO client sees it (real channel, fake dialogue)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -77,8 +78,11 @@ async def test_a_flood_is_rate_limited_and_every_accepted_message_is_answered(se
 async def test_an_oversized_message_is_refused_with_a_chinese_notice(server):
     client = await server.started_client()
     ack = await client.say("很" * 51)  # the test limit is 50 characters
-    assert ack == {"ok": False, "code": "too_long",
-                   "notice": "消息太长了（最多50个字），请分几条发送，您输入的内容还在输入框里。"}
+    assert ack == {
+        "ok": False,
+        "code": "too_long",
+        "notice": "消息太长了（最多50个字），请分几条发送，您输入的内容还在输入框里。",
+    }
     assert (await client.say("   "))["code"] == "empty"
     await asyncio.sleep(0.1)
     assert server.agent.received == []
@@ -96,7 +100,10 @@ async def test_reconnecting_replays_the_conversation(server):
     history = (await again.wait_for("history"))[0]["messages"]
     assert confirm["resumed"] is True
     assert confirm["conversation_id"] == first.of("session_confirm")[0]["conversation_id"]
-    assert [(m["role"], m["text"]) for m in history] == [("user", "查订单物流"), ("bot", "收到：/order_status")]
+    assert [(m["role"], m["text"]) for m in history] == [
+        ("user", "查订单物流"),
+        ("bot", "收到：/order_status"),
+    ]
     assert history[1]["buttons"] == [{"title": "查订单物流", "payload": "/order_status"}]
 
 
@@ -123,8 +130,12 @@ async def test_a_logged_in_customer_is_sent_as_verified_metadata(server):
 
     assert server.agent.received[0].metadata == {"verified_customer_id": "C0001"}
     assert server.agent.received[1].metadata == {}
-    assert await refused(server, customer_token=mint_customer_token("C0001", "wrong-site-secret-0123456789abcdef")) \
+    assert (
+        await refused(
+            server, customer_token=mint_customer_token("C0001", "wrong-site-secret-0123456789abcdef")
+        )
         == "login_invalid"
+    )
 
 
 async def test_after_logging_out_the_customers_conversation_is_not_shown(server):
@@ -135,7 +146,10 @@ async def test_after_logging_out_the_customers_conversation_is_not_shown(server)
 
     anonymous = await server.started_client(token=token)  # same browser, no login any more
     assert (await anonymous.wait_for("history"))[0]["messages"] == []
-    assert anonymous.of("session_confirm")[0]["conversation_id"] != customer.of("session_confirm")[0]["conversation_id"]
+    assert (
+        anonymous.of("session_confirm")[0]["conversation_id"]
+        != customer.of("session_confirm")[0]["conversation_id"]
+    )
 
 
 async def test_handoff_status_reaches_every_tab_and_the_history(server):
@@ -151,10 +165,17 @@ async def test_handoff_status_reaches_every_tab_and_the_history(server):
     for tab in (tab1, tab2):
         events = await tab.wait_for("handoff", count=3)
         assert [(e["status"], e.get("agent_name")) for e in events] == [
-            ("queued", None), ("agent_joined", "小王"), ("agent_left", None)]
+            ("queued", None),
+            ("agent_joined", "小王"),
+            ("agent_left", None),
+        ]
     replay = await server.started_client(token=confirm["token"])
     history = (await replay.wait_for("history"))[0]["messages"]
-    assert [m.get("status") for m in history if m["role"] == "event"] == ["queued", "agent_joined", "agent_left"]
+    assert [m.get("status") for m in history if m["role"] == "event"] == [
+        "queued",
+        "agent_joined",
+        "agent_left",
+    ]
 
 
 async def test_saying_goodbye_asks_for_a_rating(server):
@@ -183,6 +204,7 @@ async def test_a_rating_is_stored_with_the_conversation(server):
 async def test_a_failed_turn_tells_the_customer_in_chinese(server, monkeypatch):
     async def broken(message):
         raise RuntimeError("action server down")
+
     monkeypatch.setattr(server.agent, "handle_message", broken)
     client = await server.started_client()
     await client.say("你好")

@@ -1,4 +1,5 @@
 """星河钱包 and membership: balance, points, member benefits and the transaction statement."""
+
 from __future__ import annotations
 
 import math
@@ -11,9 +12,9 @@ from typing import Dict, List, Optional, Tuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from actions.services.dates import add_months, chinese_number, week_start
-from actions.services.formatting import fold_width
-from actions.store.models import CENT, Customer, WalletTransaction
+from business.formatting import fold_width
+from business.services.dates import add_months, chinese_number, week_start
+from business.store.models import CENT, Customer, WalletTransaction
 
 POINTS_PER_YUAN = 100  # knowledge base points: 每消费1元得1积分，100积分可抵扣1元
 POINTS_RULE = "每消费1元得1积分，100积分可抵扣1元"
@@ -132,7 +133,9 @@ class WalletService:
         if since is not None:
             conditions.append(WalletTransaction.occurred_at >= datetime.combine(since, time.min))
         if until is not None:
-            conditions.append(WalletTransaction.occurred_at < datetime.combine(until + timedelta(days=1), time.min))
+            conditions.append(
+                WalletTransaction.occurred_at < datetime.combine(until + timedelta(days=1), time.min)
+            )
         if types:
             conditions.append(WalletTransaction.type.in_(types))
         total = self.session.execute(

@@ -1,4 +1,5 @@
 """Handing a conversation to a human agent: queue in service hours, call back outside them."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,8 +8,8 @@ from typing import Any, Dict, List, Optional
 
 from sqlalchemy.orm import Session
 
-from actions.services.tickets import TicketService
-from actions.store.models import Ticket
+from business.services.tickets import TicketService
+from business.store.models import Ticket
 
 OPENS, CLOSES = time(9, 0), time(21, 0)
 CALLBACK_WITHIN = timedelta(hours=2)
@@ -49,13 +50,25 @@ class HandoffService:
         """Files the handoff ticket and says what happens next."""
         if in_service_hours(now):
             ticket = self.tickets.open(
-                category, reason, now, customer_id=customer_id, conversation_id=conversation_id,
-                context=context, order_id=order_id, status="queued",
+                category,
+                reason,
+                now,
+                customer_id=customer_id,
+                conversation_id=conversation_id,
+                context=context,
+                order_id=order_id,
+                status="queued",
             )
             return Handoff(ticket, True, self.tickets.queue_position(ticket), None)
         opening = next_opening(now)
         ticket = self.tickets.open(
-            category, reason, now, customer_id=customer_id, conversation_id=conversation_id,
-            context=context, order_id=order_id, sla_due=opening + CALLBACK_WITHIN,
+            category,
+            reason,
+            now,
+            customer_id=customer_id,
+            conversation_id=conversation_id,
+            context=context,
+            order_id=order_id,
+            sla_due=opening + CALLBACK_WITHIN,
         )
         return Handoff(ticket, False, None, opening)

@@ -5,10 +5,11 @@ in one time zone and every rule (return windows, service hours, fee bands) is
 stated in it. Money is stored as integer fen and read back as `Decimal` yuan, so
 SQLite and PostgreSQL give the same exact amounts.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import List, Optional
+from typing import Any, List, Optional
 
 from sqlalchemy import (
     Boolean,
@@ -24,7 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import declarative_base, relationship
 
-Base = declarative_base()
+# SQLAlchemy 1.4 has no type information: the declarative base, and so every column, is Any.
+Base: Any = declarative_base()
 
 CENT = Decimal("0.01")
 
@@ -35,12 +37,12 @@ class Money(TypeDecorator):
     impl = Integer
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: Optional[Decimal], dialect: Any) -> Optional[int]:
         if value is None:
             return None
         return int((Decimal(str(value)) * 100).quantize(Decimal(1)))
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: Optional[int], dialect: Any) -> Optional[Decimal]:
         if value is None:
             return None
         return (Decimal(value) / 100).quantize(CENT)
@@ -95,9 +97,7 @@ class Order(Base):
 
     @property
     def item_summary(self) -> str:
-        return "、".join(
-            item.name if item.qty == 1 else f"{item.name}×{item.qty}" for item in self.items
-        )
+        return "、".join(item.name if item.qty == 1 else f"{item.name}×{item.qty}" for item in self.items)
 
     @property
     def latest_refund(self) -> Optional["Refund"]:
@@ -203,7 +203,6 @@ class TicketEvent(Base):
     note = Column(Text, nullable=False)
 
     ticket: Ticket = relationship("Ticket", back_populates="events")
-
 
 
 class FaqQuestion(Base):

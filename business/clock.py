@@ -3,6 +3,7 @@
 `XINGHE_NOW` (ISO 8601, e.g. `2026-11-22T10:00:00+08:00`) fixes the clock, so
 tests and demos get the same service-hour and eligibility answers at any hour.
 """
+
 from __future__ import annotations
 
 import os

@@ -3,13 +3,14 @@
 `DATABASE_URL` selects the database; the default is a SQLite file in the
 project's `var/` folder so that a bare checkout works without a server.
 """
+
 from __future__ import annotations
 
 import os
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -26,11 +27,11 @@ def database_url() -> str:
 @lru_cache(maxsize=None)
 def engine_for(url: str) -> Engine:
     if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, future=True, connect_args={"timeout": 15})
 
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
+        @event.listens_for(engine, "connect")  # type: ignore[untyped-decorator]
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:  # pragma: no cover - trivial
             # WAL lets the action server read while a seed or a test writes.
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -46,7 +47,7 @@ def get_engine() -> Engine:
 
 
 def create_schema(engine: Engine | None = None) -> None:
-    from actions.store.models import Base
+    from business.store.models import Base
 
     Base.metadata.create_all(engine or get_engine())
 

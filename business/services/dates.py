@@ -32,6 +32,7 @@ The everyday forms beyond those (tests/unit/date_expressions.yml is the table th
 - 今年 / 明年 before a date name its year: 明年11月25号.
 A list of days that one refusal follows (明天和后天都不行) rules them all out.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -40,35 +41,73 @@ from datetime import date, timedelta
 from re import Match, Pattern
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
-from actions.services.formatting import fold_width
+from business.formatting import fold_width
 
 CN_DIGITS = {
-    "零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3,
-    "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "兩": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
 }
 NUMBER = r"(\d{1,2}|[零〇一二两兩三四五六七八九十]{1,3})"
 
 RELATIVE_DAYS = {
-    "大前天": -3, "前天": -2, "昨天": -1, "昨日": -1, "今天": 0, "今日": 0,
-    "明天": 1, "明日": 1, "后天": 2, "後天": 2, "大后天": 3, "大後天": 3,
+    "大前天": -3,
+    "前天": -2,
+    "昨天": -1,
+    "昨日": -1,
+    "今天": 0,
+    "今日": 0,
+    "明天": 1,
+    "明日": 1,
+    "后天": 2,
+    "後天": 2,
+    "大后天": 3,
+    "大後天": 3,
 }
 WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
 # 上周 / 这个月 / 下下周…: how many weeks or months from this one.
 PERIOD_OFFSETS = {"上": -1, "这": 0, "這": 0, "本": 0, "下": 1, "下下": 2}
 
 ENGLISH_RELATIVE_DAYS = {
-    "the day before yesterday": -2, "day before yesterday": -2, "yesterday": -1, "today": 0,
-    "tonight": 0, "tomorrow": 1, "tmr": 1, "tmrw": 1, "the day after tomorrow": 2, "day after tomorrow": 2,
+    "the day before yesterday": -2,
+    "day before yesterday": -2,
+    "yesterday": -1,
+    "today": 0,
+    "tonight": 0,
+    "tomorrow": 1,
+    "tmr": 1,
+    "tmrw": 1,
+    "the day after tomorrow": 2,
+    "day after tomorrow": 2,
 }
 ENGLISH_WEEKDAYS = {
-    "monday": 0, "tuesday": 1, "tues": 1, "wednesday": 2, "thursday": 3, "thurs": 3,
-    "friday": 4, "saturday": 5, "sunday": 6,
+    "monday": 0,
+    "tuesday": 1,
+    "tues": 1,
+    "wednesday": 2,
+    "thursday": 3,
+    "thurs": 3,
+    "friday": 4,
+    "saturday": 5,
+    "sunday": 6,
 }
 # "this Friday" is the coming Friday, as Friday alone: English weeks do not all start on Monday.
 ENGLISH_WEEK_OFFSETS: Dict[str, Optional[str]] = {"last": "上", "this": None, "next": "下"}
 ENGLISH_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_MONTH_NAME = (r"(january|jan|february|feb|march|mar|april|apr|may|june|jun|july|jul|august|aug|"
-               r"september|sept|sep|october|oct|november|nov|december|dec)(?![a-z])\.?")
+_MONTH_NAME = (
+    r"(january|jan|february|feb|march|mar|april|apr|may|june|jun|july|jul|august|aug|"
+    r"september|sept|sep|october|oct|november|nov|december|dec)(?![a-z])\.?"
+)
 _ORDINAL = r"(\d{1,2})(?:st|nd|rd|th)?"
 
 FULL_DATE = re.compile(r"(?<!\d)(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)")
@@ -80,19 +119,28 @@ WEEKDAY = re.compile(r"((?<!一)下下|下|上|这|這|本)?(?:个|個)?(?:周|�
 RELATIVE = re.compile("|".join(sorted(RELATIVE_DAYS, key=len, reverse=True)))
 DAY_OF_MONTH = re.compile(rf"(?<![\d月零〇一二两兩三四五六七八九十]){NUMBER}[号號日]")
 ENGLISH_RELATIVE = re.compile(
-    r"(?<![a-z])(" + "|".join(sorted(ENGLISH_RELATIVE_DAYS, key=len, reverse=True)) + r")(?![a-z])", re.IGNORECASE)
+    r"(?<![a-z])(" + "|".join(sorted(ENGLISH_RELATIVE_DAYS, key=len, reverse=True)) + r")(?![a-z])",
+    re.IGNORECASE,
+)
 ENGLISH_WEEKDAY = re.compile(
-    r"(?<![a-z])(?:(last|this|next)\s+)?(" + "|".join(ENGLISH_WEEKDAYS) + r")(?![a-z])", re.IGNORECASE)
+    r"(?<![a-z])(?:(last|this|next)\s+)?(" + "|".join(ENGLISH_WEEKDAYS) + r")(?![a-z])", re.IGNORECASE
+)
 ENGLISH_MONTH_DAY = re.compile(
-    rf"(?<![a-z]){_MONTH_NAME}\s*{_ORDINAL}(?![\d:])|(?<![\d:]){_ORDINAL}\s*(?:of\s+)?{_MONTH_NAME}", re.IGNORECASE)
+    rf"(?<![a-z]){_MONTH_NAME}\s*{_ORDINAL}(?![\d:])|(?<![\d:]){_ORDINAL}\s*(?:of\s+)?{_MONTH_NAME}",
+    re.IGNORECASE,
+)
 # 改到 / 换成 / 推迟到 / change to: what follows is the day a change request moves to.
 CHANGE_TO = re.compile(
     r"(?:改簽|改签|改|换|換|挪|推迟|推遲|推|延期|延后|延後|延|提前|调整|調整|调|調)(?:到|成|为|為|至)"
-    r"|(?<![a-z])(?:to|until)(?![a-z])", re.IGNORECASE)
+    r"|(?<![a-z])(?:to|until)(?![a-z])",
+    re.IGNORECASE,
+)
 # 明天不行 · 周五没空 · Friday doesn't work: said right after a day, it rules that day out.
 RULED_OUT = re.compile(
     r"\s*(?:也|都|肯定|可能)?(?:不行|不可以|不方便|不合适|没空|没时间|有事|去不了|走不了|飞不了|赶不上|不成)(?![吗嘛么?])"
-    r"|\s*(?:doesn'?t|does not|won'?t|will not|can'?t|cannot) work|\s*is no good", re.IGNORECASE)
+    r"|\s*(?:doesn'?t|does not|won'?t|will not|can'?t|cannot) work|\s*is no good",
+    re.IGNORECASE,
+)
 
 # 明天和后天都不行: days joined by these share the refusal that follows the last one.
 DAY_LIST_JOINER = re.compile(r"\s*(?:和|跟|与|與|及|或者|或是|或|还有|還有|、|/|and|or)\s*", re.IGNORECASE)
@@ -103,17 +151,39 @@ YEAR_MONTH_DAY = re.compile(rf"([去今明后後])年的?{NUMBER}月{NUMBER}[日
 
 # 三天后 · 3天以后 · 两个礼拜之后 · 一个月后; 再过三天 · 过三天 (过两天 alone is "in a day or two";
 # 超过三天 is "more than three days", 不过 "but").
-OFFSET_UNITS = {"天": "days", "周": "weeks", "週": "weeks", "星期": "weeks", "礼拜": "weeks", "禮拜": "weeks",
-                "月": "months", "年": "years"}
+OFFSET_UNITS = {
+    "天": "days",
+    "周": "weeks",
+    "週": "weeks",
+    "星期": "weeks",
+    "礼拜": "weeks",
+    "禮拜": "weeks",
+    "月": "months",
+    "年": "years",
+}
 _OFFSET_UNIT = r"(?:个|個)?(天|周|週|星期|礼拜|禮拜|月|年)"
 OFFSET_AFTER = re.compile(rf"{NUMBER}{_OFFSET_UNIT}(?:以后|以後|之后|之後|后|後)")
 OFFSET_LATER = re.compile(rf"(?:再(?:过|過)|(?<![超经經越通不])(?:过|過)(?![两兩]天)){NUMBER}{_OFFSET_UNIT}")
-ENGLISH_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-                   "eight": 8, "nine": 9, "ten": 10}
+ENGLISH_NUMBERS = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
 _ENGLISH_COUNT = r"(\d{1,2}|a|an|one|two|three|four|five|six|seven|eight|nine|ten)"
 ENGLISH_OFFSET = re.compile(
     rf"(?<![a-z])(?:in\s+{_ENGLISH_COUNT}\s+(day|week|month)s?|{_ENGLISH_COUNT}\s+(day|week|month)s?\s+"
-    r"(?:later|from\s+now))(?![a-z])", re.IGNORECASE)
+    r"(?:later|from\s+now))(?![a-z])",
+    re.IGNORECASE,
+)
 
 WEEKEND = re.compile(r"((?<!一)下下|下|上|这|這|本)?(?:个|個)?(?:周末|週末)")
 ENGLISH_WEEKEND = re.compile(r"(?<![a-z])(?:(last|this|next)\s+)?weekend(?![a-z])", re.IGNORECASE)
@@ -123,59 +193,141 @@ ENGLISH_WEEKEND = re.compile(r"(?<![a-z])(?:(last|this|next)\s+)?weekend(?![a-z]
 MONTH_PARTS = {"底": "end", "末": "end", "初": "start", "中": "middle"}
 MONTH_PART = re.compile(
     rf"{_YEAR}(?:{NUMBER}月|(?<![个個几幾岁歲正腊臘\d零〇一二两兩三四五六七八九十])((?<!一)下下|下|上|这|這|本)?(?:个|個)?月)"
-    r"(底|末|初|中)(?!旬)")
+    r"(底|末|初|中)(?!旬)"
+)
 YEAR_END = re.compile(r"(?:(\d{4})年|([去今明后後])年(?:的?年)?|(?<![\d去今明后後])年)(?:底|末|尾)")
-ENGLISH_MONTH_END = re.compile(r"(?<![a-z])end\s+of\s+(?:the\s+|this\s+|(next)\s+)?month(?![a-z])", re.IGNORECASE)
+ENGLISH_MONTH_END = re.compile(
+    r"(?<![a-z])end\s+of\s+(?:the\s+|this\s+|(next)\s+)?month(?![a-z])", re.IGNORECASE
+)
 
 # 12/10 · 12.10 · 12.10号: month first; a number with a unit after it is an amount, not a date, and
 # one after a day or a part of it is a time (明天下午3.30 · 12月5号 8.30).
-_AMOUNT_UNIT = (r"\s*(?:元|块|塊|角|毛|折|倍|万|萬|千|百|亿|億|公斤|斤|克|小时|小時|个|個|分|秒|米|公里|岁|歲|寸|级|級"
-                r"|美元|人|张|張|件|次|天|周|週|年|月|度|升|%|[A-Za-z])")
+_AMOUNT_UNIT = (
+    r"\s*(?:元|块|塊|角|毛|折|倍|万|萬|千|百|亿|億|公斤|斤|克|小时|小時|个|個|分|秒|米|公里|岁|歲|寸|级|級"
+    r"|美元|人|张|張|件|次|天|周|週|年|月|度|升|%|[A-Za-z])"
+)
 SLASH_DATE = re.compile(
     rf"(?<![\d./:A-Za-z])(?<![午上晨晚早号號日天]\s)(?<![午上晨晚早号號日天])"
-    rf"(1[0-2]|0?[1-9])[/.]([12]\d|3[01]|0?[1-9])(?![\d./:])(?!{_AMOUNT_UNIT})[日号號]?")
+    rf"(1[0-2]|0?[1-9])[/.]([12]\d|3[01]|0?[1-9])(?![\d./:])(?!{_AMOUNT_UNIT})[日号號]?"
+)
 
 # The lunar festivals and 清明 by the Gregorian day they fall on, year by year (MMDD for 春节 · 元宵 ·
 # 端午 · 七夕 · 中秋 · 重阳, then 清明's day of April); 除夕 is the day before the next 春节.
 # Checked against three lunar calendar libraries (lunardate, lunar-python, jionlp); extend before 2037.
 LUNAR_CALENDAR = {
-    2024: "0210 0224 0610 0810 0917 1011 4", 2025: "0129 0212 0531 0829 1006 1029 4",
-    2026: "0217 0303 0619 0819 0925 1018 5", 2027: "0206 0220 0609 0808 0915 1008 5",
-    2028: "0126 0209 0528 0826 1003 1026 4", 2029: "0213 0227 0616 0816 0922 1016 4",
-    2030: "0203 0217 0605 0805 0912 1005 5", 2031: "0123 0206 0624 0824 1001 1024 5",
-    2032: "0211 0225 0612 0812 0919 1012 4", 2033: "0131 0214 0601 0801 0908 1001 4",
-    2034: "0219 0305 0620 0820 0927 1020 5", 2035: "0208 0222 0610 0810 0916 1009 5",
-    2036: "0128 0211 0530 0828 1004 1027 4", 2037: "0215 0301 0618 0817 0924 1017 4",
+    2024: "0210 0224 0610 0810 0917 1011 4",
+    2025: "0129 0212 0531 0829 1006 1029 4",
+    2026: "0217 0303 0619 0819 0925 1018 5",
+    2027: "0206 0220 0609 0808 0915 1008 5",
+    2028: "0126 0209 0528 0826 1003 1026 4",
+    2029: "0213 0227 0616 0816 0922 1016 4",
+    2030: "0203 0217 0605 0805 0912 1005 5",
+    2031: "0123 0206 0624 0824 1001 1024 5",
+    2032: "0211 0225 0612 0812 0919 1012 4",
+    2033: "0131 0214 0601 0801 0908 1001 4",
+    2034: "0219 0305 0620 0820 0927 1020 5",
+    2035: "0208 0222 0610 0810 0916 1009 5",
+    2036: "0128 0211 0530 0828 1004 1027 4",
+    2037: "0215 0301 0618 0817 0924 1017 4",
 }
 LUNAR_FESTIVALS = ("春节", "元宵", "端午", "七夕", "中秋", "重阳")
-SOLAR_FESTIVALS = {"元旦": (1, 1), "情人节": (2, 14), "妇女节": (3, 8), "劳动节": (5, 1), "儿童节": (6, 1),
-                   "国庆": (10, 1), "平安夜": (12, 24), "圣诞": (12, 25)}
+SOLAR_FESTIVALS = {
+    "元旦": (1, 1),
+    "情人节": (2, 14),
+    "妇女节": (3, 8),
+    "劳动节": (5, 1),
+    "儿童节": (6, 1),
+    "国庆": (10, 1),
+    "平安夜": (12, 24),
+    "圣诞": (12, 25),
+}
 # Every name a festival goes by, to the name above (or 清明 / 除夕).
 FESTIVAL_NAMES = {
-    "元旦": "元旦", "情人节": "情人节", "情人節": "情人节", "妇女节": "妇女节", "婦女節": "妇女节",
-    "五一劳动节": "劳动节", "五一": "劳动节", "劳动节": "劳动节", "勞動節": "劳动节", "儿童节": "儿童节", "兒童節": "儿童节",
-    "国庆": "国庆", "國慶": "国庆", "平安夜": "平安夜", "圣诞": "圣诞", "聖誕": "圣诞",
-    "春节": "春节", "春節": "春节", "大年初一": "春节", "正月初一": "春节",
-    "除夕": "除夕", "大年三十": "除夕", "年三十": "除夕", "元宵": "元宵", "正月十五": "元宵",
-    "清明": "清明", "端午": "端午", "七夕": "七夕", "中秋": "中秋", "重阳": "重阳", "重陽": "重阳",
+    "元旦": "元旦",
+    "情人节": "情人节",
+    "情人節": "情人节",
+    "妇女节": "妇女节",
+    "婦女節": "妇女节",
+    "五一劳动节": "劳动节",
+    "五一": "劳动节",
+    "劳动节": "劳动节",
+    "勞動節": "劳动节",
+    "儿童节": "儿童节",
+    "兒童節": "儿童节",
+    "国庆": "国庆",
+    "國慶": "国庆",
+    "平安夜": "平安夜",
+    "圣诞": "圣诞",
+    "聖誕": "圣诞",
+    "春节": "春节",
+    "春節": "春节",
+    "大年初一": "春节",
+    "正月初一": "春节",
+    "除夕": "除夕",
+    "大年三十": "除夕",
+    "年三十": "除夕",
+    "元宵": "元宵",
+    "正月十五": "元宵",
+    "清明": "清明",
+    "端午": "端午",
+    "七夕": "七夕",
+    "中秋": "中秋",
+    "重阳": "重阳",
+    "重陽": "重阳",
 }
 # 除夕前一天 is a day; 春节前 · 国庆期间 · 国庆假期 are a stretch of days, not one.
 FESTIVAL_SHIFTS = {"前一天": -1, "前一日": -1, "后一天": 1, "後一天": 1, "后一日": 1, "後一日": 1}
-FESTIVAL_STRETCHES = ("之前", "之后", "之後", "以前", "以后", "以後", "前后", "前後", "左右", "期间", "期間", "假期",
-                      "长假", "長假", "放假", "前", "后", "後")
+FESTIVAL_STRETCHES = (
+    "之前",
+    "之后",
+    "之後",
+    "以前",
+    "以后",
+    "以後",
+    "前后",
+    "前後",
+    "左右",
+    "期间",
+    "期間",
+    "假期",
+    "长假",
+    "長假",
+    "放假",
+    "前",
+    "后",
+    "後",
+)
 FESTIVAL = re.compile(
     rf"(?<![零〇一二两兩三四五六七八九十\d]){_YEAR}("
     + "|".join(sorted(FESTIVAL_NAMES, key=len, reverse=True))
-    + r")(?:节|節)?(" + "|".join(sorted((*FESTIVAL_SHIFTS, *FESTIVAL_STRETCHES), key=len, reverse=True)) + ")?")
+    + r")(?:节|節)?("
+    + "|".join(sorted((*FESTIVAL_SHIFTS, *FESTIVAL_STRETCHES), key=len, reverse=True))
+    + ")?"
+)
 ENGLISH_FESTIVAL_NAMES = {
-    "christmas eve": "平安夜", "christmas day": "圣诞", "christmas": "圣诞", "new year's day": "元旦",
-    "new years day": "元旦", "new year day": "元旦", "national day": "国庆", "labor day": "劳动节",
-    "labour day": "劳动节", "chinese new year": "春节", "lunar new year": "春节", "spring festival": "春节",
-    "lantern festival": "元宵", "dragon boat festival": "端午", "mid-autumn festival": "中秋", "mid-autumn": "中秋",
+    "christmas eve": "平安夜",
+    "christmas day": "圣诞",
+    "christmas": "圣诞",
+    "new year's day": "元旦",
+    "new years day": "元旦",
+    "new year day": "元旦",
+    "national day": "国庆",
+    "labor day": "劳动节",
+    "labour day": "劳动节",
+    "chinese new year": "春节",
+    "lunar new year": "春节",
+    "spring festival": "春节",
+    "lantern festival": "元宵",
+    "dragon boat festival": "端午",
+    "mid-autumn festival": "中秋",
+    "mid-autumn": "中秋",
 }
 ENGLISH_FESTIVAL = re.compile(
-    r"(?<![a-z])(" + "|".join(re.escape(name) for name in sorted(ENGLISH_FESTIVAL_NAMES, key=len, reverse=True))
-    + r")(?![a-z])", re.IGNORECASE)
+    r"(?<![a-z])("
+    + "|".join(re.escape(name) for name in sorted(ENGLISH_FESTIVAL_NAMES, key=len, reverse=True))
+    + r")(?![a-z])",
+    re.IGNORECASE,
+)
 
 
 def chinese_number(text: str) -> Optional[int]:
@@ -221,7 +373,9 @@ def _calendar_day(year: int, month: Optional[int], day: Optional[int]) -> Option
         return None
 
 
-def _first_to_come(today: date, candidates: Iterable[Tuple[int, Optional[int], Optional[int]]]) -> Optional[date]:
+def _first_to_come(
+    today: date, candidates: Iterable[Tuple[int, Optional[int], Optional[int]]]
+) -> Optional[date]:
     for year, month, day in candidates:
         found = _calendar_day(year, month, day)
         if found is not None and not is_past(found, today):
@@ -287,7 +441,9 @@ def _year(marker: Optional[str], today: date) -> Optional[int]:
 
 
 def _year_month_day(match: Match[str], today: date) -> Optional[date]:
-    return _calendar_day(today.year + YEAR_OFFSETS[match[1]], chinese_number(match[2]), chinese_number(match[3]))
+    return _calendar_day(
+        today.year + YEAR_OFFSETS[match[1]], chinese_number(match[2]), chinese_number(match[3])
+    )
 
 
 def _later(today: date, count: Optional[int], unit: str) -> Optional[date]:
@@ -340,14 +496,20 @@ def _month_part(match: Match[str], today: date) -> Optional[date]:
             return None
         if year is not None:
             return _part_of_month(year, month, part)
-        return next(day for day in (_part_of_month(today.year + years, month, part) for years in (0, 1))
-                    if not is_past(day, today))
+        return next(
+            day
+            for day in (_part_of_month(today.year + years, month, part) for years in (0, 1))
+            if not is_past(day, today)
+        )
     if period is not None:
         return _part_of_month(*shift_month(today.year, today.month, PERIOD_OFFSETS[period]), part)
     # 月底 is this month's; 月初 and 月中 the next to come.
     this_month = _part_of_month(today.year, today.month, part)
-    return this_month if not is_past(this_month, today) else _part_of_month(
-        *shift_month(today.year, today.month, 1), part)
+    return (
+        this_month
+        if not is_past(this_month, today)
+        else _part_of_month(*shift_month(today.year, today.month, 1), part)
+    )
 
 
 def _year_end(match: Match[str], today: date) -> date:
@@ -456,10 +618,10 @@ def _days_as_written(text: str, today: date) -> List[Tuple[int, Optional[date], 
     ruled_out = [bool(RULED_OUT.match(text, where.end())) for where, _ in named]
     # 明天和后天都不行: a day joined to the next one by 和 / 、 / or… shares its refusal.
     for index in range(len(named) - 2, -1, -1):
-        between = text[named[index][0].end():named[index + 1][0].start()]
+        between = text[named[index][0].end() : named[index + 1][0].start()]
         if ruled_out[index + 1] and DAY_LIST_JOINER.fullmatch(between):
             ruled_out[index] = True
-    return [(where.start(), day, out) for (where, day), out in zip(named, ruled_out)]
+    return [(where.start(), day, out) for (where, day), out in zip(named, ruled_out, strict=True)]
 
 
 def only_ruled_out_days(text: str, today: date) -> List[date]:

@@ -1,18 +1,19 @@
 """Tickets (工单): what the bot cannot finish is filed, prioritised and tracked."""
+
 from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from actions.store.models import Ticket, TicketEvent
+from business.store.models import Ticket, TicketEvent
 
 # category -> (priority, hours until the SLA is due)
-CATEGORIES: Dict[str, tuple] = {
+CATEGORIES: Dict[str, Tuple[str, int]] = {
     "refund": ("normal", 24),  # a refund waiting for review
     "refund_exception": ("normal", 24),  # a refund outside the rules, for a person to decide
     "logistics": ("normal", 24),
@@ -94,11 +95,12 @@ class TicketService:
         last = self.session.execute(
             select(Ticket.id).where(Ticket.id.like(prefix + "%")).order_by(Ticket.id.desc()).limit(1)
         ).scalar_one_or_none()
-        number = int(last[len(prefix):]) + 1 if last else 1
+        number = int(last[len(prefix) :]) + 1 if last else 1
         return f"{prefix}{number:03d}"
 
     def find(self, ticket_id: str) -> Optional[Ticket]:
-        return self.session.get(Ticket, ticket_id)
+        ticket: Optional[Ticket] = self.session.get(Ticket, ticket_id)
+        return ticket
 
     def open_for(self, customer_id: str, category: str, order_id: Optional[str] = None) -> Optional[Ticket]:
         """The customer's still-open ticket of this kind, so one problem makes one ticket."""
@@ -109,7 +111,10 @@ class TicketService:
         )
         if order_id:
             query = query.where(Ticket.order_id == order_id)
-        return self.session.execute(query.order_by(Ticket.created_at.desc()).limit(1)).scalar_one_or_none()
+        ticket: Optional[Ticket] = self.session.execute(
+            query.order_by(Ticket.created_at.desc()).limit(1)
+        ).scalar_one_or_none()
+        return ticket
 
     def queue_position(self, ticket: Ticket) -> int:
         """1 = next in line for an agent."""

@@ -6,6 +6,7 @@ Kaomoji such as (*^▽^*) or ^_^ are decoration, like emoji.
 Every rule maps one character to one character (or to a space), so token and entity
 offsets computed on the normalised text are offsets in the original text too.
 """
+
 from __future__ import annotations
 
 import functools
@@ -70,13 +71,13 @@ def to_simplified(text: str) -> str:
     Half an emoji (a lone surrogate, from a client that cut the message inside one) becomes a
     space: OpenCC cannot encode it and would fail the whole parse."""
     text = _LONE_SURROGATE.sub(" ", text)
-    converted = _to_simplified().convert(text)
+    converted: str = _to_simplified().convert(text)
     if len(converted) == len(text):
         return converted
     return "".join(c if len(c := _to_simplified().convert(char)) == 1 else char for char in text)
 
 
-def _keep_first(match: re.Match) -> str:
+def _keep_first(match: re.Match[str]) -> str:
     return match.group(1) + " " * (len(match.group(0)) - 1)
 
 

@@ -1,13 +1,14 @@
 """Load the demo business data (`demo_data.yml` beside this file) into the store.
 
-    python -m actions.store.seed            # add the demo records that are missing
-    python -m actions.store.seed --if-empty # only when there are no customers yet
-    python -m actions.store.seed --reset    # drop everything and restore the demo state
+    python -m business.store.seed            # add the demo records that are missing
+    python -m business.store.seed --if-empty # only when there are no customers yet
+    python -m business.store.seed --reset    # drop everything and restore the demo state
 
 Relative dates in the file (`*_days_ago`, `*_in_days`) resolve against today, so
 the demo's eligibility answers are the same on any day. Seeding is idempotent:
 records are keyed by their ids and never inserted twice.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,16 +17,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
 import yaml
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from actions.services import clock
-from actions.store.db import create_schema, get_engine, session_scope
-from actions.store.models import (
+from business import clock
+from business.store.db import create_schema, get_engine, session_scope
+from business.store.models import (
     Base,
     Customer,
     FlightBooking,
@@ -59,7 +60,8 @@ class SeedReport:
 
 def load_demo_data(path: Path = DEMO_DATA) -> Dict[str, Any]:
     with path.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        data: Dict[str, Any] = yaml.safe_load(handle)
+    return data
 
 
 def _at(day: date, at: time) -> datetime:
@@ -139,7 +141,9 @@ def build_booking(record: Dict[str, Any], today: date) -> FlightBooking:
     )
 
 
-def _missing(session: Session, model, key_attr: str, records: List[Any], key) -> List[Any]:
+def _missing(
+    session: Session, model: Any, key_attr: str, records: List[Any], key: Callable[[Any], str]
+) -> List[Any]:
     existing = set(session.execute(select(getattr(model, key_attr))).scalars())
     return [record for record in records if key(record) not in existing]
 
@@ -206,7 +210,9 @@ def seed(session: Session, data: Dict[str, Any], now: Optional[datetime] = None)
                 departs_at=f["departs_at"],
                 arrives_at=f["arrives_at"],
             )
-            for f in _missing(session, FlightSchedule, "flight_no", data["flight_schedule"], lambda f: f["flight_no"])
+            for f in _missing(
+                session, FlightSchedule, "flight_no", data["flight_schedule"], lambda f: f["flight_no"]
+            )
         ],
     )
     add(
@@ -220,7 +226,8 @@ def seed(session: Session, data: Dict[str, Any], now: Optional[datetime] = None)
 
 
 def is_empty(session: Session) -> bool:
-    return session.execute(select(func.count()).select_from(Customer)).scalar_one() == 0
+    customers: int = session.execute(select(func.count()).select_from(Customer)).scalar_one()
+    return customers == 0
 
 
 def reset(engine: Engine) -> None:

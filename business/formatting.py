@@ -1,4 +1,5 @@
 """How amounts, dates and personal data are shown to customers."""
+
 from __future__ import annotations
 
 import re

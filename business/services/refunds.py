@@ -1,4 +1,5 @@
 """Returns and refunds: the after-sales rules of 星河商城 and the refund records."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,8 +9,8 @@ from typing import Any, Dict, List, Optional, Tuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from actions.services.tickets import TicketService
-from actions.store.models import Order, Refund, Ticket
+from business.services.tickets import TicketService
+from business.store.models import Order, Refund, Ticket
 
 NO_REASON_DAYS = 7  # 签收后7天内无理由退货
 QUALITY_DAYS = 15  # 签收后15天内质量问题退换
@@ -31,10 +32,56 @@ REASON_NAMES = {
 # Keyword lists are checked in this order: a seller's fault wins over a change of mind.
 REASON_WORDS: List[Tuple[str, Tuple[str, ...]]] = [
     ("wrong_item", ("发错", "错发", "少件", "漏发", "少发", "不是我买的", "货不对")),
-    ("quality", ("质量", "坏", "破", "瑕疵", "故障", "不能用", "用不了", "漏", "裂", "划痕", "异味",
-                 "失灵", "不工作", "没反应", "开不了机", "次品", "假货", "掉色", "起球", "开胶", "脱胶", "开线")),
-    ("no_reason", ("无理由", "不想要", "不要了", "不喜欢", "拍错", "买错", "买多", "多买", "不合适",
-                   "尺码", "大了", "小了", "后悔", "降价", "便宜", "差价", "不需要", "用不上")),
+    (
+        "quality",
+        (
+            "质量",
+            "坏",
+            "破",
+            "瑕疵",
+            "故障",
+            "不能用",
+            "用不了",
+            "漏",
+            "裂",
+            "划痕",
+            "异味",
+            "失灵",
+            "不工作",
+            "没反应",
+            "开不了机",
+            "次品",
+            "假货",
+            "掉色",
+            "起球",
+            "开胶",
+            "脱胶",
+            "开线",
+        ),
+    ),
+    (
+        "no_reason",
+        (
+            "无理由",
+            "不想要",
+            "不要了",
+            "不喜欢",
+            "拍错",
+            "买错",
+            "买多",
+            "多买",
+            "不合适",
+            "尺码",
+            "大了",
+            "小了",
+            "后悔",
+            "降价",
+            "便宜",
+            "差价",
+            "不需要",
+            "用不上",
+        ),
+    ),
 ]
 
 
@@ -159,6 +206,9 @@ class RefundService:
         """The customer's refunds, newest first."""
         return list(
             self.session.execute(
-                select(Refund).join(Order).where(Order.customer_id == customer_id).order_by(Refund.requested_at.desc())
+                select(Refund)
+                .join(Order)
+                .where(Order.customer_id == customer_id)
+                .order_by(Refund.requested_at.desc())
             ).scalars()
         )

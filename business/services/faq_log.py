@@ -1,7 +1,8 @@
 """What customers asked the knowledge base, kept so unanswered questions can be reviewed.
 
-    python -m actions.services.faq_log [--days 7]   # the questions the KB could not answer
+python -m business.services.faq_log [--days 7]   # the questions the KB could not answer
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,9 +13,9 @@ from typing import List, Optional, Tuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from actions.services import clock
-from actions.store.db import create_schema, session_scope
-from actions.store.models import FaqQuestion
+from business import clock
+from business.store.db import create_schema, session_scope
+from business.store.models import FaqQuestion
 
 
 class FaqLog:
@@ -22,12 +23,24 @@ class FaqLog:
         self.session = session
 
     def record(
-        self, question: str, outcome: str, score: float, now: datetime, *,
-        document_id: Optional[str] = None, conversation_id: Optional[str] = None, channel: Optional[str] = None,
+        self,
+        question: str,
+        outcome: str,
+        score: float,
+        now: datetime,
+        *,
+        document_id: Optional[str] = None,
+        conversation_id: Optional[str] = None,
+        channel: Optional[str] = None,
     ) -> FaqQuestion:
         entry = FaqQuestion(
-            asked_at=now, question=question, outcome=outcome, score=score,
-            document_id=document_id, conversation_id=conversation_id, channel=channel,
+            asked_at=now,
+            question=question,
+            outcome=outcome,
+            score=score,
+            document_id=document_id,
+            conversation_id=conversation_id,
+            channel=channel,
         )
         self.session.add(entry)
         return entry
@@ -35,7 +48,9 @@ class FaqLog:
     def unanswered(self, since: datetime) -> List[Tuple[str, int]]:
         """Questions not answered outright since `since`, most frequent first."""
         questions = self.session.execute(
-            select(FaqQuestion.question).where(FaqQuestion.asked_at >= since, FaqQuestion.outcome != "answered")
+            select(FaqQuestion.question).where(
+                FaqQuestion.asked_at >= since, FaqQuestion.outcome != "answered"
+            )
         ).scalars()
         return Counter(questions).most_common()
 

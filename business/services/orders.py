@@ -1,4 +1,5 @@
 """Orders: lookup, ownership, what the customer may see, and cancellation."""
+
 from __future__ import annotations
 
 import re
@@ -8,7 +9,7 @@ from typing import Dict, Optional
 
 from sqlalchemy.orm import Session
 
-from actions.services.formatting import (
+from business.formatting import (
     PAYMENT_METHOD_NAMES,
     compact_id,
     mask_name,
@@ -16,7 +17,7 @@ from actions.services.formatting import (
     month_day,
     yuan,
 )
-from actions.store.models import Order, Refund, WalletTransaction
+from business.store.models import Order, Refund, WalletTransaction
 
 ORDER_ID_PATTERN = re.compile(r"(?<![0-9A-Z])XH\d{10}(?!\d)")
 CANCELLABLE = ("pending_payment", "paid")
@@ -60,7 +61,8 @@ class OrderService:
         self.session = session
 
     def find(self, order_id: str) -> Optional[Order]:
-        return self.session.get(Order, order_id)
+        order: Optional[Order] = self.session.get(Order, order_id)
+        return order
 
     def owned_by(self, order_id: str, customer_id: Optional[str]) -> Optional[Order]:
         """The order if it belongs to the customer; None for unknown and for others' orders alike."""
@@ -103,6 +105,10 @@ def credit_wallet(order: Order, amount: Decimal, now: datetime) -> None:
     session = Session.object_session(order)
     session.add(
         WalletTransaction(
-            customer_id=order.customer_id, occurred_at=now, type="退款", amount=amount, memo=f"订单{order.id}退款"
+            customer_id=order.customer_id,
+            occurred_at=now,
+            type="退款",
+            amount=amount,
+            memo=f"订单{order.id}退款",
         )
     )

@@ -5,12 +5,13 @@ return reason there is, not a no.  A reply ends the form only when it clearly as
 stop (算了, 不办了, 不退了, 取消这个申请 …); a reply that could be either (不要了 alone,
 or a stop word followed by a reason) is asked about once instead of guessed.
 """
+
 from __future__ import annotations
 
 import enum
 import re
 
-from nlu.text import normalise
+from business.text import normalise
 
 
 class ReplyKind(enum.Enum):
@@ -29,7 +30,8 @@ STOP_PHRASES = re.compile(
             r"不(?:想|用|要|必|需要)?(?:再)?" + _ACT + r"了",  # 不办了 · 不想退了 · 不用申请了 · 不投诉了
             r"先不" + _ACT + r"?(?:了|吧)?",  # 先不弄了 · 先不了 · 先不退
             r"别" + _ACT + r"了",  # 别退了
-            _STOP_VERB + r"(?:一下)?(?:这个|这次|本次|我的|刚才的|当前的?)?(?:申请|操作|退货|退款|投诉|流程|办理)",
+            _STOP_VERB
+            + r"(?:一下)?(?:这个|这次|本次|我的|刚才的|当前的?)?(?:申请|操作|退货|退款|投诉|流程|办理)",
             r"不弄|不搞|没事了|没什么事了|不麻烦了|等等再说|以后再说|回头再说|改天再说|我再想想|再考虑(?:一下)?",
             r"\bforget it\b|\bnever ?mind\b",
         ]
@@ -42,8 +44,10 @@ BARE_STOP_WORDS = re.compile(_STOP_VERB + r"|\bcancel\b|\bstop\b|\bquit\b", re.I
 # "why return it?" may be the reason (I don't want it any more) or "forget it".
 UNCLEAR_REPLIES = re.compile(r"(?:不要|不用|不需要)了?", re.IGNORECASE)
 # What carries no content once the stop phrases are taken out.
-FILLER = re.compile(r"[\s\W_]|[吧了啊呀哈嗯哦噢呢吗嘛的呗我你们这个那个还是就先要想]|谢谢|谢了|麻烦|不好意思|抱歉",
-                    re.IGNORECASE)
+FILLER = re.compile(
+    r"[\s\W_]|[吧了啊呀哈嗯哦噢呢吗嘛的呗我你们这个那个还是就先要想]|谢谢|谢了|麻烦|不好意思|抱歉",
+    re.IGNORECASE,
+)
 
 
 def _residue(text: str, *patterns: re.Pattern[str]) -> str:

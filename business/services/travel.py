@@ -1,4 +1,5 @@
 """Flight bookings of 星河旅行: change (改签) and refund (退票) fees, rebooking, cancelling, flight status."""
+
 from __future__ import annotations
 
 import re
@@ -10,8 +11,8 @@ from typing import Dict, List, Optional, Tuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from actions.services.formatting import fold_width
-from actions.store.models import CENT, FlightBooking, FlightSchedule
+from business.formatting import fold_width
+from business.store.models import CENT, FlightBooking, FlightSchedule
 
 # "起飞前7天以上" is strictly more than 7×24 h; "7天内至48小时" includes both exactly
 # 7×24 h and exactly 48 h; "48小时内" is strictly less than 48 h; at departure it is too late.
@@ -31,7 +32,9 @@ REFUND_RATES: Dict[str, Decimal] = {
 }
 NOTHING = Decimal("0.00")
 
-BOOKING_REF_PATTERN = re.compile(r"(?<![0-9A-Z])(?=[0-9A-Z]{0,5}[A-Z])(?=[0-9A-Z]{0,5}\d)[0-9A-Z]{6}(?![0-9A-Z])")
+BOOKING_REF_PATTERN = re.compile(
+    r"(?<![0-9A-Z])(?=[0-9A-Z]{0,5}[A-Z])(?=[0-9A-Z]{0,5}\d)[0-9A-Z]{6}(?![0-9A-Z])"
+)
 FLIGHT_NO_PATTERN = re.compile(r"(?<![0-9A-Z])([A-Z]{2})\s?(\d{3,4})(?![0-9A-Z])")
 FLIGHT_NO_SHAPE = re.compile(r"[A-Z]{2}\d{4}")
 
@@ -122,7 +125,7 @@ def scheduled_times(flight: FlightSchedule, day: date) -> Tuple[datetime, dateti
 
 
 def _is_booked_flight(booking: FlightBooking, flight: FlightSchedule, day: date) -> bool:
-    return flight.flight_no == booking.flight_no and day == booking.departs_at.date()
+    return bool(flight.flight_no == booking.flight_no and day == booking.departs_at.date())
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,8 @@ class TravelService:
         self.session = session
 
     def booking(self, ref: str) -> Optional[FlightBooking]:
-        return self.session.get(FlightBooking, ref)
+        booking: Optional[FlightBooking] = self.session.get(FlightBooking, ref)
+        return booking
 
     def owned_booking(self, ref: str, customer_id: Optional[str]) -> Optional[FlightBooking]:
         """The booking if it belongs to the customer; None for unknown and for others' bookings alike."""
@@ -202,7 +206,9 @@ class TravelService:
             if scheduled_times(flight, day)[0] > now and not _is_booked_flight(booking, flight, day)
         ]
 
-    def change(self, booking: FlightBooking, flight: FlightSchedule, day: date, now: datetime) -> ChangeResult:
+    def change(
+        self, booking: FlightBooking, flight: FlightSchedule, day: date, now: datetime
+    ) -> ChangeResult:
         """Rebooks onto another flight of the route; fare, cabin and route stay. The caller charges the fee."""
         quote = FlightPolicy.change_fee(booking, now)
         if not quote.allowed:

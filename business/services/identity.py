@@ -1,4 +1,5 @@
 """Identity verification: registered phone + last 4 characters of the ID card."""
+
 from __future__ import annotations
 
 import re
@@ -8,8 +9,8 @@ from typing import Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from actions.services.formatting import compact_id
-from actions.store.models import Customer
+from business.formatting import compact_id
+from business.store.models import Customer
 
 MAX_ATTEMPTS = 3
 # The one metadata key by which a channel vouches for the customer it verified
@@ -52,18 +53,18 @@ class IdentityVerifier:
 
     def verify(self, phone: str, id_last4: str, failures_so_far: int = 0) -> VerificationResult:
         """Checks the pair; a mismatch never says which half was wrong."""
-        customer = self.session.execute(
-            select(Customer).where(Customer.phone == phone)
-        ).scalar_one_or_none()
+        customer = self.session.execute(select(Customer).where(Customer.phone == phone)).scalar_one_or_none()
         if customer is not None and customer.id_card_last4.upper() == id_last4.upper():
             return VerificationResult(customer, MAX_ATTEMPTS - failures_so_far)
         return VerificationResult(None, MAX_ATTEMPTS - failures_so_far - 1)
 
     def customer_for_openid(self, openid: str) -> Optional[Customer]:
-        return self.session.execute(
+        customer: Optional[Customer] = self.session.execute(
             select(Customer).where(Customer.wechat_openid == openid)
         ).scalar_one_or_none()
+        return customer
 
     def known_customer(self, customer_id: str) -> Optional[Customer]:
         """The customer with this id, if there is one (for identities a channel vouches for)."""
-        return self.session.get(Customer, customer_id)
+        customer: Optional[Customer] = self.session.get(Customer, customer_id)
+        return customer
