@@ -10,11 +10,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
-from actions.common import VerifiedCustomerAction, conversation_context, entity_value, journey_request
+from actions.common import VerifiedCustomerAction, entity_value, journey_request
+from actions.handoff import hand_over, step_aside
 from business import clock
 from business.formatting import month_day, month_day_time, yuan
 from business.services.dates import resolve_date
-from business.services.handoff import HandoffService
 from business.services.tickets import STATUS_NAMES, TicketService
 from business.services.wallet import WalletService, parse_period, parse_types
 from business.store.db import session_scope
@@ -47,42 +47,36 @@ class ActionAccountLookup(VerifiedCustomerAction):
             )
             if not account.frozen:
                 return []
-            return [
-                SlotSet(
-                    "handoff_ticket_id", hand_over_frozen_wallet(session, dispatcher, tracker, customer_id)
-                )
-            ]
+            return hand_over_frozen_wallet(session, dispatcher, tracker, customer_id)
 
 
 def hand_over_frozen_wallet(
     session: Session, dispatcher: CollectingDispatcher, tracker: Tracker, customer_id: str
-) -> str:
+) -> List[EventType]:
     """One high-priority ticket per frozen wallet, queued for an agent; asking again finds it."""
     known = TicketService(session).open_for(customer_id, "account_frozen")
     if known is not None:
         dispatcher.utter_message(
             response="utter_wallet_frozen_known", ticket_id=known.id, status_name=STATUS_NAMES[known.status]
         )
-        return known.id
-    handoff = HandoffService(session).request(
-        FROZEN_SUMMARY,
-        clock.now(),
-        category="account_frozen",
-        customer_id=customer_id,
-        conversation_id=tracker.sender_id,
-        context=conversation_context(tracker),
-    )
+        return [SlotSet("handoff_ticket_id", known.id)]
+    handoff = hand_over(session, tracker, FROZEN_SUMMARY, "account_frozen", customer_id)
     if handoff.queued:
         dispatcher.utter_message(
-            response="utter_wallet_frozen_queued", ticket_id=handoff.ticket.id, ahead=handoff.position - 1
+            response="utter_wallet_frozen_queued",
+            ticket_id=handoff.ticket.id,
+            ahead=handoff.position - 1,
+            wait_minutes=handoff.wait_minutes,
         )
     else:
         dispatcher.utter_message(
-            response="utter_wallet_frozen_after_hours",
+            response="utter_wallet_frozen_no_agent"
+            if handoff.in_hours
+            else "utter_wallet_frozen_after_hours",
             ticket_id=handoff.ticket.id,
             callback_at=month_day_time(handoff.callback_after),
         )
-    return handoff.ticket.id
+    return [SlotSet("handoff_ticket_id", handoff.ticket.id), *step_aside(handoff)]
 
 
 def iso(day: Optional[date]) -> Optional[str]:

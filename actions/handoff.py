@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import List, Text
+from typing import Any, List, Optional, Text
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.orm import Session
 
 from actions.common import (
     GuardedAction,
@@ -18,7 +19,8 @@ from actions.common import (
 )
 from business import clock
 from business.formatting import month_day_time
-from business.services.handoff import HandoffService
+from business.services.handoff import Handoff, HandoffService
+from business.services.live_chat import HandoffFacts
 from business.services.tickets import OPEN_STATUSES, TicketService
 from business.store.db import session_scope
 
@@ -32,8 +34,43 @@ def handoff_reason(tracker: Tracker) -> tuple[str, str]:
     return "handoff", "客户请求人工服务"
 
 
+def customer_intents(tracker: Tracker) -> List[str]:
+    """The intent of every customer message so far, the latest last (for routing to a group)."""
+    return [
+        (event.get("parse_data") or {}).get("intent", {}).get("name") or ""
+        for event in tracker.events
+        if event.get("event") == "user"
+    ]
+
+
+def hand_over(
+    session: Session, tracker: Tracker, summary: str, category: str, customer_id: Optional[str], **ticket: Any
+) -> Handoff:
+    """Asks the business core for a person: the live queue when someone can take the customer."""
+    return HandoffService(session).request(
+        summary,
+        clock.now(),
+        facts=HandoffFacts(
+            category,
+            customer_intents(tracker),
+            verified=customer_id is not None,
+            wallet_frozen=category == "account_frozen",
+        ),
+        conversation_id=tracker.sender_id,
+        channel=tracker.get_latest_input_channel() or "rest",
+        customer_id=customer_id,
+        context=conversation_context(tracker),
+        **ticket,
+    )
+
+
+def step_aside(handoff: Handoff) -> List[EventType]:
+    """Queued: the bot pauses the conversation, and the customer's messages go to the agent side."""
+    return [ConversationPaused()] if handoff.queued else []
+
+
 class ActionHandoff(GuardedAction):
-    """Queue for an agent in service hours; otherwise leave a ticket and promise a call back."""
+    """Queue for an agent when one can take the customer; otherwise leave a ticket and promise a call back."""
 
     may_repeat = True  # asked again, the customer is told again where they stand
 
@@ -41,7 +78,6 @@ class ActionHandoff(GuardedAction):
         return "action_handoff"
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        now = clock.now()
         with session_scope() as session:
             earlier = tracker.get_slot("handoff_ticket_id")
             ticket = TicketService(session).find(earlier) if earlier else None
@@ -49,26 +85,28 @@ class ActionHandoff(GuardedAction):
                 dispatcher.utter_message(response="utter_handoff_already", ticket_id=ticket.id)
                 return []
             category, summary = handoff_reason(tracker)
-            handoff = HandoffService(session).request(
+            handoff = hand_over(
+                session,
+                tracker,
                 summary,
-                now,
-                category=category,
-                customer_id=verified_customer(tracker),
-                conversation_id=tracker.sender_id,
-                context=conversation_context(tracker),
+                category,
+                verified_customer(tracker),
                 order_id=tracker.get_slot("order_id") if category == "complaint" else None,
             )
             if handoff.queued:
                 dispatcher.utter_message(
-                    response="utter_handoff_queued", ticket_id=handoff.ticket.id, position=handoff.position
+                    response="utter_handoff_queued",
+                    ticket_id=handoff.ticket.id,
+                    position=handoff.position,
+                    wait_minutes=handoff.wait_minutes,
                 )
             else:
                 dispatcher.utter_message(
-                    response="utter_handoff_after_hours",
+                    response="utter_handoff_no_agent" if handoff.in_hours else "utter_handoff_after_hours",
                     ticket_id=handoff.ticket.id,
                     callback_at=month_day_time(handoff.callback_after),
                 )
-            return [SlotSet("handoff_ticket_id", handoff.ticket.id)]
+            return [SlotSet("handoff_ticket_id", handoff.ticket.id), *step_aside(handoff)]
 
 
 def turns_in_a_row(tracker: Tracker, intents: frozenset[str]) -> int:

@@ -1,4 +1,5 @@
-"""Handing a conversation to a human agent: queue in service hours, call back outside them."""
+"""Handing a conversation to a human agent: the live queue when someone can take it, a call back
+otherwise (outside service hours, or when no agent of the customer's group is online)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Any, Dict, List, Optional
 
 from sqlalchemy.orm import Session
 
+from business.services.live_chat import HandoffFacts, LiveChatService, route
 from business.services.tickets import TicketService
-from business.store.models import Ticket
+from business.store.models import LiveChat, Ticket
 
 OPENS, CLOSES = time(9, 0), time(21, 0)
 CALLBACK_WITHIN = timedelta(hours=2)
@@ -27,48 +29,54 @@ def next_opening(now: datetime) -> datetime:
 @dataclass(frozen=True)
 class Handoff:
     ticket: Ticket
-    queued: bool
-    position: Optional[int]  # place in the agent queue when queued
+    chat: Optional[LiveChat]  # the live chat waiting for an agent, when queued
+    position: Optional[int]  # place in the group's queue when queued
+    wait_minutes: Optional[int]  # the estimate given to the customer when queued
     callback_after: Optional[datetime]  # when an agent calls back otherwise
+    in_hours: bool
+
+    @property
+    def queued(self) -> bool:
+        return self.chat is not None
 
 
 class HandoffService:
     def __init__(self, session: Session) -> None:
         self.tickets = TicketService(session)
+        self.live = LiveChatService(session)
 
     def request(
         self,
         reason: str,
         now: datetime,
         *,
+        facts: HandoffFacts,
+        conversation_id: str,
+        channel: str,
         customer_id: Optional[str] = None,
-        conversation_id: Optional[str] = None,
         context: Optional[List[Dict[str, Any]]] = None,
-        category: str = "handoff",
         order_id: Optional[str] = None,
     ) -> Handoff:
         """Files the handoff ticket and says what happens next."""
-        if in_service_hours(now):
-            ticket = self.tickets.open(
-                category,
-                reason,
-                now,
-                customer_id=customer_id,
-                conversation_id=conversation_id,
-                context=context,
-                order_id=order_id,
-                status="queued",
+        routing = route(facts)
+        ticket_fields: Dict[str, Any] = {
+            "customer_id": customer_id,
+            "conversation_id": conversation_id,
+            "context": context,
+            "order_id": order_id,
+        }
+        if in_service_hours(now) and self.live.can_queue(routing.skill_group, now):
+            ticket = self.tickets.open(facts.category, reason, now, status="queued", **ticket_fields)
+            place = self.live.enqueue(
+                conversation_id, channel, routing, now, customer_id=customer_id, ticket=ticket
             )
-            return Handoff(ticket, True, self.tickets.queue_position(ticket), None)
+            return Handoff(ticket, place.chat, place.position, place.wait_minutes, None, True)
+        if in_service_hours(now):  # nobody of the group online: a call back within the promise
+            due = now + CALLBACK_WITHIN
+            ticket = self.tickets.open(facts.category, reason, now, sla_due=due, **ticket_fields)
+            return Handoff(ticket, None, None, None, due, True)
         opening = next_opening(now)
         ticket = self.tickets.open(
-            category,
-            reason,
-            now,
-            customer_id=customer_id,
-            conversation_id=conversation_id,
-            context=context,
-            order_id=order_id,
-            sla_due=opening + CALLBACK_WITHIN,
+            facts.category, reason, now, sla_due=opening + CALLBACK_WITHIN, **ticket_fields
         )
-        return Handoff(ticket, False, None, opening)
+        return Handoff(ticket, None, None, None, opening, False)

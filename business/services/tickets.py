@@ -116,13 +116,6 @@ class TicketService:
         ).scalar_one_or_none()
         return ticket
 
-    def queue_position(self, ticket: Ticket) -> int:
-        """1 = next in line for an agent."""
-        queued = self.session.execute(
-            select(Ticket.id).where(Ticket.status == "queued", Ticket.created_at <= ticket.created_at)
-        ).scalars()
-        return len(list(queued))
-
     def set_status(self, ticket: Ticket, status: str, note: str, now: datetime) -> None:
         ticket.status = status
         ticket.updated_at = now

@@ -218,3 +218,128 @@ class FaqQuestion(Base):
     outcome = Column(String(16), nullable=False)  # answered / clarify / not_sure
     document_id = Column(String(64))
     score = Column(Float, nullable=False)
+
+
+# ---- the human side: agents, the queue, live chats, canned replies, the audit log ----
+
+
+class Agent(Base):
+    """A human agent (坐席) or supervisor who logs in to the workspace."""
+
+    __tablename__ = "agents"
+
+    id = Column(String(16), primary_key=True)  # A001
+    login = Column(String(32), unique=True, nullable=False)
+    name = Column(String(32), nullable=False)
+    password_hash = Column(String(128), nullable=False)  # argon2id
+    role = Column(String(12), nullable=False)  # agent / supervisor
+    status = Column(String(8), nullable=False, default="offline")  # online / busy / away / offline
+    status_since = Column(DateTime)
+    last_seen = Column(DateTime)  # the workspace's latest sign of life from this agent
+    max_concurrent = Column(Integer, nullable=False, default=3)
+
+    skills: List["AgentSkill"] = relationship(
+        "AgentSkill", back_populates="agent", cascade="all, delete-orphan", order_by="AgentSkill.skill_group"
+    )
+
+    @property
+    def skill_groups(self) -> List[str]:
+        return [skill.skill_group for skill in self.skills]
+
+
+class AgentSkill(Base):
+    __tablename__ = "agent_skills"
+
+    agent_id = Column(String(16), ForeignKey("agents.id"), primary_key=True)
+    skill_group = Column(String(12), primary_key=True, index=True)  # mall / wallet / travel / complaint
+
+    agent: Agent = relationship("Agent", back_populates="skills")
+
+
+class LiveChat(Base):
+    """One handoff of a conversation to the human side, from the queue to its close."""
+
+    __tablename__ = "live_chats"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    conversation_id = Column(String(128), nullable=False, index=True)  # the Rasa sender id
+    channel = Column(String(16), nullable=False)  # webchat / wechat / phone / rest
+    customer_id = Column(String(16), ForeignKey("customers.id"), index=True)
+    ticket_id = Column(String(24), ForeignKey("tickets.id"))
+    skill_group = Column(String(12), nullable=False, index=True)
+    priority = Column(Integer, nullable=False)  # 0 first: complaints and frozen wallets
+    reason = Column(String(24), nullable=False)  # asked / complaint / wallet_frozen / not_understood …
+    intent = Column(String(64))  # what the customer last wanted from the bot
+    # waiting / active / closed / cancelled (by the customer) / expired (nobody accepted in time)
+    status = Column(String(12), nullable=False, index=True)
+    agent_id = Column(String(16), ForeignKey("agents.id"), index=True)
+    queued_at = Column(DateTime, nullable=False)
+    accepted_at = Column(DateTime)
+    closed_at = Column(DateTime)
+    last_customer_at = Column(DateTime)
+    last_agent_at = Column(DateTime)
+    silence_prompted_at = Column(DateTime)  # the agent was told the customer has gone quiet
+    escalated_at = Column(DateTime)  # nobody accepted within the group's SLA
+    result = Column(String(12))  # resolved / unresolved / ticket
+    rating = Column(Integer)  # 1–5, asked for when the chat closes
+    version = Column(Integer, nullable=False, default=0)  # bumped by every change of hands
+
+    agent: Optional[Agent] = relationship("Agent")
+    events: List["LiveChatEvent"] = relationship(
+        "LiveChatEvent", back_populates="chat", cascade="all, delete-orphan", order_by="LiveChatEvent.id"
+    )
+
+
+class LiveChatEvent(Base):
+    """What happened to a live chat: queued, accepted, transferred (with the note), closed …"""
+
+    __tablename__ = "live_chat_events"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    chat_id = Column(Integer, ForeignKey("live_chats.id"), nullable=False, index=True)
+    at = Column(DateTime, nullable=False)
+    kind = Column(String(16), nullable=False)
+    agent_id = Column(String(16), ForeignKey("agents.id"))
+    detail = Column(Text)
+
+    chat: LiveChat = relationship("LiveChat", back_populates="events")
+
+
+class CannedReply(Base):
+    """快捷回复: a reply an agent inserts with one click; supervisors edit them."""
+
+    __tablename__ = "canned_replies"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    skill_group = Column(String(12))  # None: for every group
+    title = Column(String(32), nullable=False)
+    text = Column(Text, nullable=False)
+    updated_by = Column(String(16), ForeignKey("agents.id"))
+    updated_at = Column(DateTime, nullable=False)
+
+
+class AuditEntry(Base):
+    """Who saw or changed what: every view of a customer's data and every agent action."""
+
+    __tablename__ = "audit_log"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    at = Column(DateTime, nullable=False, index=True)
+    agent_id = Column(String(16), nullable=False, index=True)  # or "-" for a failed login
+    action = Column(String(32), nullable=False)
+    subject = Column(String(128))  # a chat, ticket or customer id
+    detail = Column(Text)
+
+
+class AgentSession(Base):
+    """A workspace login: the browser holds the token, the store only its SHA-256."""
+
+    __tablename__ = "agent_sessions"
+
+    token_hash = Column(String(64), primary_key=True)
+    agent_id = Column(String(16), ForeignKey("agents.id"), nullable=False, index=True)
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(DateTime, nullable=False)
+    last_seen_at = Column(DateTime, nullable=False)
+
+    agent: Agent = relationship("Agent")

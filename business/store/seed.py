@@ -27,7 +27,10 @@ from sqlalchemy.orm import Session
 from business import clock
 from business.store.db import create_schema, get_engine, session_scope
 from business.store.models import (
+    Agent,
+    AgentSkill,
     Base,
+    CannedReply,
     Customer,
     FlightBooking,
     FlightSchedule,
@@ -220,6 +223,33 @@ def seed(session: Session, data: Dict[str, Any], now: Optional[datetime] = None)
         [
             build_booking(b, today)
             for b in _missing(session, FlightBooking, "ref", data["flight_bookings"], lambda b: b["ref"])
+        ],
+    )
+    add(
+        "agents",
+        [
+            Agent(
+                id=a["id"],
+                login=a["login"],
+                name=a["name"],
+                password_hash=a["password_hash"],
+                role=a["role"],
+                status="offline",
+                max_concurrent=a["max_concurrent"],
+                skills=[AgentSkill(skill_group=group) for group in a["skill_groups"]],
+            )
+            for a in _missing(session, Agent, "id", data["agents"], lambda a: a["id"])
+        ],
+    )
+    # Canned replies have no natural key: added while there are none.
+    has_canned = session.execute(select(CannedReply.id).limit(1)).first() is not None
+    add(
+        "canned_replies",
+        []
+        if has_canned
+        else [
+            CannedReply(skill_group=c.get("skill_group"), title=c["title"], text=c["text"], updated_at=now)
+            for c in data["canned_replies"]
         ],
     )
     return SeedReport(added)

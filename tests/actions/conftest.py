@@ -11,6 +11,9 @@ from rasa.shared.core.domain import Domain
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from business.services.agents import AgentDirectory
+from tests.conftest import NOW
+
 DOMAIN = Domain.load(Path(__file__).resolve().parents[2] / "domain.yml").as_dict()
 
 
@@ -44,6 +47,13 @@ def make_tracker(
         {"name": active_loop} if active_loop else {},
         "action_listen",
     )
+
+
+def agent_online(session, agent_id: str) -> None:
+    """The demo agent is logged in to the workspace (as of the tests' clock)."""
+    directory = AgentDirectory(session)
+    directory.set_status(directory.find(agent_id), "online", NOW)
+    session.commit()
 
 
 class Run:

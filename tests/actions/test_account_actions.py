@@ -4,8 +4,8 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from actions.accounts import ActionAccountLookup, ActionTransactionHistory
-from business.store.models import Ticket, WalletTransaction
-from tests.actions.conftest import make_tracker
+from business.store.models import LiveChat, Ticket, WalletTransaction
+from tests.actions.conftest import agent_online, make_tracker
 from tests.conftest import NOW
 
 
@@ -38,6 +38,7 @@ def test_an_unverified_customer_is_told_nothing(run):
 
 
 def test_a_frozen_wallet_opens_a_high_priority_ticket_and_queues_for_an_agent(run, session):
+    agent_online(session, "A003")  # 赵敏: complaint and wallet
     result = run(ActionAccountLookup(), request("查余额", customer="C005", sender_id="frozen-1"))
     assert result.responses == ["utter_account_summary", "utter_wallet_frozen_queued"]
     ticket = session.execute(select(Ticket)).scalar_one()
@@ -45,9 +46,22 @@ def test_a_frozen_wallet_opens_a_high_priority_ticket_and_queues_for_an_agent(ru
     assert (ticket.customer_id, ticket.conversation_id) == ("C005", "frozen-1")
     assert result.message("utter_wallet_frozen_queued")["ticket_id"] == ticket.id
     assert result.slots() == {"handoff_ticket_id": ticket.id}  # "转人工" now finds the queued ticket
+    assert result.message("utter_wallet_frozen_queued")["ahead"] == 0
+    assert {"event": "pause", "timestamp": None} in result.events
+    chat = session.execute(select(LiveChat)).scalar_one()
+    assert (chat.skill_group, chat.priority, chat.reason) == ("wallet", 0, "wallet_frozen")
+
+
+def test_a_frozen_wallet_with_no_wallet_agent_online_promises_a_call_back_within_two_hours(run, session):
+    message = run(ActionAccountLookup(), request("查余额", customer="C005")).message(
+        "utter_wallet_frozen_no_agent"
+    )
+    assert message["callback_at"] == "11月22日 12:00"
+    assert session.get(Ticket, message["ticket_id"]).status == "open"
 
 
 def test_asking_again_finds_the_same_ticket_even_in_a_new_conversation(run, session):
+    agent_online(session, "A003")
     first = run(ActionAccountLookup(), request("查余额", customer="C005", sender_id="frozen-1"))
     again = run(ActionAccountLookup(), request("我的积分", customer="C005", sender_id="frozen-2"))
     ticket_id = first.message("utter_wallet_frozen_queued")["ticket_id"]

@@ -5,8 +5,8 @@ from sqlalchemy import select
 
 from actions.common import GuardedAction
 from actions.handoff import ActionAnythingElse, ActionHandleFallback, ActionHandoff, ActionOutOfScope
-from business.store.models import Ticket
-from tests.actions.conftest import DOMAIN, make_tracker
+from business.store.models import LiveChat, Ticket
+from tests.actions.conftest import DOMAIN, agent_online, make_tracker
 
 HISTORY = [
     {"event": "user", "text": "我要退货", "parse_data": {"intent": {"name": "request_refund"}}},
@@ -14,12 +14,13 @@ HISTORY = [
 ]
 
 
-def test_handoff_in_hours_queues_with_the_conversation(run, session):
+def test_handoff_in_hours_queues_with_the_conversation_and_the_bot_steps_aside(run, session):
+    agent_online(session, "A001")  # 王芳: mall and wallet
     tracker = make_tracker("转人工", intent="request_human", history=HISTORY, sender_id="web-42")
     result = run(ActionHandoff(), tracker)
     ticket = session.execute(select(Ticket)).scalar_one()
     message = result.message("utter_handoff_queued")
-    assert (message["ticket_id"], message["position"]) == (ticket.id, 1)
+    assert (message["ticket_id"], message["position"], message["wait_minutes"]) == (ticket.id, 1, 1)
     assert (ticket.category, ticket.status, ticket.conversation_id) == ("handoff", "queued", "web-42")
     assert [m["text"] for m in json.loads(ticket.context)] == [
         "我要退货",
@@ -27,6 +28,27 @@ def test_handoff_in_hours_queues_with_the_conversation(run, session):
         "转人工",
     ]
     assert result.slots() == {"handoff_ticket_id": ticket.id}
+    assert {"event": "pause", "timestamp": None} in result.events
+    chat = session.execute(select(LiveChat)).scalar_one()
+    assert (chat.conversation_id, chat.skill_group, chat.reason, chat.ticket_id) == (
+        "web-42",
+        "mall",
+        "asked",
+        ticket.id,
+    )
+
+
+def test_in_hours_with_nobody_of_the_group_online_a_call_back_is_promised_and_the_bot_carries_on(
+    run, session
+):
+    agent_online(session, "A002")  # 李强: travel and mall, but a wallet question needs the wallet group
+    history = [{"event": "user", "text": "查下余额", "parse_data": {"intent": {"name": "account_lookup"}}}]
+    result = run(ActionHandoff(), make_tracker("转人工", intent="request_human", history=history))
+    message = result.message("utter_handoff_no_agent")
+    assert message["callback_at"] == "11月22日 12:00"  # within two hours of 10:00
+    assert session.get(Ticket, message["ticket_id"]).status == "open"
+    assert [e["event"] for e in result.events] == ["slot"]
+    assert session.execute(select(LiveChat)).first() is None
 
 
 def test_handoff_after_hours_leaves_a_ticket_and_a_call_back_time(run, session, monkeypatch):

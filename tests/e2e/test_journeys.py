@@ -143,16 +143,16 @@ def test_stopping_a_form_changes_nothing(chat, store):
         assert session.get(Order, "XH2611070006").status == "pending_payment"
 
 
-def test_request_human_files_a_queued_ticket_with_context(chat, store):
+def test_request_human_with_no_agent_online_files_a_call_back_ticket_with_context(chat, store):
     talk = Conversation(chat)
     talk.say("我的快递到哪了")
     reply = talk.say("转人工")
-    assert "工单号 TK" in reply and "人工客服" in reply
+    assert "工单 TK" in reply and "都不在线" in reply and "12:00前联系您" in reply
     with store() as session:
         ticket = session.execute(
             select(Ticket).where(Ticket.conversation_id == talk.conversation_id)
         ).scalar_one()
-        assert ticket.status == "queued" and "我的快递到哪了" in ticket.context
+        assert ticket.status == "open" and "我的快递到哪了" in ticket.context
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from business.services.agents import AgentDirectory
 from business.services.handoff import HandoffService, in_service_hours, next_opening
+from business.services.live_chat import HandoffFacts
 from business.services.tickets import TicketService
 from tests.conftest import NOW
 
@@ -54,17 +56,42 @@ def test_next_opening():
     assert next_opening(datetime(2026, 11, 22, 3, 0)) == datetime(2026, 11, 22, 9, 0)
 
 
-def test_handoff_in_hours_queues_in_order(session):
-    service = HandoffService(session)
-    first = service.request("转人工", NOW, conversation_id="a")
-    second = service.request("转人工", NOW + timedelta(minutes=1), conversation_id="b")
+ASKED = HandoffFacts("handoff", ["order_status", "request_human"], verified=False)
+
+
+def request(session, conversation_id, at, facts=ASKED):
+    return HandoffService(session).request(
+        "客户请求人工服务",
+        at,
+        facts=facts,
+        conversation_id=conversation_id,
+        channel="webchat",
+        customer_id="C001",
+    )
+
+
+def test_handoff_in_hours_with_an_agent_online_queues_in_order(session):
+    directory = AgentDirectory(session)
+    directory.set_status(directory.find("A001"), "online", NOW)
+    first = request(session, "a", NOW)
+    second = request(session, "b", NOW + timedelta(minutes=1))
     assert first.queued and first.position == 1 and first.ticket.status == "queued"
-    assert second.position == 2
+    assert first.chat.ticket_id == first.ticket.id and first.chat.channel == "webchat"
+    assert (second.position, second.wait_minutes) == (2, 1)  # 王芳 has three free places
+
+
+def test_handoff_in_hours_with_nobody_online_promises_a_call_back_within_two_hours(session):
+    handoff = request(session, "a", NOW)
+    assert not handoff.queued and handoff.in_hours and handoff.chat is None
+    assert handoff.callback_after == NOW + timedelta(hours=2) == handoff.ticket.sla_due
+    assert handoff.ticket.status == "open"
 
 
 def test_handoff_out_of_hours_promises_a_call_back(session):
+    directory = AgentDirectory(session)
     late = datetime(2026, 11, 22, 22, 30)
-    handoff = HandoffService(session).request("转人工", late, customer_id="C001")
-    assert not handoff.queued and handoff.position is None
+    directory.set_status(directory.find("A001"), "online", late)  # working late does not open the queue
+    handoff = request(session, "a", late)
+    assert not handoff.queued and not handoff.in_hours and handoff.position is None
     assert handoff.callback_after == datetime(2026, 11, 23, 9, 0)
     assert handoff.ticket.status == "open" and handoff.ticket.sla_due == datetime(2026, 11, 23, 11, 0)

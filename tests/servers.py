@@ -1,0 +1,44 @@
+"""The local servers the production stores run on (PostgreSQL, Redis, RabbitMQ), for tests that
+use them for real. A machine without them skips those tests with a message naming the server."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Iterator
+
+import pytest
+
+POSTGRES_ADMIN_URL = os.environ.get("XINGHE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _admin_connection():
+    import psycopg2  # from rasa's dependencies
+
+    try:
+        connection = psycopg2.connect(POSTGRES_ADMIN_URL, connect_timeout=3)
+    except psycopg2.OperationalError as error:
+        pytest.skip(
+            f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({error}); start it to run this test"
+        )
+    connection.autocommit = True
+    return connection
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    from business.store.db import engine_for
+
+    name = f"xinghe_test_{secrets.token_hex(4)}"
+    url = f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    admin = _admin_connection()
+    with admin.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE {name}")
+    try:
+        yield url
+    finally:
+        engine_for(url).dispose()
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
