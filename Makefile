@@ -132,7 +132,7 @@ XINGHE_EXTERNAL_EVAL ?= $(wildcard $(CURDIR)/../shared/eval/external_zh.jsonl)
 evaluate: install ## NLU 评测（交叉验证、留出集、外部集、延迟）/ NLU evaluation: CV vs the default pipeline, holdout, external set, latency (slow)
 	XINGHE_EXTERNAL_EVAL="$(XINGHE_EXTERNAL_EVAL)" $(PY) scripts/evaluate.py
 
-lint: install ## 代码检查：ruff（格式、规则）+ mypy（业务核心）/ ruff format --check, ruff check, mypy on business/ (pyproject.toml)
+lint: install ## 代码检查：ruff（格式、规则）+ mypy（业务核心、工作台）/ ruff format --check, ruff check, mypy on business/ and workspace/ (pyproject.toml)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy

@@ -119,6 +119,12 @@ class WeChatPushOutput(OutputChannel):
         self.api = api
         self.max_text_bytes = max_text_bytes
 
+    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
+        # A person in the agent workspace wrote it: WeChat shows no sender, so the text names them.
+        if message.get("agent_id") and message.get("text"):
+            message = {**message, "text": f"【客服{message.get('agent_name') or ''}】{message['text']}"}
+        await super().send_response(recipient_id, message)
+
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         for piece in split_by_bytes(text, self.max_text_bytes):
             await self.api.send_text(recipient_id, piece)

@@ -14,3 +14,6 @@ export ACTIONS_TOKEN
 export RASA_TELEMETRY_ENABLED="${RASA_TELEMETRY_ENABLED:-false}"
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
 export SQLALCHEMY_SILENCE_UBER_WARNING="${SQLALCHEMY_SILENCE_UBER_WARNING:-1}"
+# Rasa's event broker (endpoints.yml) writes every conversation event to this SQLite file, where
+# the agent workspace reads the customers' messages to their agents (docs/workspace.md).
+export XINGHE_EVENTS_DB="${XINGHE_EVENTS_DB:-${2:-$1/var}/events.db}"

@@ -18,6 +18,7 @@
 #
 # Environment: RASA_PORT (5005), ACTIONS_PORT (5055), ACTIONS_HOST (127.0.0.1),
 # ACTIONS_URL (http://localhost:$ACTIONS_PORT/webhook, for an action server elsewhere),
+# WORKSPACE_PORT (5080, the agent workspace; WORKSPACE_HOST 127.0.0.1),
 # RASA_MAX_REQUEST_BYTES (1 MiB), START_TIMEOUT (180 s), VENV (.venv),
 # DATABASE_URL (default: the SQLite file var/xinghe.db, chosen by actions/),
 # XINGHE_MODEL (serve this model file, no training), XINGHE_ENDPOINTS (the endpoints
@@ -36,6 +37,7 @@ VENV=${VENV:-.venv}
 case $VENV in /*) BIN=$VENV/bin ;; *) BIN=$ROOT/$VENV/bin ;; esac
 RASA_PORT=${RASA_PORT:-5005}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
+WORKSPACE_PORT=${WORKSPACE_PORT:-5080}
 ACTIONS_URL=${ACTIONS_URL:-http://localhost:$ACTIONS_PORT/webhook}
 ACTIONS_HEALTH=${ACTIONS_URL%/webhook}/health # where the action server is, as Rasa reaches it
 START_TIMEOUT=${START_TIMEOUT:-180}
@@ -51,6 +53,7 @@ export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 
 ACTIONS_LOG=$RUN_DIR/actions.log
 RASA_LOG=$RUN_DIR/rasa.log
+WORKSPACE_LOG=$RUN_DIR/workspace.log
 
 die() { printf '错误 / error: %s\n' "$*" >&2; exit 1; }
 info() { printf '==> %s\n' "$*"; }
@@ -242,9 +245,14 @@ if [ "$MODE" = serve ]; then
     start_bg "rasa" "$RASA_LOG" env SANIC_REQUEST_MAX_SIZE="$RASA_MAX_REQUEST_BYTES" \
         "$BIN/rasa" run --enable-api --auth-token "$RASA_API_TOKEN" -p "$RASA_PORT" \
         --endpoints "$ENDPOINTS" --credentials credentials.yml "${MODEL_ARGS[@]}"
+    port_busy "$WORKSPACE_PORT" && die "port $WORKSPACE_PORT is in use (another \`make run\`?); set WORKSPACE_PORT=..."
+    # The agent workspace: talks to this Rasa with the API token, reads its event broker.
+    start_bg "workspace" "$WORKSPACE_LOG" env WORKSPACE_PORT="$WORKSPACE_PORT" RASA_PORT="$RASA_PORT" \
+        "$BIN/python" -m workspace
     info "Rasa 启动约需 1 分钟 / Rasa takes about a minute to load the model"
-    wait_for "action server + rasa" \
-        "$ACTIONS_HEALTH" "http://localhost:$RASA_PORT/status?token=$RASA_API_TOKEN"
+    wait_for "action server + rasa + workspace" \
+        "$ACTIONS_HEALTH" "http://localhost:$RASA_PORT/status?token=$RASA_API_TOKEN" \
+        "http://localhost:$WORKSPACE_PORT/health"
 
     TOKEN_HINT='$RASA_API_TOKEN'
     if [ -s "$RUN_DIR/api_token" ] && [ "$(<"$RUN_DIR/api_token")" = "$RASA_API_TOKEN" ]; then
@@ -256,6 +264,9 @@ if [ "$MODE" = serve ]; then
  星河智能客服已启动 / Xinghe customer-service assistant is running
    Rasa (channels):  http://localhost:$RASA_PORT/webhooks/...
    Action server:    http://localhost:$ACTIONS_PORT (only Rasa, with ACTIONS_TOKEN)
+   坐席工作台 / agent workspace:  http://localhost:$WORKSPACE_PORT
+     （演示账号，仅限本机 / demo logins, local use only: wangfang, liqiang, zhaomin,
+       班长 chenjing；密码 / password xinghe-demo）
  对话方式 / How to talk to it (anonymous customer):
    curl -s -X POST http://localhost:$RASA_PORT/webhooks/rest/webhook \\
         -H 'Content-Type: application/json' \\
@@ -268,7 +279,7 @@ EOF
         echo "   网页聊天 / web chat:  http://localhost:$RASA_PORT$WEBCHAT_PATH"
     fi
     cat <<EOF
- 日志 / logs: $RASA_LOG, $ACTIONS_LOG
+ 日志 / logs: $RASA_LOG, $ACTIONS_LOG, $WORKSPACE_LOG
  按 Ctrl-C 停止 / press Ctrl-C to stop.
 ============================================================================
 EOF

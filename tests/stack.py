@@ -130,20 +130,26 @@ class E2EStack:
         self.tmpdir = Path(tempfile.mkdtemp(prefix="xinghe-e2e-"))
         self.run_dir = self.tmpdir / "run"
         self.database_url = f"sqlite:///{self.tmpdir / 'xinghe.db'}"
-        self.rasa_port = free_port()
-        self.actions_port = free_port()
-        while self.actions_port == self.rasa_port:
-            self.actions_port = free_port()
+        ports: List[int] = []
+        while len(ports) < 3:
+            port = free_port()
+            if port not in ports:
+                ports.append(port)
+        self.rasa_port, self.actions_port, self.workspace_port = ports
         self.rasa_url = f"http://localhost:{self.rasa_port}"
         self.actions_url = f"http://localhost:{self.actions_port}"
+        self.workspace_url = f"http://localhost:{self.workspace_port}"
         self.endpoints = self.tmpdir / "endpoints.yml"
         self.proc: Optional[subprocess.Popen] = None
         self.logs: Dict[str, Path] = {
             "run.sh": self.tmpdir / "run.log",
             "action server": self.run_dir / "actions.log",
             "rasa": self.run_dir / "rasa.log",
+            "workspace": self.run_dir / "workspace.log",
         }
-        self.env = {k: v for k, v in os.environ.items() if k not in ("RASA_API_TOKEN", "ACTIONS_TOKEN")}
+        # What an activated venv exports would point at the project's own var/.
+        private = ("RASA_API_TOKEN", "ACTIONS_TOKEN", "XINGHE_EVENTS_DB")
+        self.env = {k: v for k, v in os.environ.items() if k not in private}
         self.env.update(
             DATABASE_URL=self.database_url,
             XINGHE_NOW=xinghe_now,
@@ -152,6 +158,7 @@ class E2EStack:
             XINGHE_RUN_DIR=str(self.run_dir),
             RASA_PORT=str(self.rasa_port),
             ACTIONS_PORT=str(self.actions_port),
+            WORKSPACE_PORT=str(self.workspace_port),
             START_TIMEOUT=str(int(START_TIMEOUT)),
             VENV=str(Path(sys.executable).parent.parent),
             PYTHONUNBUFFERED="1",
@@ -327,6 +334,7 @@ def stack_value(name: str, attribute: str, doc: str):
 
 rasa_url = stack_value("rasa_url", "rasa_url", "Rasa's base URL (channels and the HTTP API).")
 actions_url = stack_value("actions_url", "actions_url", "The action server's base URL.")
+workspace_url = stack_value("workspace_url", "workspace_url", "The agent workspace's base URL.")
 stack_database_url = stack_value(
     "stack_database_url",
     "database_url",

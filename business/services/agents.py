@@ -107,13 +107,17 @@ class AgentDirectory:
     def seen(self, agent: Agent, now: datetime) -> None:
         agent.last_seen = now
 
+    def reachable(self, agent: Agent, now: datetime) -> bool:
+        """Heard from within the presence timeout (whatever status they chose)."""
+        return bool(agent.last_seen is not None and now - agent.last_seen <= PRESENCE_TIMEOUT)
+
+    def shown_status(self, agent: Agent, now: datetime) -> str:
+        """The status colleagues see: what the agent chose, or offline once they went quiet."""
+        return str(agent.status) if self.reachable(agent, now) else "offline"
+
     def present(self, agent: Agent, now: datetime) -> bool:
-        """Online, and heard from within the presence timeout."""
-        return bool(
-            agent.status == "online"
-            and agent.last_seen is not None
-            and now - agent.last_seen <= PRESENCE_TIMEOUT
-        )
+        """Online, and heard from within the presence timeout: can take a customer."""
+        return agent.status == "online" and self.reachable(agent, now)
 
     def online_in(self, skill_group: str, now: datetime) -> List[Agent]:
         candidates = self.session.execute(

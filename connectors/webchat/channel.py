@@ -32,8 +32,12 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
+from sqlalchemy.engine import Engine
 
+from business import clock
 from business.services.identity import VERIFIED_CUSTOMER_KEY
+from business.services.live_chat import LiveChatService
+from business.store.db import session_scope
 from connectors.webchat.limits import RateLimiter, message_problem
 from connectors.webchat.messages import bot_message, new_message, user_message
 from connectors.webchat.notices import Notice
@@ -59,6 +63,12 @@ HANDOFF_QUEUED_RESPONSES = frozenset({"utter_handoff_queued", "utter_handoff_alr
 RATING_REQUEST_RESPONSES = frozenset({"utter_goodbye"})
 RATING_QUESTION = "本次服务您满意吗？请为我们打分（1-5星）。"
 MAX_COMMENT_CHARS = 500
+
+
+def rate_live_chat(engine: Engine, conversation_id: str, score: int) -> None:
+    """A rating right after an agent closed the chat is that agent's too (kept with the chat)."""
+    with session_scope(engine) as session:
+        LiveChatService(session).rate_latest(conversation_id, score, clock.now())
 
 
 class HandoffStatus(str, Enum):
@@ -106,13 +116,21 @@ class WebChatOutput(OutputChannel):
 
     async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
         shown = bot_message(message)
+        if shown and message.get("agent_id"):  # written by a person in the agent workspace
+            shown.update(role="agent", agent_name=str(message.get("agent_name") or ""))
         if shown:
             await self.hub.publish(recipient_id, "bot_uttered", shown)
         response_name = message.get("utter_action")
+        # The workspace's notices say how the handoff stands (queued / agent_joined / agent_left).
+        handoff = message.get("handoff")
         if response_name in HANDOFF_QUEUED_RESPONSES:
-            await self.hub.handoff(recipient_id, HandoffStatus.QUEUED)
-        if response_name in RATING_REQUEST_RESPONSES:
-            await self.hub.signal(recipient_id, "rating_request", {"scale": 5, "question": RATING_QUESTION})
+            handoff = HandoffStatus.QUEUED.value
+        if handoff in {status.value for status in HandoffStatus}:
+            name = message.get("agent_name") if handoff == HandoffStatus.AGENT_JOINED.value else None
+            await self.hub.handoff(recipient_id, HandoffStatus(handoff), name)
+        if response_name in RATING_REQUEST_RESPONSES or message.get("rating_request"):
+            question = shown["text"] if shown and message.get("rating_request") else RATING_QUESTION
+            await self.hub.signal(recipient_id, "rating_request", {"scale": 5, "question": question})
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self.send_response(recipient_id, {"text": text})
@@ -144,14 +162,6 @@ class WebChatInput(InputChannel):
     def get_output_channel(self) -> Optional[OutputChannel]:
         """Push channel for proactive messages (trigger_intent with output_channel=latest)."""
         return WebChatOutput(self.hub) if self.hub else None
-
-    async def emit_handoff_status(
-        self, conversation_id: str, status: HandoffStatus, agent_name: Optional[str] = None
-    ) -> None:
-        """For the agent desk: tell the customer's tabs that an agent joined or left."""
-        if self.hub is None:
-            raise RuntimeError("the web chat channel is not running")
-        await self.hub.handoff(conversation_id, status, agent_name)
 
     # -- policy --------------------------------------------------------------------
 
@@ -283,6 +293,12 @@ class WebChatInput(InputChannel):
             await asyncio.to_thread(
                 hub.transcripts.rate, visitor.conversation_id, score, comment, visitor.customer_id
             )
+            try:
+                await asyncio.to_thread(
+                    rate_live_chat, hub.transcripts.engine, visitor.conversation_id, score
+                )
+            except Exception:  # the rating is kept with the transcript either way
+                logger.exception("web chat: could not give %s's rating to its agent", visitor.conversation_id)
             await hub.publish(
                 visitor.conversation_id, "rated", new_message("event", event="rated", score=score)
             )

@@ -355,3 +355,19 @@ async def test_an_unreachable_api_is_logged_without_the_access_token(serve, fake
     await asyncio.sleep(0.2)
     assert "WeChat API unreachable" in caplog.text
     assert "TOKEN1" not in caplog.text and "test-secret" not in caplog.text
+
+
+async def test_an_agents_message_from_the_workspace_arrives_as_a_customer_service_message_with_their_name(
+    wechat_api,
+):
+    # What Rasa does with the workspace's bot event (execute_side_effects, output_channel=latest).
+    output = WeChatInput(settings(api_base=wechat_api.base_url), identify=lambda o: None).get_output_channel()
+    await output.send_response(
+        OPENID, {"text": "您好，我是王芳，这就帮您查", "agent_id": "A001", "agent_name": "王芳"}
+    )
+    await output.send_response(OPENID, {"text": "本次人工服务已结束", "utter_action": "utter_agent_closed"})
+    sent = await wechat_api.wait_for_sends(2)
+    assert [s["body"]["text"]["content"] for s in sent] == [
+        "【客服王芳】您好，我是王芳，这就帮您查",
+        "本次人工服务已结束",
+    ]

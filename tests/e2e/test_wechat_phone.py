@@ -30,14 +30,19 @@ async def wechat_api(e2e_stack):
     await fake.stop()
 
 
-async def test_wechat_order_status_from_a_bound_user(e2e_stack, rasa_url, wechat_api, http, chat):
+@pytest.fixture
+def wechat(e2e_stack, rasa_url, http) -> WeChat:
+    """WeChat's side of the webhook (wechatpy signs and encrypts), as the harness configured it."""
     env = e2e_stack.env
-    wechat = WeChat(
+    return WeChat(
         Served(f"{rasa_url}/webhooks/wechat", http),
         token=env["WECHAT_TOKEN"],
         aes_key=env["WECHAT_AES_KEY"],
         app_id=env["WECHAT_APP_ID"],
     )
+
+
+async def test_wechat_order_status_from_a_bound_user(wechat, wechat_api, chat):
     status, body = await wechat.push(text_xml("帮我查下订单XH2611010001到哪了", msg_id=str(time.time_ns())))
     assert status == 200, body
     if body == "success":  # the turn took longer than the passive window
@@ -75,3 +80,71 @@ async def test_phone_keypad_order_status_by_speech_then_goodbye(e2e_stack, rasa_
         events = (await answer.json())["events"]
     assert {e.get("input_channel") for e in events if e["event"] == "user"} == {"phone"}
     assert "restart" in [e["event"] for e in events]  # the status callback closed the conversation
+
+
+async def wechat_reply(wechat: WeChat, wechat_api: FakeWeChatApi, text: str, sends_before: int) -> str:
+    """What the customer reads after sending `text`: the passive reply or the API's messages."""
+    status, body = await wechat.push(text_xml(text, msg_id=str(time.time_ns())))
+    assert status == 200, body
+    if body != "success":
+        return wechat.read(body).content
+    sent = await wechat_api.wait_for_sends(sends_before + 1, timeout=60)
+    return "\n".join(s["body"]["text"]["content"] for s in sent[sends_before:])
+
+
+async def test_a_wechat_customer_talks_to_an_agent_through_customer_service_messages(
+    wechat, workspace_url, wechat_api, http
+):
+    agent = {"Origin": workspace_url}
+    async with http.post(
+        f"{workspace_url}/api/login", json={"login": "wangfang", "password": "xinghe-demo"}, headers=agent
+    ) as login:
+        assert login.status == 200
+        agent.update(
+            {
+                "X-CSRF-Token": (await login.json())["csrf_token"],
+                "Cookie": f"xh_workspace={login.cookies['xh_workspace'].value}",
+            }
+        )
+    try:
+        async with http.post(
+            f"{workspace_url}/api/status", json={"status": "online"}, headers=agent
+        ) as status:
+            assert status.status == 200
+        queued = await wechat_reply(wechat, wechat_api, "转人工", len(wechat_api.sent))
+        assert "排队第1位" in queued
+        before = len(wechat_api.sent)
+        async with http.post(f"{workspace_url}/api/queue/accept-next", headers=agent) as accepted:
+            chat = await accepted.json()
+            assert accepted.status == 200 and chat["channel"] == "wechat", chat
+        joined = await wechat_api.wait_for_sends(before + 1, timeout=10)
+        assert "王芳已接入" in joined[before]["body"]["text"]["content"]
+
+        before = len(wechat_api.sent)
+        status, body = await wechat.push(text_xml("我的快递三天没动了", msg_id=str(time.time_ns())))
+        assert (status, body) == (200, "success")  # the bot stays silent: the agent answers
+        async with http.post(
+            f"{workspace_url}/api/chats/{chat['id']}/messages",
+            json={"text": "您好，这就帮您催一下"},
+            headers=agent,
+        ) as sent:
+            assert (await sent.json())["state"] == "sent"
+        delivered = await wechat_api.wait_for_sends(before + 1, timeout=10)
+        assert delivered[before]["body"] == {
+            "touser": OPENID,
+            "msgtype": "text",
+            "text": {"content": "【客服王芳】您好，这就帮您催一下"},
+        }
+        async with http.get(f"{workspace_url}/api/chats/{chat['id']}", headers=agent) as opened:
+            lines = [(m["by"], m["text"]) for m in (await opened.json())["messages"]]
+        assert ("customer", "我的快递三天没动了") in lines and ("agent", "您好，这就帮您催一下") in lines
+
+        async with http.post(
+            f"{workspace_url}/api/chats/{chat['id']}/close", json={"result": "resolved"}, headers=agent
+        ) as closed:
+            assert closed.status == 200
+        after = await wechat_api.wait_for_sends(before + 3, timeout=10)
+        assert "打分" in after[-1]["body"]["text"]["content"]
+    finally:
+        async with http.post(f"{workspace_url}/api/logout", headers=agent):
+            pass

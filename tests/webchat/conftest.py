@@ -18,7 +18,7 @@ import socketio
 from rasa.core.channels.channel import UserMessage, register
 from sanic import Sanic
 
-from business.store.db import engine_for
+from business.store.db import create_schema, engine_for
 from connectors.webchat import WebChatInput
 from connectors.webchat.limits import RateLimiter
 from connectors.webchat.settings import WebChatSettings
@@ -148,7 +148,9 @@ async def running_server(tmp_path_factory):
     mark them `pytest.mark.asyncio(loop_scope="session")`."""
     agent = FakeAgent()
     database = tmp_path_factory.mktemp("webchat") / "webchat.db"
-    channel = WebChatInput(SETTINGS, Transcripts(engine_for(f"sqlite:///{database}")))
+    engine = engine_for(f"sqlite:///{database}")
+    create_schema(engine)  # the business store the web chat shares (ratings of live chats)
+    channel = WebChatInput(SETTINGS, Transcripts(engine))
     app = Sanic(f"webchat_test_{uuid.uuid4().hex}")
     app.ctx.agent = agent
     app.config.ACCESS_LOG = False

@@ -7,7 +7,6 @@ import asyncio
 import pytest
 import socketio
 
-from connectors.webchat import HandoffStatus
 from connectors.webchat.tokens import VisitorTokens, mint_customer_token
 from tests.webchat.conftest import ORIGIN, SECRET, SITE_SECRET
 
@@ -152,15 +151,36 @@ async def test_after_logging_out_the_customers_conversation_is_not_shown(server)
     )
 
 
-async def test_handoff_status_reaches_every_tab_and_the_history(server):
+async def test_the_workspace_drives_handoff_status_agent_messages_and_the_rating_through_rasa(server):
     tab1 = await server.started_client()
     confirm = (await tab1.wait_for("session_confirm"))[0]
     tab2 = await server.started_client(token=confirm["token"])
+    conversation_id = confirm["conversation_id"]
 
     await tab1.say("/handoff")
     await tab1.wait_for("handoff")
-    await server.channel.emit_handoff_status(confirm["conversation_id"], HandoffStatus.AGENT_JOINED, "小王")
-    await server.channel.emit_handoff_status(confirm["conversation_id"], HandoffStatus.AGENT_LEFT)
+    # What Rasa's execute_side_effects sends for the workspace's events (workspace/desk.py).
+    output = server.channel.get_output_channel()
+    await output.send_response(
+        conversation_id,
+        {
+            "text": "人工客服小王已接入",
+            "utter_action": "utter_agent_joined",
+            "handoff": "agent_joined",
+            "agent_name": "小王",
+        },
+    )
+    await output.send_response(
+        conversation_id, {"text": "您好，我来帮您查", "agent_id": "A001", "agent_name": "小王"}
+    )
+    await output.send_response(
+        conversation_id,
+        {"text": "请为客服小王打分", "utter_action": "utter_live_rating_request", "rating_request": True},
+    )
+    await output.send_response(
+        conversation_id,
+        {"text": "本次人工服务已结束", "utter_action": "utter_agent_closed", "handoff": "agent_left"},
+    )
 
     for tab in (tab1, tab2):
         events = await tab.wait_for("handoff", count=3)
@@ -169,6 +189,9 @@ async def test_handoff_status_reaches_every_tab_and_the_history(server):
             ("agent_joined", "小王"),
             ("agent_left", None),
         ]
+        said = [m for m in tab.of("bot_uttered") if m.get("role") == "agent"]
+        assert [(m["text"], m["agent_name"]) for m in said] == [("您好，我来帮您查", "小王")]
+        assert (await tab.wait_for("rating_request"))[0]["question"] == "请为客服小王打分"
     replay = await server.started_client(token=confirm["token"])
     history = (await replay.wait_for("history"))[0]["messages"]
     assert [m.get("status") for m in history if m["role"] == "event"] == [
@@ -176,6 +199,7 @@ async def test_handoff_status_reaches_every_tab_and_the_history(server):
         "agent_joined",
         "agent_left",
     ]
+    assert [m["text"] for m in history if m["role"] == "agent"] == ["您好，我来帮您查"]
 
 
 async def test_saying_goodbye_asks_for_a_rating(server):

@@ -33,6 +33,7 @@
     loginInvalid: "登录信息已失效，已切换为访客身份。", end: "评价",
     rateTitle: "本次服务您满意吗？", rateSubmit: "提交评价", rateComment: "还有什么想告诉我们的？（选填）",
     rated: function (n) { return "感谢您的评价（" + n + "星）！"; },
+    agent: "人工客服",
     handoff: {
       queued: "已为您转接人工客服，正在排队…",
       agent_joined: function (name) { return "人工客服" + (name ? "「" + name + "」" : "") + "已接入"; },
@@ -41,6 +42,7 @@
     unread: function (n) { return n + "条未读消息"; }
   };
 
+  var SPEAKER = { user: "我说：", bot: "小河说：", agent: "人工客服说：" };
   var state = { open: false, unread: 0, socket: null, seen: {}, customerToken: config.customerToken };
 
   function el(tag, attrs, children) {
@@ -210,12 +212,14 @@
         parts.push(el("div", { "class": "xh-buttons", role: "group", "aria-label": "可选操作" },
           message.buttons.map(function (b) { return buttonNode(b, "xh-button"); })));
       }
+      // A person in the agent workspace wrote this one: their name above the text.
+      if (message.role === "agent") parts.unshift(el("div", { "class": "xh-agent-name", text: message.agent_name || TEXT.agent }));
       node = el("div", { "class": "xh-msg xh-" + message.role, "data-role": message.role },
-        [el("span", { "class": "xh-sr", text: message.role === "user" ? "我说：" : "小河说：" })].concat(parts));
+        [el("span", { "class": "xh-sr", text: SPEAKER[message.role] || SPEAKER.bot })].concat(parts));
     }
     log.appendChild(node);
     log.scrollTop = log.scrollHeight;
-    if (message.role === "bot") {
+    if (message.role === "bot" || message.role === "agent") {
       setQuickReplies(message.quick_replies || []);
       if (!state.open) setUnread(state.unread + 1);
     }

@@ -1,0 +1,100 @@
+"""A customer in the web chat and an agent in the workspace, in two browser contexts of Debian's
+chromium, against the real processes `make run` starts: handoff → queue → accept → messages both
+ways, live → the bot stays silent → close → rating, stored with the chat and the agent.
+
+Screenshots go to tests/artifacts/workspace/ (gitignored).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from business.store.models import LiveChat, Ticket
+from tests.e2e.test_webchat import REPLY_TIMEOUT_MS, bot_messages, open_chat, say
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "workspace"
+LIVE_TIMEOUT_MS = 15_000
+
+
+def log_in(page: Page, workspace_url: str, login: str) -> None:
+    page.goto(workspace_url)
+    page.locator("#login-name").fill(login)
+    page.locator("#login-password").fill("xinghe-demo")
+    page.locator("#login-submit").click()
+    expect(page.locator("#workspace")).to_be_visible()
+    page.locator("#status-select").select_option("online")
+
+
+def test_a_web_customer_and_an_agent_talk_live_and_the_bot_steps_aside(
+    browser, rasa_url, workspace_url, store
+):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    agent = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800}).new_page()
+    customer = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 860}).new_page()
+    try:
+        log_in(agent, workspace_url, "wangfang")
+        open_chat(customer, rasa_url)
+        say(customer, "我的快递到哪了")
+        expect(bot_messages(customer).last).to_contain_text("订单号", timeout=REPLY_TIMEOUT_MS)
+        say(customer, "转人工")
+        expect(bot_messages(customer).last).to_contain_text("排队第1位", timeout=REPLY_TIMEOUT_MS)
+        expect(customer.locator(".xh-log [data-role=event]").last).to_contain_text("排队")
+
+        waiting = agent.locator("#queue-list li[data-chat-id]")
+        expect(waiting).to_have_count(1, timeout=LIVE_TIMEOUT_MS)
+        expect(waiting.first).to_contain_text("客户要求人工")
+        agent.screenshot(path=str(ARTIFACTS / "queue.png"))
+        waiting.first.locator(".accept").click()
+        transcript = agent.locator("#transcript")
+        expect(transcript).to_contain_text("我的快递到哪了")  # the bot's part of the conversation
+        expect(customer.locator(".xh-log").last).to_contain_text("王芳", timeout=LIVE_TIMEOUT_MS)
+
+        answered = bot_messages(customer).count()
+        say(customer, "我的快递三天没动了，能帮我催一下吗")
+        expect(transcript.locator('.message[data-by="customer"]').last).to_contain_text(
+            "三天没动了", timeout=LIVE_TIMEOUT_MS
+        )
+        agent.locator("#reply-box").fill("您好，我是王芳，这就帮您联系快递催一下。")
+        agent.locator("#send-button").click()
+        expect(customer.locator(".xh-log [data-role=agent]").last).to_contain_text(
+            "这就帮您联系快递", timeout=LIVE_TIMEOUT_MS
+        )
+        expect(transcript.locator('.message[data-by="agent"]').last).to_have_attribute("data-state", "sent")
+        assert bot_messages(customer).count() == answered  # the bot said nothing meanwhile
+        agent.screenshot(path=str(ARTIFACTS / "conversation.png"))
+        customer.screenshot(path=str(ARTIFACTS / "customer.png"))
+
+        agent.locator("#close-open").click()
+        agent.locator("#close-result").select_option("resolved")
+        agent.locator("#close-note").fill("已催快递")
+        agent.locator("#close-confirm").click()
+        expect(customer.get_by_test_id("xh-star-5")).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+        customer.get_by_test_id("xh-star-5").click()
+        customer.get_by_test_id("xh-rate-submit").click()
+
+        conversation_id = customer.get_by_test_id("xh-root").get_attribute("data-conversation")
+        with store() as session:
+            chat = session.execute(
+                select(LiveChat).where(LiveChat.conversation_id == conversation_id)
+            ).scalar_one()
+            assert (chat.status, chat.result, chat.agent_id) == ("closed", "resolved", "A001")
+            assert session.get(Ticket, chat.ticket_id).status == "resolved"
+        for _ in range(50):
+            with store() as session:
+                rating = session.execute(
+                    select(LiveChat.rating).where(LiveChat.conversation_id == conversation_id)
+                ).scalar_one()
+            if rating is not None:
+                break
+            customer.wait_for_timeout(200)
+        assert rating == 5
+
+        say(customer, "谢谢")  # the bot is back
+        expect(bot_messages(customer).last).not_to_contain_text("没太理解", timeout=REPLY_TIMEOUT_MS)
+    finally:
+        agent.locator("#logout").click()  # offline again: the other tests find nobody online
+        agent.context.close()
+        customer.context.close()

@@ -1,0 +1,170 @@
+"""The workspace's JSON API: logins, roles, CSRF, and the live-chat journey as the UI drives it."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select
+
+from business.services.live_chat import LiveChatService, Routing
+from business.store.db import session_scope
+from business.store.models import AgentSession, AuditEntry, LiveChat
+from tests.conftest import NOW
+from workspace.server import COOKIE, PUBLIC_ROUTES
+
+MALL = Routing("mall", 2, "asked", "order_status")
+
+
+def waiting_customer(conversation_id: str = "webchat:visitor-1", routing: Routing = MALL) -> int:
+    with session_scope() as session:
+        return LiveChatService(session).enqueue(conversation_id, "webchat", routing, NOW).chat.id
+
+
+async def test_nothing_but_the_login_page_is_served_without_a_session(workspace):
+    stranger = workspace.browser()
+    checked = 0
+    for route in workspace.app.router.routes:
+        path = "/" + route.path if not route.path.startswith("/") else route.path
+        if path in PUBLIC_ROUTES or "socket.io" in path:
+            continue
+        concrete = path.replace("<chat_id:int>", "1")
+        for method in route.methods:
+            reply = await (stranger.get(concrete) if method == "GET" else stranger.post(concrete))
+            assert reply.status == 401, f"{method} {concrete} answered {reply.status}"
+            assert (await reply.json())["error"] == "请先登录"
+            checked += 1
+    assert checked >= 14
+    assert (await stranger.get("/")).status == 200  # the login form itself
+
+
+async def test_a_login_sets_a_hardened_cookie_and_keeps_only_its_hash(workspace):
+    browser = workspace.browser()
+    reply = await browser.login("wangfang")
+    assert reply.status == 200
+    cookie = reply.cookies[COOKIE]
+    assert cookie["httponly"] and cookie["secure"] and cookie["samesite"] == "Strict"
+    with session_scope() as session:
+        stored = session.execute(select(AgentSession)).scalar_one()
+        assert stored.token_hash != browser.cookie and len(stored.token_hash) == 64
+    me = await (await browser.get("/api/me")).json()
+    assert me["agent"]["name"] == "王芳" and me["csrf_token"] == browser.csrf
+
+
+async def test_wrong_passwords_are_refused_in_chinese_then_throttled(workspace):
+    browser = workspace.browser()
+    for _ in range(5):
+        reply = await browser.login("wangfang", "wrong")
+        assert reply.status == 401 and (await reply.json())["error"] == "账号或密码不对"
+    reply = await browser.login("wangfang")  # even the right password, for a while
+    assert reply.status == 429 and "15分钟" in (await reply.json())["error"]
+    with session_scope() as session:
+        assert len(session.execute(select(AuditEntry).where(AuditEntry.action == "login_failed")).all()) == 5
+
+
+async def test_a_change_without_the_csrf_token_or_from_another_site_is_refused(workspace):
+    browser = await workspace.logged_in("wangfang")
+    token = browser.csrf
+    browser.csrf = None
+    assert (await browser.post("/api/status", {"status": "away"})).status == 403
+    browser.csrf = token
+    reply = await browser.post("/api/status", {"status": "away"}, Origin="https://evil.example")
+    assert reply.status == 403 and "来源" in (await reply.json())["error"]
+    assert (await browser.post("/api/status", {"status": "away"})).status == 200
+    assert (
+        await workspace.browser().http.post(
+            f"{workspace.base_url}/api/login",
+            data="login=wangfang&password=xinghe-demo",
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Origin": workspace.base_url},
+        )
+    ).status == 403  # a cross-site form cannot log anyone in either
+
+
+async def test_agents_see_their_groups_and_only_supervisors_see_everything(workspace):
+    travel = waiting_customer("webchat:t", Routing("travel", 2, "asked", "change_flight"))
+    wang = await workspace.logged_in("wangfang")  # mall, wallet
+    assert (await (await wang.get("/api/queue")).json())["queue"] == []
+    reply = await wang.get(f"/api/chats/{travel}")
+    assert reply.status == 409 and "无权查看" in (await reply.json())["error"]
+    assert (await wang.get("/api/supervisor/overview")).status == 403
+    chen = await workspace.logged_in("chenjing")
+    assert [c["id"] for c in (await (await chen.get("/api/queue")).json())["queue"]] == [travel]
+    overview = await (await chen.get("/api/supervisor/overview")).json()
+    assert overview["groups"]["travel"]["waiting"] == 1
+    assert {a["name"]: a["status"] for a in overview["agents"]}["王芳"] == "online"
+
+
+async def test_the_live_chat_journey_reaches_rasa_as_the_customer_should_see_it(workspace):
+    chat_id = waiting_customer()
+    wang = await workspace.logged_in("wangfang")
+    [queued] = (await (await wang.get("/api/queue")).json())["queue"]
+    assert (queued["id"], queued["reason_name"], queued["group_name"]) == (chat_id, "客户要求人工", "商城")
+
+    accepted = await (await wang.post(f"/api/chats/{chat_id}/accept")).json()
+    assert accepted["status"] == "active" and accepted["agent"]["name"] == "王芳"
+    [joined] = workspace.rasa.posts
+    assert joined["args"]["output_channel"] == ["latest"] and joined["args"]["execute_side_effects"] == [
+        "true"
+    ]
+    assert joined["events"][0]["metadata"]["handoff"] == "agent_joined"
+    assert joined["events"][0]["text"].startswith("人工客服王芳已接入")  # the domain's wording
+
+    sent = await (await wang.post(f"/api/chats/{chat_id}/messages", {"text": "您好，我帮您查一下"})).json()
+    assert sent["state"] == "sent"
+    said = workspace.rasa.appended("webchat:visitor-1")[-1]
+    assert (said["event"], said["text"], said["metadata"]["agent_id"]) == (
+        "bot",
+        "您好，我帮您查一下",
+        "A001",
+    )
+
+    opened = await (await wang.get(f"/api/chats/{chat_id}")).json()
+    assert [(m["by"], m["text"][:4]) for m in opened["messages"]] == [
+        ("bot", "人工客服"),
+        ("agent", "您好，我"),
+    ]
+
+    closed = await (
+        await wang.post(f"/api/chats/{chat_id}/close", {"result": "resolved", "note": "已解决"})
+    ).json()
+    assert (closed["status"], closed["result_name"]) == ("closed", "已解决")
+    tail = workspace.rasa.appended("webchat:visitor-1")[-4:]
+    assert [e["event"] for e in tail] == ["bot", "bot", "action", "resume"]
+    assert tail[1]["metadata"]["rating_request"] is True and tail[2]["name"] == "action_listen"
+    with session_scope() as session:
+        actions = [e.action for e in session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars()]
+        assert {"login", "accept", "view_chat", "close"} <= set(actions)
+
+
+async def test_two_agents_accepting_the_same_customer_at_once_exactly_one_gets_it(workspace):
+    chat_id = waiting_customer()
+    wang = await workspace.logged_in("wangfang")
+    chen = await workspace.logged_in("chenjing")
+    replies = await asyncio.gather(*(agent.post(f"/api/chats/{chat_id}/accept") for agent in (wang, chen)))
+    assert sorted(r.status for r in replies) == [200, 409]
+    refused = next(r for r in replies if r.status == 409)
+    assert (await refused.json())["error"] == "这位客户已被其他坐席接入"
+    with session_scope() as session:
+        assert session.get(LiveChat, chat_id).agent_id in {"A001", "S001"}
+
+
+async def test_bad_input_gets_a_chinese_refusal_not_a_crash(workspace):
+    chat_id = waiting_customer()
+    wang = await workspace.logged_in("wangfang")
+    await wang.post(f"/api/chats/{chat_id}/accept")
+    for path, body, words in [
+        (f"/api/chats/{chat_id}/messages", {"text": "   "}, "不能为空"),
+        (f"/api/chats/{chat_id}/messages", {"text": "长" * 2001}, "太长"),
+        (f"/api/chats/{chat_id}/close", {"result": "whatever"}, "处理结果"),
+        (f"/api/chats/{chat_id}/transfer", {"to_group": "hotel"}, "技能组"),
+        ("/api/chats/999/accept", {}, "没有这个会话"),
+        ("/api/status", {"status": "sleeping"}, "状态"),
+    ]:
+        reply = await wang.post(path, body)
+        assert reply.status == 409 and words in (await reply.json())["error"], path
+    reply = await wang.http.post(
+        f"{workspace.base_url}/api/chats/{chat_id}/messages",
+        data="{not json",
+        headers=wang.headers(**{"Content-Type": "application/json"}),
+    )
+    assert reply.status in (400, 409) and "error" in await reply.json()
+    assert (await wang.get("/api/nothing-here")).status == 404

@@ -1,0 +1,129 @@
+"""Customers' messages reach their agent through Rasa's own SQL event broker; the customer can leave."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from rasa.core.brokers.sql import SQLEventBroker
+
+from business.services.agents import AgentDirectory
+from business.services.live_chat import LiveChatService, Routing
+from business.store.db import session_scope
+from tests.conftest import NOW
+from workspace.desk import Desk, Timeouts
+from workspace.rasa_api import RasaApi
+from workspace.relay import BrokerTail, CustomerMessage, Paused
+from workspace.wording import Wording
+
+from .conftest import RASA_TOKEN
+
+MALL = Routing("mall", 2, "asked", "order_status")
+
+
+class RecordingPush:
+    def __init__(self) -> None:
+        self.sent = []
+
+    async def emit(self, event, data, room):
+        self.sent.append((event, room, data))
+
+
+def test_the_tail_reads_new_customer_messages_from_rasas_sql_broker(tmp_path):
+    db = tmp_path / "events.db"
+    broker = SQLEventBroker(db=str(db))
+    broker.publish({"sender_id": "webchat:a", "event": "user", "text": "早就发过的", "timestamp": 1.0})
+    tail = BrokerTail(f"sqlite:///{db}")
+    assert tail.new_happenings() == []  # starts at the end: earlier messages are in the trackers
+    broker.publish({"sender_id": "webchat:a", "event": "bot", "text": "机器人说的"})
+    broker.publish({"sender_id": "webchat:a", "event": "pause"})
+    broker.publish(
+        {
+            "sender_id": "webchat:a",
+            "event": "user",
+            "text": "我还在等",
+            "timestamp": 2.0,
+            "input_channel": "webchat",
+        }
+    )
+    assert tail.new_happenings() == [
+        Paused("webchat:a"),
+        CustomerMessage("webchat:a", "我还在等", 2.0, "webchat"),
+    ]
+    assert tail.new_happenings() == []
+
+
+def test_a_tail_started_before_rasa_created_its_table_waits_for_it(tmp_path):
+    tail = BrokerTail(f"sqlite:///{tmp_path / 'not-yet.db'}")
+    assert tail.new_happenings() == []
+
+
+@pytest.fixture
+async def desk(workspace):
+    """A desk of its own (recording what it signals) against the workspace fixture's fake Rasa."""
+    desk = Desk(RasaApi(workspace.rasa.url, RASA_TOKEN), Wording.from_domain(), RecordingPush(), Timeouts())
+    yield desk
+    await desk.rasa.close()
+
+
+async def test_a_customer_message_goes_to_the_agent_and_nowhere_else(workspace, desk):
+    push = desk.push
+    with session_scope() as session:
+        agent = AgentDirectory(session).find("A001")
+        chat = LiveChatService(session).enqueue("webchat:a", "webchat", MALL, NOW).chat
+        LiveChatService(session).accept(chat.id, agent, NOW)
+        chat_id = chat.id
+    await desk.customer_message(CustomerMessage("webchat:a", "我的快递三天没动了", 3.0, "webchat"))
+    await desk.customer_message(CustomerMessage("webchat:someone-else", "你好", 3.0, "webchat"))
+    events = [(event, room) for event, room, _ in push.sent]
+    assert events == [("message", f"chat:{chat_id}"), ("customer_wrote", "agent:A001")]
+    assert push.sent[0][2]["message"]["text"] == "我的快递三天没动了"
+    assert workspace.rasa.posts == []  # the bot stays silent: nothing is said for the customer
+
+
+async def test_a_customer_who_no_longer_wants_a_person_goes_back_to_the_bot(workspace, desk):
+    with session_scope() as session:
+        LiveChatService(session).enqueue("webchat:a", "webchat", MALL, NOW)
+    await desk.customer_message(CustomerMessage("webchat:a", "算了，取消排队吧", 3.0, "webchat"))
+    told, listen, resume = workspace.rasa.appended("webchat:a")
+    assert told["metadata"]["utter_action"] == "utter_queue_cancelled" and "小河继续为您服务" in told["text"]
+    assert (listen["name"], resume["event"]) == ("action_listen", "resume")
+    with session_scope() as session:
+        assert LiveChatService(session).open_chat("webchat:a") is None
+
+
+async def test_while_with_an_agent_a_plain_no_is_an_answer_not_a_goodbye(workspace, desk):
+    with session_scope() as session:
+        agent = AgentDirectory(session).find("A001")
+        chat = LiveChatService(session).enqueue("webchat:a", "webchat", MALL, NOW).chat
+        LiveChatService(session).accept(chat.id, agent, NOW)
+    await desk.customer_message(CustomerMessage("webchat:a", "不用了", 3.0, "webchat"))
+    assert workspace.rasa.posts == []
+    await desk.customer_message(CustomerMessage("webchat:a", "不用人工了，我问机器人", 4.0, "webchat"))
+    assert [e["event"] for e in workspace.rasa.appended("webchat:a")] == ["bot", "action", "resume"]
+
+
+async def test_nobody_accepting_in_time_alerts_supervisors_and_offers_a_call_back(
+    workspace, desk, monkeypatch
+):
+    push = desk.push
+    with session_scope() as session:
+        LiveChatService(session).enqueue(
+            "webchat:angry", "webchat", Routing("complaint", 0, "complaint", "complain"), NOW
+        )
+    monkeypatch.setenv("XINGHE_NOW", (NOW + timedelta(seconds=90)).isoformat())
+    await desk.tick()
+    assert ("alert", "supervisors") in [(event, room) for event, room, _ in push.sent]
+    [offer] = workspace.rasa.appended("webchat:angry")
+    assert offer["metadata"]["utter_action"] == "utter_queue_timeout" and "12:01前联系您" in offer["text"]
+    await desk.tick()
+    assert len(workspace.rasa.appended("webchat:angry")) == 1  # said once
+
+
+async def test_a_customer_the_bot_just_queued_shows_up_in_their_groups_queue_at_once(workspace, desk):
+    with session_scope() as session:
+        LiveChatService(session).enqueue("webchat:new", "webchat", Routing("travel", 2, "asked", None), NOW)
+    await desk.happened(Paused("webchat:new"))
+    await desk.happened(Paused("webchat:nobody-queued"))
+    rooms = [room for event, room, _ in desk.push.sent if event == "queue_changed"]
+    assert rooms == ["group:travel", "supervisors"]

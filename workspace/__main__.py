@@ -1,0 +1,19 @@
+"""`python -m workspace`: serve the agent workspace (settings from the environment)."""
+
+from __future__ import annotations
+
+import logging
+
+from business.store.db import create_schema
+from workspace.server import Settings, build_app
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s - %(message)s")
+    settings = Settings.from_environment()
+    create_schema()
+    build_app(settings).run(host=settings.host, port=settings.port, access_log=False, workers=1)
+
+
+if __name__ == "__main__":
+    main()

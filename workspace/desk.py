@@ -1,0 +1,541 @@
+"""The agent desk: what agents do with live chats, carried out in the business core and in Rasa.
+
+Every change of hands is decided by the business core (one transaction); then Rasa is told
+(pause / resume events, messages into the customer's channel) and the agents' screens are
+signalled. Timeouts run here too: a customer nobody accepts in time, a customer who went silent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple, TypeVar
+
+from sqlalchemy.orm import Session
+
+from business import clock
+from business.formatting import mask_name, month_day_time
+from business.services.agents import SKILL_GROUPS, STATUSES, AgentDirectory, AgentError
+from business.services.audit import AuditLog
+from business.services.live_chat import REASONS, RESULTS, LiveChatService, wants_to_leave
+from business.store.db import session_scope
+from business.store.models import Agent, Customer, LiveChat
+from workspace.rasa_api import RasaApi, RasaUnavailable
+from workspace.relay import CustomerMessage, Happening, Paused
+from workspace.wording import Wording
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+MAX_REPLY_CHARS = 2000
+# The bot paused right after its handoff action, before listening: it resumes as if it had listened
+# since, so the customer's next message starts a new turn instead of confusing the policies.
+RESUME = ({"event": "action", "name": "action_listen"}, {"event": "resume"})
+CHANNEL_NAMES = {"webchat": "网页", "wechat": "微信", "phone": "电话", "rest": "接口", "rest_signed": "接口"}
+STATUS_NAMES = {
+    "waiting": "排队中",
+    "active": "接待中",
+    "closed": "已结束",
+    "cancelled": "客户已取消",
+    "returned": "已交还机器人",
+}
+
+
+class Push(Protocol):
+    """Signals to the agents' screens (Socket.IO rooms in the workspace server)."""
+
+    async def emit(self, event: str, data: Dict[str, Any], room: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    silence_prompt: timedelta = timedelta(minutes=3)
+    silence_close: timedelta = timedelta(minutes=6)
+
+
+def chat_view(
+    chat: LiveChat, customer: Optional[Customer], now: datetime, position: Optional[int] = None
+) -> Dict[str, Any]:
+    """A chat as the workspace shows it (the customer's name masked, as in the bot's answers)."""
+    return {
+        "id": chat.id,
+        "conversation_id": chat.conversation_id,
+        "channel": chat.channel,
+        "channel_name": CHANNEL_NAMES.get(chat.channel, chat.channel),
+        "customer": {
+            "id": chat.customer_id,
+            "name": mask_name(customer.name) if customer is not None else None,
+            "verified": chat.customer_id is not None,
+            "member_level": customer.member_level if customer is not None else None,
+        },
+        "skill_group": chat.skill_group,
+        "group_name": SKILL_GROUPS[chat.skill_group],
+        "priority": chat.priority,
+        "reason": chat.reason,
+        "reason_name": REASONS.get(chat.reason, chat.reason),
+        "intent": chat.intent,
+        "status": chat.status,
+        "status_name": STATUS_NAMES.get(chat.status, chat.status),
+        "agent": {"id": chat.agent.id, "name": chat.agent.name} if chat.agent is not None else None,
+        "ticket_id": chat.ticket_id,
+        "queued_at": chat.queued_at.isoformat(),
+        "waited_seconds": int(((chat.accepted_at or now) - chat.queued_at).total_seconds()),
+        "accepted_at": chat.accepted_at.isoformat() if chat.accepted_at else None,
+        "position": position,
+        "escalated": chat.escalated_at is not None,
+        "result": chat.result,
+        "result_name": RESULTS.get(chat.result or ""),
+        "rating": chat.rating,
+    }
+
+
+def agent_view(agent: Agent, active: int, status: str) -> Dict[str, Any]:
+    return {
+        "id": agent.id,
+        "name": agent.name,
+        "login": agent.login,
+        "role": agent.role,
+        "skill_groups": agent.skill_groups,
+        "status": status,
+        "status_name": STATUSES[status],
+        "max_concurrent": agent.max_concurrent,
+        "active": active,
+    }
+
+
+def transcript(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The conversation as the agent reads it: the customer, the bot and agents, in order."""
+    lines = []
+    for event in events:
+        kind = event.get("event")
+        if kind not in ("user", "bot") or not event.get("text"):
+            continue
+        metadata = event.get("metadata") or {}
+        by = "customer" if kind == "user" else ("agent" if metadata.get("agent_id") else "bot")
+        lines.append(
+            {
+                "by": by,
+                "text": event["text"],
+                "at": event.get("timestamp"),
+                "agent_name": metadata.get("agent_name") if by == "agent" else None,
+                "intent": ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+                if by == "customer"
+                else None,
+            }
+        )
+    return lines
+
+
+class Desk:
+    def __init__(self, rasa: RasaApi, wording: Wording, push: Push, timeouts: Timeouts = Timeouts()) -> None:
+        self.rasa = rasa
+        self.say = wording
+        self.push = push
+        self.timeouts = timeouts
+        self._told_position: Dict[int, int] = {}
+
+    # ---- plumbing ----
+
+    @staticmethod
+    async def _db(work: Callable[[Session, datetime], T]) -> T:
+        def run() -> T:
+            with session_scope() as session:
+                return work(session, clock.now())
+
+        return await asyncio.to_thread(run)
+
+    @staticmethod
+    def _agent(session: Session, agent_id: str) -> Agent:
+        agent = AgentDirectory(session).find(agent_id)
+        if agent is None:
+            raise AgentError("坐席不存在")
+        return agent
+
+    @staticmethod
+    def _view(session: Session, chat: LiveChat, now: datetime) -> Dict[str, Any]:
+        customer = session.get(Customer, chat.customer_id) if chat.customer_id else None
+        service = LiveChatService(session)
+        return chat_view(chat, customer, now, service.position(chat) or None)
+
+    async def _signal_queues(self, *groups: str) -> None:
+        for group in set(groups):
+            await self.push.emit("queue_changed", {"group": group}, f"group:{group}")
+        await self.push.emit("queue_changed", {}, "supervisors")
+        await self._tell_positions(*groups)
+
+    async def _signal_chat(self, view: Dict[str, Any]) -> None:
+        await self.push.emit("chat_changed", view, f"chat:{view['id']}")
+        if view["agent"]:
+            await self.push.emit("chat_changed", view, f"agent:{view['agent']['id']}")
+        await self.push.emit("chat_changed", view, "supervisors")
+
+    # ---- what an agent sees ----
+
+    async def me(self, agent_id: str) -> Dict[str, Any]:
+        def work(session: Session, now: datetime) -> Dict[str, Any]:
+            agent = self._agent(session, agent_id)
+            directory = AgentDirectory(session)
+            return agent_view(
+                agent, len(LiveChatService(session).active_for(agent.id)), directory.shown_status(agent, now)
+            )
+
+        return await self._db(work)
+
+    async def queue(self, agent_id: str) -> List[Dict[str, Any]]:
+        def work(session: Session, now: datetime) -> List[Dict[str, Any]]:
+            agent = self._agent(session, agent_id)
+            service = LiveChatService(session)
+            groups = None if agent.role == "supervisor" else agent.skill_groups
+            return [self._view(session, chat, now) for chat in service.waiting(groups)]
+
+        return await self._db(work)
+
+    async def my_chats(self, agent_id: str) -> List[Dict[str, Any]]:
+        def work(session: Session, now: datetime) -> List[Dict[str, Any]]:
+            return [self._view(session, chat, now) for chat in LiveChatService(session).active_for(agent_id)]
+
+        return await self._db(work)
+
+    async def chat(self, agent_id: str, chat_id: int) -> Dict[str, Any]:
+        """One chat with its whole transcript; every opening is written to the audit log."""
+
+        def work(session: Session, now: datetime) -> Dict[str, Any]:
+            agent = self._agent(session, agent_id)
+            service = LiveChatService(session)
+            chat = service.chat(chat_id)
+            if chat is None or not service.may_see(agent, chat):
+                raise AgentError("没有这个会话，或您无权查看")
+            AuditLog(session).record(
+                agent.id, "view_chat", now, subject=chat.conversation_id, detail=f"chat {chat.id}"
+            )
+            view = self._view(session, chat, now)
+            view["events"] = [
+                {"at": e.at.isoformat(), "kind": e.kind, "detail": e.detail} for e in chat.events
+            ]
+            return view
+
+        view = await self._db(work)
+        view["messages"] = transcript(await self.rasa.events(view["conversation_id"]))
+        return view
+
+    async def overview(self) -> Dict[str, Any]:
+        """The supervisor's view: who is online and busy, queue lengths and the longest wait."""
+
+        def work(session: Session, now: datetime) -> Dict[str, Any]:
+            directory = AgentDirectory(session)
+            service = LiveChatService(session)
+            agents = [
+                agent_view(a, len(service.active_for(a.id)), directory.shown_status(a, now))
+                for a in directory.everyone()
+            ]
+            groups = {}
+            for group, name in SKILL_GROUPS.items():
+                waiting = service.waiting([group])
+                groups[group] = {
+                    "name": name,
+                    "waiting": len(waiting),
+                    "longest_wait_seconds": int((now - waiting[0].queued_at).total_seconds())
+                    if waiting
+                    else 0,
+                    "online": len(directory.online_in(group, now)),
+                }
+            active = [self._view(session, chat, now) for chat in service.active_for()]
+            return {"agents": agents, "groups": groups, "active": active}
+
+        return await self._db(work)
+
+    # ---- what an agent does ----
+
+    async def set_status(self, agent_id: str, status: str) -> Dict[str, Any]:
+        def work(session: Session, now: datetime) -> Tuple[Dict[str, Any], List[str]]:
+            agent = self._agent(session, agent_id)
+            AgentDirectory(session).set_status(agent, status, now)
+            AuditLog(session).record(agent.id, "status", now, detail=status)
+            return agent_view(
+                agent, len(LiveChatService(session).active_for(agent.id)), status
+            ), agent.skill_groups
+
+        view, groups = await self._db(work)
+        await self._signal_queues(*groups)
+        return view
+
+    async def heartbeat(self, agent_id: str) -> None:
+        def work(session: Session, now: datetime) -> None:
+            AgentDirectory(session).seen(self._agent(session, agent_id), now)
+
+        await self._db(work)
+
+    async def accept(self, agent_id: str, chat_id: Optional[int]) -> Dict[str, Any]:
+        """This chat, or (None) the first of the agent's queues; exactly one agent gets each."""
+
+        def work(session: Session, now: datetime) -> Tuple[Dict[str, Any], str]:
+            agent = self._agent(session, agent_id)
+            service = LiveChatService(session)
+            if chat_id is None:
+                chat = service.accept_next(agent, now)
+                if chat is None:
+                    raise AgentError("队列里现在没有等待的客户")
+            else:
+                if not service.accept(chat_id, agent, now):
+                    raise AgentError("这位客户已被其他坐席接入")
+                chat = service.chat(chat_id)
+                assert chat is not None
+            AuditLog(session).record(
+                agent.id, "accept", now, subject=chat.conversation_id, detail=f"chat {chat.id}"
+            )
+            return self._view(session, chat, now), agent.name
+
+        view, name = await self._db(work)
+        self._told_position.pop(view["id"], None)
+        await self._deliver_notice(view, "utter_agent_joined", handoff="agent_joined", agent_name=name)
+        await self._signal_chat(view)
+        await self._signal_queues(view["skill_group"])
+        return view
+
+    async def send(self, agent_id: str, chat_id: int, text: str) -> Dict[str, Any]:
+        """The agent's reply, delivered through the customer's own channel; its delivery state."""
+        text = (text or "").strip()
+        if not text:
+            raise AgentError("消息不能为空")
+        if len(text) > MAX_REPLY_CHARS:
+            raise AgentError(f"消息太长了（最多{MAX_REPLY_CHARS}字）")
+
+        def work(session: Session, now: datetime) -> Tuple[str, str]:
+            agent = self._agent(session, agent_id)
+            chat = LiveChatService(session).agent_wrote(chat_id, agent)
+            chat.last_agent_at = now
+            return chat.conversation_id, agent.name
+
+        conversation_id, name = await self._db(work)
+        message = {"id": uuid.uuid4().hex, "by": "agent", "text": text, "at": time.time(), "agent_name": name}
+        try:
+            await self.rasa.say(conversation_id, text, agent_id=agent_id, agent_name=name)
+            message["state"] = "sent"
+        except RasaUnavailable as error:
+            message.update(state="failed", error=str(error))
+        await self.push.emit("message", {"chat_id": chat_id, "message": message}, f"chat:{chat_id}")
+        return message
+
+    async def transfer(
+        self, agent_id: str, chat_id: int, to_agent: Optional[str], to_group: Optional[str], note: str
+    ) -> Dict[str, Any]:
+        def work(session: Session, now: datetime) -> Tuple[Dict[str, Any], Optional[str], str]:
+            agent = self._agent(session, agent_id)
+            target = self._agent(session, to_agent) if to_agent else None
+            before = LiveChatService(session).chat(chat_id)
+            old_group = before.skill_group if before is not None else ""
+            chat = LiveChatService(session).transfer(
+                chat_id, agent, now, to_agent=target, to_group=to_group, note=note[:500]
+            )
+            AuditLog(session).record(
+                agent.id, "transfer", now, subject=chat.conversation_id, detail=chat.events[-1].detail
+            )
+            return self._view(session, chat, now), target.name if target else None, old_group
+
+        view, target_name, old_group = await self._db(work)
+        if target_name:
+            await self._deliver_notice(
+                view, "utter_agent_joined", handoff="agent_joined", agent_name=target_name
+            )
+        else:
+            await self._deliver_notice(
+                view, "utter_agent_transferred", handoff="queued", group_name=view["group_name"]
+            )
+        await self.push.emit("chat_changed", view, f"agent:{agent_id}")
+        await self._signal_chat(view)
+        await self._signal_queues(view["skill_group"], old_group)
+        return view
+
+    async def take_over(self, supervisor_id: str, chat_id: int) -> Dict[str, Any]:
+        def work(session: Session, now: datetime) -> Tuple[Dict[str, Any], str, Optional[str]]:
+            supervisor = self._agent(session, supervisor_id)
+            before = LiveChatService(session).chat(chat_id)
+            previous = before.agent_id if before is not None else None
+            chat = LiveChatService(session).take_over(chat_id, supervisor, now)
+            AuditLog(session).record(
+                supervisor.id, "take_over", now, subject=chat.conversation_id, detail=f"chat {chat.id}"
+            )
+            return self._view(session, chat, now), supervisor.name, previous
+
+        view, name, previous = await self._db(work)
+        await self._deliver_notice(view, "utter_agent_joined", handoff="agent_joined", agent_name=name)
+        if previous:
+            await self.push.emit("chat_changed", view, f"agent:{previous}")
+        await self._signal_chat(view)
+        await self._signal_queues(view["skill_group"])
+        return view
+
+    async def hand_back(self, agent_id: str, chat_id: int) -> Dict[str, Any]:
+        def work(session: Session, now: datetime) -> Dict[str, Any]:
+            agent = self._agent(session, agent_id)
+            chat = LiveChatService(session).hand_back(chat_id, agent, now)
+            AuditLog(session).record(
+                agent.id, "hand_back", now, subject=chat.conversation_id, detail=f"chat {chat.id}"
+            )
+            return self._view(session, chat, now)
+
+        view = await self._db(work)
+        await self._resume(view, [self._notice("utter_agent_handed_back", handoff="agent_left")])
+        await self._signal_chat(view)
+        return view
+
+    async def close(self, agent_id: str, chat_id: int, result: str, note: str) -> Dict[str, Any]:
+        """Ends the chat with a result code; the customer is asked for a rating and the bot resumes."""
+
+        def work(session: Session, now: datetime) -> Tuple[Dict[str, Any], str]:
+            agent = self._agent(session, agent_id)
+            chat = LiveChatService(session).close(chat_id, agent, result, now, note=note[:500])
+            AuditLog(session).record(
+                agent.id, "close", now, subject=chat.conversation_id, detail=f"chat {chat.id}: {result}"
+            )
+            return self._view(session, chat, now), agent.name
+
+        view, name = await self._db(work)
+        await self._resume(
+            view,
+            [
+                self._notice("utter_agent_closed", handoff="agent_left", agent_name=name),
+                self._notice("utter_live_rating_request", rating_request=True, agent_name=name),
+            ],
+        )
+        await self._signal_chat(view)
+        return view
+
+    # ---- what the customer does (from the relay) ----
+
+    async def happened(self, happening: Happening) -> None:
+        if isinstance(happening, Paused):
+            await self.joined_queue(happening.conversation_id)
+        else:
+            await self.customer_message(happening)
+
+    async def joined_queue(self, conversation_id: str) -> None:
+        """The bot queued this customer: their group's agents see them at once."""
+
+        def work(session: Session, now: datetime) -> Optional[str]:
+            chat = LiveChatService(session).open_chat(conversation_id)
+            return chat.skill_group if chat is not None else None
+
+        group = await self._db(work)
+        if group is not None:
+            await self._signal_queues(group)
+
+    async def customer_message(self, message: CustomerMessage) -> None:
+        def work(session: Session, now: datetime) -> Optional[Tuple[Dict[str, Any], bool]]:
+            service = LiveChatService(session)
+            chat = service.open_chat(message.conversation_id)
+            if chat is None:
+                return None
+            if wants_to_leave(message.text, chat.status == "waiting"):
+                service.cancel(message.conversation_id, now)
+                return self._view(session, chat, now), True
+            service.customer_wrote(message.conversation_id, now)
+            return self._view(session, chat, now), False
+
+        found = await self._db(work)
+        if found is None:
+            return  # a conversation with the bot
+        view, left = found
+        if left:
+            await self._resume(view, [self._notice("utter_queue_cancelled", handoff="agent_left")])
+            await self._signal_chat(view)
+            await self._signal_queues(view["skill_group"])
+            return
+        line = {"id": uuid.uuid4().hex, "by": "customer", "text": message.text, "at": message.timestamp}
+        await self.push.emit("message", {"chat_id": view["id"], "message": line}, f"chat:{view['id']}")
+        if view["agent"]:
+            await self.push.emit("customer_wrote", {"chat_id": view["id"]}, f"agent:{view['agent']['id']}")
+
+    # ---- timeouts (every few seconds) ----
+
+    async def tick(self) -> None:
+        def work(
+            session: Session, now: datetime
+        ) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]], List[Dict[str, Any]]]:
+            service = LiveChatService(session)
+            overdue = [self._view(session, chat, now) for chat in service.overdue(now)]
+            prompt, close = service.silent(now, self.timeouts.silence_prompt, self.timeouts.silence_close)
+            return (
+                overdue,
+                [self._view(session, c, now) for c in prompt],
+                [self._view(session, c, now) for c in close],
+            )
+
+        overdue, prompt, close = await self._db(work)
+        for view in overdue:
+            await self.push.emit(
+                "alert",
+                {
+                    "kind": "overdue",
+                    "chat_id": view["id"],
+                    "text": f"{view['group_name']}组有客户等待超过接起时限",
+                },
+                "supervisors",
+            )
+            callback = month_day_time(clock.now() + timedelta(hours=2))
+            await self._deliver_notice(
+                view, "utter_queue_timeout", ticket_id=view["ticket_id"] or "", callback_at=callback
+            )
+        for view in prompt:
+            await self.push.emit(
+                "alert",
+                {"kind": "silent", "chat_id": view["id"], "text": "客户已经一段时间没有回复了"},
+                f"agent:{view['agent']['id']}",
+            )
+        for view in close:
+            await self._resume(view, [self._notice("utter_customer_silent_closed", handoff="agent_left")])
+            await self._signal_chat(view)
+        # New arrivals get a place to compare with; whoever moved up since hears it.
+        await self._tell_positions(*SKILL_GROUPS)
+
+    # ---- telling the customer ----
+
+    def _notice(self, response: str, **values: Any) -> Dict[str, Any]:
+        """A bot message the workspace sends, worded by the domain; extra values ride as metadata."""
+        wording = {k: v for k, v in values.items() if k not in ("handoff", "rating_request")}
+        return {
+            "event": "bot",
+            "text": self.say(response, **wording),
+            "metadata": {"utter_action": response, **values},
+        }
+
+    async def _deliver_notice(self, view: Dict[str, Any], response: str, **values: Any) -> None:
+        await self._append(view, [self._notice(response, **values)])
+
+    async def _resume(self, view: Dict[str, Any], notices: List[Dict[str, Any]]) -> None:
+        await self._append(view, [*notices, *RESUME])
+
+    async def _append(self, view: Dict[str, Any], events: List[Dict[str, Any]]) -> None:
+        """Into the conversation and the customer's channel; the agents following it see the notices too."""
+        try:
+            await self.rasa.append(view["conversation_id"], events, deliver=True)
+        except RasaUnavailable:
+            logger.error("could not update %s with %s", view["conversation_id"], [e["event"] for e in events])
+            return
+        for event in events:
+            if event["event"] == "bot":
+                line = {"id": uuid.uuid4().hex, "by": "bot", "text": event["text"], "at": time.time()}
+                await self.push.emit(
+                    "message", {"chat_id": view["id"], "message": line}, f"chat:{view['id']}"
+                )
+
+    async def _tell_positions(self, *groups: str) -> None:
+        """Customers who moved up in a queue hear their new place and wait."""
+
+        def work(session: Session, now: datetime) -> List[Tuple[Dict[str, Any], int, int]]:
+            service = LiveChatService(session)
+            moved = []
+            for chat in service.waiting([g for g in groups if g]):
+                place = service.place(chat, now)
+                told = self._told_position.get(chat.id)
+                if told is not None and place.position < told:
+                    moved.append((self._view(session, chat, now), place.position, place.wait_minutes))
+                self._told_position[chat.id] = place.position
+            return moved
+
+        for view, position, wait in await self._db(work):
+            await self._deliver_notice(view, "utter_queue_update", ahead=position - 1, wait_minutes=wait)

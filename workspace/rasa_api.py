@@ -1,0 +1,74 @@
+"""The workspace's only way into Rasa: its HTTP API, with the API token.
+
+The conversation stays one conversation in the tracker store: pausing and resuming are events on
+its tracker, and an agent's message is a bot message appended to it with `execute_side_effects`,
+which makes Rasa deliver it through the customer's latest channel (`output_channel=latest`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional
+
+import aiohttp
+
+logger = logging.getLogger(__name__)
+
+
+class RasaUnavailable(Exception):
+    """Rasa did not take the request; the Chinese reason is for the agent."""
+
+
+class RasaApi:
+    def __init__(self, base_url: str, token: str, timeout_s: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: Optional[aiohttp.ClientSession] = None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self.timeout)
+        return self._session
+
+    async def _call(self, method: str, path: str, params: Dict[str, str], body: Any = None) -> Any:
+        url = f"{self.base_url}{path}"
+        try:
+            async with self._http().request(
+                method, url, params={**params, "token": self.token}, json=body
+            ) as reply:
+                if reply.status >= 400:
+                    logger.error("rasa %s %s answered %s", method, path, reply.status)
+                    raise RasaUnavailable(f"对话服务拒绝了请求（{reply.status}）")
+                return await reply.json()
+        except aiohttp.ClientError as error:
+            logger.error("rasa %s %s failed: %s", method, path, error)
+            raise RasaUnavailable("对话服务暂时连不上，请稍后再试") from error
+
+    @staticmethod
+    def _path(conversation_id: str) -> str:
+        from urllib.parse import quote
+
+        return f"/conversations/{quote(conversation_id, safe='')}/tracker"
+
+    async def events(self, conversation_id: str) -> List[Dict[str, Any]]:
+        """Every event of the conversation (the transcript the bot and the customer wrote)."""
+        tracker = await self._call("GET", self._path(conversation_id), {"include_events": "ALL"})
+        events: List[Dict[str, Any]] = tracker.get("events") or []
+        return events
+
+    async def append(self, conversation_id: str, events: List[Dict[str, Any]], deliver: bool = False) -> None:
+        """Appends events; with `deliver`, the bot messages among them go to the customer's channel."""
+        params = {"include_events": "NONE"}
+        if deliver:
+            params.update(output_channel="latest", execute_side_effects="true")
+        await self._call("POST", self._path(conversation_id) + "/events", params, events)
+
+    async def say(self, conversation_id: str, text: str, **metadata: Any) -> None:
+        await self.append(
+            conversation_id, [{"event": "bot", "text": text, "metadata": metadata}], deliver=True
+        )
