@@ -115,8 +115,12 @@ def ticket_facts(ticket: Ticket) -> Dict[str, str]:
     }
 
 
-def report(ticket: Ticket, dispatcher: CollectingDispatcher) -> None:
+def report(ticket: Ticket, dispatcher: CollectingDispatcher, customer_id: Optional[str]) -> None:
+    """The ticket's status; its owner (verified) also hears the agent's latest word to them."""
     dispatcher.utter_message(response=f"utter_ticket_status_{ticket.status}", **ticket_facts(ticket))
+    note = TicketService.latest_note_for_customer(ticket)
+    if note and customer_id is not None and ticket.customer_id == customer_id:
+        dispatcher.utter_message(response="utter_ticket_agent_note", note=note)
 
 
 def open_tickets(tickets: TicketService, customer_id: str) -> List[Ticket]:
@@ -141,7 +145,7 @@ class ActionTicketStatus(GuardedAction):
                 if ticket is None:
                     dispatcher.utter_message(response="utter_ticket_not_found", ticket_id=compact_id(named))
                 else:
-                    report(ticket, dispatcher)
+                    report(ticket, dispatcher, customer_id)
             elif customer_id is not None:  # otherwise verification was stopped or locked and has said so
                 found = open_tickets(tickets, customer_id)
                 if not found:
@@ -149,5 +153,5 @@ class ActionTicketStatus(GuardedAction):
                 else:
                     dispatcher.utter_message(response="utter_tickets_open_header", count=len(found))
                 for ticket in found:
-                    report(ticket, dispatcher)
+                    report(ticket, dispatcher, customer_id)
         return []

@@ -26,6 +26,7 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 from business import clock
+from business.services.live_chat import LiveChatService
 from business.services.tickets import TicketService
 from business.store.db import session_scope
 from connectors.phone_calls import Call, CallBook
@@ -67,10 +68,12 @@ TransferRecorder = Callable[[Optional[str], str, str, str], Optional[str]]
 def record_missed_transfer(
     ticket_id: Optional[str], conversation_id: str, caller: str, reason: str
 ) -> Optional[str]:
-    """Turns the handoff ticket into a call-back (or opens one); returns its id."""
+    """Turns the handoff ticket into a call-back (or opens one) and ends the call's place in the
+    agents' queue; returns the ticket's id."""
     with session_scope() as session:
         tickets, now = TicketService(session), clock.now()
         note = f"电话转人工未接通（{reason}），请回电 {caller}"
+        LiveChatService(session).unanswered(conversation_id, now, note)
         ticket = tickets.find(ticket_id) if ticket_id else None
         if ticket is None:
             ticket = tickets.open("handoff", note, now, conversation_id=conversation_id)

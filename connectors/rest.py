@@ -1,4 +1,6 @@
-"""REST channel: `POST /webhooks/rest/webhook` with `{"sender": …, "message": …}`.
+"""REST channel: `POST /webhooks/rest/webhook` with `{"sender": …, "message": …}`, and
+`POST /webhooks/rest/messages` with `{"sender": …, "since": …}` for what was said since then
+(an agent in the workspace writes while the integration is not asking).
 
 It replaces Rasa's built-in `rest` channel (same URL, same reply: a list of
 bot messages), which passes on whatever `metadata` and `input_channel` a client
@@ -25,9 +27,10 @@ import sys
 from dataclasses import dataclass
 from enum import Enum
 from functools import partial
-from typing import Any, Awaitable, Callable, Dict, Mapping, Optional
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.shared.core.events import BotUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -68,6 +71,7 @@ class Refusal(Enum):
         "本服务未开启签名身份，请去掉 customer_token，以访客身份对话。",
     )
     IDENTITY_INVALID = (401, "identity_invalid", "身份凭证无效或已过期，请由业务系统重新签发后再试。")
+    BAD_SINCE = (400, "bad_since", "since 须为数字（Unix 时间，秒）。")
     TURN_FAILED = (500, "server_error", "抱歉，系统有点忙，请稍后再试。")
 
     def reply(self, **details: object) -> HTTPResponse:
@@ -111,6 +115,23 @@ class RestTurn:
     metadata: Dict[str, str]
 
 
+def said_since(events: Iterable[Any], since: float) -> List[Dict[str, Any]]:
+    """The bot's and agents' messages after `since`, oldest first."""
+    said = []
+    for event in events:
+        if isinstance(event, BotUttered) and event.text and event.timestamp > since:
+            agent = event.metadata.get("agent_name") if event.metadata.get("agent_id") else None
+            said.append(
+                {
+                    "text": event.text,
+                    "at": event.timestamp,
+                    "from": "agent" if agent else "bot",
+                    "agent_name": agent,
+                }
+            )
+    return said
+
+
 def rest_conversation_id(sender: str, customer_id: Optional[str] = None) -> str:
     """The conversation a REST sender is in, anonymous or with a signed customer id."""
     return f"{VERIFIED_PREFIX}{customer_id}:{sender}" if customer_id else ANONYMOUS_PREFIX + sender
@@ -125,6 +146,18 @@ class RestInput(ConfiguredInput):
 
     def accept(self, body: bytes) -> "RestTurn | HTTPResponse":
         """The turn a request asks for, or the refusal to send back."""
+        request = self._json(body)
+        if isinstance(request, HTTPResponse):
+            return request
+        text = request.get("message")
+        if message_problem(text, self.settings.max_message_chars):  # the web chat's rule, shared
+            return Refusal.BAD_MESSAGE.reply(max_chars=self.settings.max_message_chars)
+        caller = self._caller(request)
+        if isinstance(caller, HTTPResponse):
+            return caller
+        return RestTurn(caller[0], text, caller[1])
+
+    def _json(self, body: bytes) -> "Dict[str, Any] | HTTPResponse":
         if len(body) > self.settings.max_body_bytes:
             return Refusal.TOO_LARGE.reply()
         try:
@@ -133,17 +166,19 @@ class RestInput(ConfiguredInput):
             return Refusal.NOT_JSON.reply()
         if not isinstance(request, dict):
             return Refusal.NOT_JSON.reply()
-        sender, text = request.get("sender"), request.get("message")
+        return request
+
+    def _caller(self, request: Dict[str, Any]) -> "Tuple[str, Dict[str, str]] | HTTPResponse":
+        """(conversation id, metadata for Rasa) of the sender, verified by its token if it has one."""
+        sender = request.get("sender")
         if not isinstance(sender, str) or not 0 < len(sender.strip()) <= self.settings.max_sender_chars:
             return Refusal.BAD_SENDER.reply(max_sender=self.settings.max_sender_chars)
-        if message_problem(text, self.settings.max_message_chars):  # the web chat's rule, shared
-            return Refusal.BAD_MESSAGE.reply(max_chars=self.settings.max_message_chars)
         metadata = request.get("metadata") if isinstance(request.get("metadata"), dict) else {}
         if VERIFIED_CUSTOMER_KEY in metadata:
             logger.warning("REST client sent %s in metadata: ignored", VERIFIED_CUSTOMER_KEY)
         token = metadata.get("customer_token")
         if token is None:
-            return RestTurn(rest_conversation_id(sender), text, {})
+            return rest_conversation_id(sender), {}
         if not self.settings.secret:
             return Refusal.IDENTITY_DISABLED.reply()
         try:
@@ -158,7 +193,7 @@ class RestInput(ConfiguredInput):
         if ":" in customer_id:  # it would make rest-verified:<customer>:<sender> ambiguous
             logger.warning("REST customer token for an id with ':' refused")
             return Refusal.IDENTITY_INVALID.reply()
-        return RestTurn(rest_conversation_id(sender, customer_id), text, {VERIFIED_CUSTOMER_KEY: customer_id})
+        return rest_conversation_id(sender, customer_id), {VERIFIED_CUSTOMER_KEY: customer_id}
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         hook = self.webhook_blueprint()
@@ -183,6 +218,22 @@ class RestInput(ConfiguredInput):
                 logger.exception("REST turn failed for %s", turn.conversation_id)
                 return Refusal.TURN_FAILED.reply()
             return readable_json(collector.messages)
+
+        @hook.route("/messages", methods=["POST"])
+        async def messages(request: Request) -> HTTPResponse:
+            """What the bot and agents said in the sender's conversation since `since` (Unix time):
+            an agent in the workspace writes while the integration is not asking anything."""
+            asked = self._json(request.body or b"")
+            if isinstance(asked, HTTPResponse):
+                return asked
+            caller = self._caller(asked)
+            if isinstance(caller, HTTPResponse):
+                return caller
+            since = asked.get("since", 0)
+            if isinstance(since, bool) or not isinstance(since, (int, float)):
+                return Refusal.BAD_SINCE.reply()
+            tracker = await request.app.ctx.agent.tracker_store.retrieve(caller[0])
+            return readable_json({"messages": said_since(tracker.events if tracker else [], float(since))})
 
         return hook
 

@@ -8,6 +8,7 @@ signalled. Timeouts run here too: a customer nobody accepts in time, a customer 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
@@ -21,9 +22,20 @@ from business import clock
 from business.formatting import mask_name, month_day_time
 from business.services.agents import SKILL_GROUPS, STATUSES, AgentDirectory, AgentError
 from business.services.audit import AuditLog
+from business.services.canned import CannedReplies
 from business.services.live_chat import REASONS, RESULTS, LiveChatService, wants_to_leave
+from business.services.tickets import (
+    AGENT_STATUSES,
+    CATEGORY_NAMES,
+    GROUP_OF_CATEGORY,
+    OPEN_STATUSES,
+    TicketService,
+)
+from business.services.tickets import (
+    STATUS_NAMES as TICKET_STATUS_NAMES,
+)
 from business.store.db import session_scope
-from business.store.models import Agent, Customer, LiveChat
+from business.store.models import Agent, CannedReply, Customer, LiveChat, Ticket
 from workspace.rasa_api import RasaApi, RasaUnavailable
 from workspace.relay import CustomerMessage, Happening, Paused
 from workspace.wording import Wording
@@ -104,6 +116,64 @@ def agent_view(agent: Agent, active: int, status: str) -> Dict[str, Any]:
         "status_name": STATUSES[status],
         "max_concurrent": agent.max_concurrent,
         "active": active,
+    }
+
+
+PRIORITY_NAMES = {"urgent": "紧急", "high": "高", "normal": "普通", "low": "低"}
+
+
+def ticket_view(
+    ticket: Ticket, customer: Optional[Customer], now: datetime, full: bool = False
+) -> Dict[str, Any]:
+    """A ticket as the workspace lists it; `full` adds the conversation it came from and its history."""
+    group = GROUP_OF_CATEGORY.get(ticket.category, "mall")
+    view: Dict[str, Any] = {
+        "id": ticket.id,
+        "category": ticket.category,
+        "category_name": CATEGORY_NAMES.get(ticket.category, ticket.category),
+        "priority": ticket.priority,
+        "priority_name": PRIORITY_NAMES.get(ticket.priority, ticket.priority),
+        "status": ticket.status,
+        "status_name": TICKET_STATUS_NAMES.get(ticket.status, ticket.status),
+        "skill_group": group,
+        "group_name": SKILL_GROUPS[group],
+        "sla_due": ticket.sla_due.isoformat(),
+        "overdue": ticket.status in OPEN_STATUSES and ticket.sla_due < now,
+        "assignee_id": ticket.assignee_id,
+        "customer": {
+            "id": ticket.customer_id,
+            "name": mask_name(customer.name) if customer is not None else None,
+            "member_level": customer.member_level if customer is not None else None,
+        },
+        "order_id": ticket.order_id,
+        "booking_ref": ticket.booking_ref,
+        "summary": ticket.summary,
+        "created_at": ticket.created_at.isoformat(),
+        "updated_at": ticket.updated_at.isoformat(),
+        "can_reply": bool(ticket.conversation_id),
+    }
+    if full:
+        view["context"] = json.loads(ticket.context or "[]")
+        view["events"] = [
+            {
+                "at": e.at.isoformat(),
+                "status_name": TICKET_STATUS_NAMES.get(e.status, e.status),
+                "note": e.note,
+                "agent_id": e.agent_id,
+                "for_customer": bool(e.for_customer),
+            }
+            for e in ticket.events
+        ]
+    return view
+
+
+def canned_view(reply: CannedReply) -> Dict[str, Any]:
+    return {
+        "id": reply.id,
+        "title": reply.title,
+        "text": reply.text,
+        "skill_group": reply.skill_group,
+        "group_name": SKILL_GROUPS.get(reply.skill_group or "", "通用"),
     }
 
 
@@ -404,6 +474,179 @@ class Desk:
         )
         await self._signal_chat(view)
         return view
+
+    # ---- colleagues and canned replies ----
+
+    async def colleagues(self) -> List[Dict[str, Any]]:
+        """Everyone an agent could transfer to, with whether they can take a customer now."""
+
+        def work(session: Session, now: datetime) -> List[Dict[str, Any]]:
+            directory = AgentDirectory(session)
+            service = LiveChatService(session)
+            colleagues = []
+            for a in directory.everyone():
+                view = agent_view(a, len(service.active_for(a.id)), directory.shown_status(a, now))
+                del view["login"]  # a colleague's login is nobody else's business
+                colleagues.append(view)
+            return colleagues
+
+        return await self._db(work)
+
+    async def canned(self, agent_id: str) -> List[Dict[str, Any]]:
+        def work(session: Session, now: datetime) -> List[Dict[str, Any]]:
+            return [canned_view(r) for r in CannedReplies(session).for_agent(self._agent(session, agent_id))]
+
+        return await self._db(work)
+
+    async def save_canned(
+        self, agent_id: str, fields: Dict[str, Any], reply_id: Optional[int] = None
+    ) -> Dict[str, Any]:
+        def work(session: Session, now: datetime) -> Dict[str, Any]:
+            agent = self._agent(session, agent_id)
+            reply = CannedReplies(session).save(
+                agent, fields["title"], fields["text"], fields["skill_group"] or None, now, reply_id
+            )
+            AuditLog(session).record(agent.id, "canned_saved", now, subject=str(reply.id), detail=reply.title)
+            return canned_view(reply)
+
+        return await self._db(work)
+
+    async def delete_canned(self, agent_id: str, reply_id: int) -> None:
+        def work(session: Session, now: datetime) -> None:
+            agent = self._agent(session, agent_id)
+            CannedReplies(session).delete(agent, reply_id)
+            AuditLog(session).record(agent.id, "canned_deleted", now, subject=str(reply_id))
+
+        await self._db(work)
+
+    # ---- tickets ----
+
+    @staticmethod
+    def _ticket(session: Session, agent: Agent, ticket_id: str) -> Ticket:
+        ticket = TicketService(session).find(ticket_id)
+        allowed = ticket is not None and (
+            agent.role == "supervisor"
+            or ticket.assignee_id == agent.id
+            or GROUP_OF_CATEGORY.get(ticket.category, "mall") in agent.skill_groups
+        )
+        if ticket is None or not allowed:
+            raise AgentError("没有这个工单，或您无权查看")
+        return ticket
+
+    async def tickets(self, agent_id: str, filters: Dict[str, str]) -> List[Dict[str, Any]]:
+        """The worklist: open tickets of the agent's groups (all for supervisors), filtered."""
+
+        def work(session: Session, now: datetime) -> List[Dict[str, Any]]:
+            agent = self._agent(session, agent_id)
+            status = filters.get("status") or ""
+            statuses = [status] if status in TICKET_STATUS_NAMES else list(OPEN_STATUSES)
+            group = filters.get("group") or ""
+            mine = filters.get("mine") == "1"
+            # One's own tickets are theirs whatever the group; otherwise an agent sees their groups'.
+            groups: Optional[List[str]] = None if agent.role == "supervisor" or mine else agent.skill_groups
+            if group in SKILL_GROUPS:
+                groups = [group] if groups is None or group in groups else []
+            found = TicketService(session).worklist(
+                now,
+                statuses=statuses,
+                priority=filters.get("priority") or None,
+                groups=groups,
+                overdue_only=filters.get("overdue") == "1",
+                assignee_id=agent.id if mine else None,
+            )
+            return [
+                ticket_view(t, session.get(Customer, t.customer_id) if t.customer_id else None, now)
+                for t in found
+            ]
+
+        return await self._db(work)
+
+    async def ticket(self, agent_id: str, ticket_id: str) -> Dict[str, Any]:
+        def work(session: Session, now: datetime) -> Dict[str, Any]:
+            agent = self._agent(session, agent_id)
+            ticket = self._ticket(session, agent, ticket_id)
+            AuditLog(session).record(agent.id, "view_ticket", now, subject=ticket.id)
+            customer = session.get(Customer, ticket.customer_id) if ticket.customer_id else None
+            return ticket_view(ticket, customer, now, full=True)
+
+        return await self._db(work)
+
+    async def update_ticket(
+        self, agent_id: str, ticket_id: str, status: str, note: str, for_customer: bool
+    ) -> Dict[str, Any]:
+        """A new status with a note (kept in the history); the customer sees it if it is for them."""
+        note = note.strip()[:1000]
+        if status not in AGENT_STATUSES:
+            raise AgentError("请选择工单状态：待处理、处理中、已解决或已关闭")
+        if not note:
+            raise AgentError("请写一句处理说明")
+
+        def work(session: Session, now: datetime) -> Dict[str, Any]:
+            agent = self._agent(session, agent_id)
+            ticket = self._ticket(session, agent, ticket_id)
+            TicketService(session).set_status(
+                ticket, status, note, now, agent_id=agent.id, for_customer=for_customer
+            )
+            AuditLog(session).record(agent.id, "ticket_status", now, subject=ticket.id, detail=status)
+            customer = session.get(Customer, ticket.customer_id) if ticket.customer_id else None
+            return ticket_view(ticket, customer, now, full=True)
+
+        return await self._db(work)
+
+    async def assign_ticket(
+        self, agent_id: str, ticket_id: str, assignee_id: Optional[str]
+    ) -> Dict[str, Any]:
+        def work(session: Session, now: datetime) -> Dict[str, Any]:
+            agent = self._agent(session, agent_id)
+            ticket = self._ticket(session, agent, ticket_id)
+            assignee = self._agent(session, assignee_id) if assignee_id else None
+            if agent.role != "supervisor":
+                if assignee is not None and assignee.id != agent.id:
+                    raise AgentError("坐席只能把工单分给自己；分给别人请找班长")
+                if ticket.assignee_id not in (None, agent.id):
+                    raise AgentError("这个工单已分给别的坐席；要改请找班长")
+            note = f"分配给{assignee.name}" if assignee is not None else "取消分配"
+            TicketService(session).assign(ticket, assignee.id if assignee else None, note, now, by=agent.id)
+            AuditLog(session).record(
+                agent.id, "ticket_assign", now, subject=ticket.id, detail=assignee_id or ""
+            )
+            customer = session.get(Customer, ticket.customer_id) if ticket.customer_id else None
+            return ticket_view(ticket, customer, now, full=True)
+
+        return await self._db(work)
+
+    async def reply_on_ticket(self, agent_id: str, ticket_id: str, text: str) -> Dict[str, Any]:
+        """Writes to the customer in the conversation the ticket came from, through their channel."""
+        text = (text or "").strip()
+        if not text:
+            raise AgentError("消息不能为空")
+        if len(text) > MAX_REPLY_CHARS:
+            raise AgentError(f"消息太长了（最多{MAX_REPLY_CHARS}字）")
+
+        def find(session: Session, now: datetime) -> Tuple[str, str]:
+            agent = self._agent(session, agent_id)
+            ticket = self._ticket(session, agent, ticket_id)
+            if not ticket.conversation_id:
+                raise AgentError("这个工单没有关联的对话，请电话联系客户")
+            if ticket.status == "closed":
+                raise AgentError("工单已关闭，要继续处理请先改为处理中")
+            return ticket.conversation_id, agent.name
+
+        conversation_id, name = await self._db(find)
+        await self.rasa.say(conversation_id, text, agent_id=agent_id, agent_name=name)
+
+        def record(session: Session, now: datetime) -> Dict[str, Any]:
+            agent = self._agent(session, agent_id)
+            ticket = self._ticket(session, agent, ticket_id)
+            # The customer reads it when asking about the ticket, so it is kept as written.
+            TicketService(session).set_status(
+                ticket, ticket.status, text, now, agent_id=agent.id, for_customer=True
+            )
+            AuditLog(session).record(agent.id, "ticket_reply", now, subject=ticket.id)
+            customer = session.get(Customer, ticket.customer_id) if ticket.customer_id else None
+            return ticket_view(ticket, customer, now, full=True)
+
+        return await self._db(record)
 
     # ---- what the customer does (from the relay) ----
 

@@ -223,13 +223,13 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
     @logged_in()
     async def logout(request: Request) -> HTTPResponse:
         token = request.cookies.get(COOKIE) or ""
+        await desk.set_status(request.ctx.agent_id, "offline")  # first: no customer queues for them
 
         def work() -> None:
             with session_scope() as db:
                 AgentSessions(db).log_out(token, clock.now())
 
         await asyncio.to_thread(work)
-        await desk.set_status(request.ctx.agent_id, "offline")
         reply = response.json({"ok": True})
         del reply.cookies[COOKIE]
         return reply
@@ -315,6 +315,91 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
                 request.ctx.agent_id, chat_id, text_field(data, "result", 16), text_field(data, "note", 500)
             ),
             ensure_ascii=False,
+        )
+
+    # ---- colleagues, canned replies ----
+
+    @app.get("/api/agents")
+    @logged_in()
+    async def agents(request: Request) -> HTTPResponse:
+        return response.json({"agents": await desk.colleagues()}, ensure_ascii=False)
+
+    @app.get("/api/canned")
+    @logged_in()
+    async def canned(request: Request) -> HTTPResponse:
+        return response.json({"canned": await desk.canned(request.ctx.agent_id)}, ensure_ascii=False)
+
+    def canned_fields(request: Request) -> Dict[str, Any]:
+        data = body(request)
+        return {
+            "title": text_field(data, "title", 64),
+            "text": text_field(data, "text", 2000),
+            "skill_group": text_field(data, "skill_group", 16),
+        }
+
+    @app.post("/api/canned")
+    @logged_in(supervisor=True)
+    async def add_canned(request: Request) -> HTTPResponse:
+        return response.json(
+            await desk.save_canned(request.ctx.agent_id, canned_fields(request)), ensure_ascii=False
+        )
+
+    @app.put("/api/canned/<reply_id:int>")
+    @logged_in(supervisor=True)
+    async def change_canned(request: Request, reply_id: int) -> HTTPResponse:
+        saved = await desk.save_canned(request.ctx.agent_id, canned_fields(request), reply_id)
+        return response.json(saved, ensure_ascii=False)
+
+    @app.delete("/api/canned/<reply_id:int>")
+    @logged_in(supervisor=True)
+    async def delete_canned(request: Request, reply_id: int) -> HTTPResponse:
+        await desk.delete_canned(request.ctx.agent_id, reply_id)
+        return response.json({"ok": True})
+
+    # ---- tickets ----
+
+    @app.get("/api/tickets")
+    @logged_in()
+    async def tickets(request: Request) -> HTTPResponse:
+        filters = {
+            key: request.args.get(key, "")[:16] for key in ("status", "priority", "group", "overdue", "mine")
+        }
+        return response.json(
+            {"tickets": await desk.tickets(request.ctx.agent_id, filters)}, ensure_ascii=False
+        )
+
+    @app.get("/api/tickets/<ticket_id:str>")
+    @logged_in()
+    async def ticket(request: Request, ticket_id: str) -> HTTPResponse:
+        return response.json(await desk.ticket(request.ctx.agent_id, ticket_id[:24]), ensure_ascii=False)
+
+    @app.post("/api/tickets/<ticket_id:str>/status")
+    @logged_in()
+    async def ticket_status(request: Request, ticket_id: str) -> HTTPResponse:
+        data = body(request)
+        updated = await desk.update_ticket(
+            request.ctx.agent_id,
+            ticket_id[:24],
+            text_field(data, "status", 16),
+            text_field(data, "note", 1000),
+            data.get("for_customer") is True,
+        )
+        return response.json(updated, ensure_ascii=False)
+
+    @app.post("/api/tickets/<ticket_id:str>/assign")
+    @logged_in()
+    async def ticket_assign(request: Request, ticket_id: str) -> HTTPResponse:
+        assignee = text_field(body(request), "agent_id", 16) or None
+        return response.json(
+            await desk.assign_ticket(request.ctx.agent_id, ticket_id[:24], assignee), ensure_ascii=False
+        )
+
+    @app.post("/api/tickets/<ticket_id:str>/reply")
+    @logged_in()
+    async def ticket_reply(request: Request, ticket_id: str) -> HTTPResponse:
+        text = text_field(body(request), "text", 4000)
+        return response.json(
+            await desk.reply_on_ticket(request.ctx.agent_id, ticket_id[:24], text), ensure_ascii=False
         )
 
     # ---- supervisors ----

@@ -249,6 +249,14 @@ class LiveChatService:
             self._ticket_note(chat, "resolved", "客户不再需要人工服务", now)
         return chat
 
+    def unanswered(self, conversation_id: str, now: datetime, note: str) -> Optional[LiveChat]:
+        """A phone transfer nobody picked up: the chat ends; the ticket becomes a call back (the caller's)."""
+        chat = self.open_chat(conversation_id)
+        if chat is not None:
+            chat.status, chat.closed_at, chat.version = "cancelled", now, chat.version + 1
+            self._event(chat, "unanswered", now, None, note)
+        return chat
+
     def rate(self, chat_id: int, rating: int) -> LiveChat:
         if not 1 <= rating <= 5:
             raise AgentError("评分是 1 到 5")

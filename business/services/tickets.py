@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +43,20 @@ STATUS_NAMES = {
     "closed": "已关闭",
 }
 OPEN_STATUSES = ("open", "queued", "in_progress")
+# What an agent may set; "queued" belongs to the live queue.
+AGENT_STATUSES = ("open", "in_progress", "resolved", "closed")
+# The skill group whose agents work a ticket of each category.
+GROUP_OF_CATEGORY: Dict[str, str] = {
+    "refund": "mall",
+    "refund_exception": "mall",
+    "logistics": "mall",
+    "handoff": "mall",
+    "complaint": "complaint",
+    "account_frozen": "wallet",
+    "identity": "wallet",
+    "flight_change": "travel",
+    "flight_refund": "travel",
+}
 
 
 class TicketService:
@@ -116,7 +130,55 @@ class TicketService:
         ).scalar_one_or_none()
         return ticket
 
-    def set_status(self, ticket: Ticket, status: str, note: str, now: datetime) -> None:
+    def set_status(
+        self,
+        ticket: Ticket,
+        status: str,
+        note: str,
+        now: datetime,
+        *,
+        agent_id: Optional[str] = None,
+        for_customer: bool = False,
+    ) -> None:
         ticket.status = status
         ticket.updated_at = now
-        ticket.events.append(TicketEvent(at=now, status=status, note=note))
+        ticket.events.append(
+            TicketEvent(
+                at=now, status=status, note=note, agent_id=agent_id, for_customer=for_customer or None
+            )
+        )
+
+    # ---- the agents' side (the workspace) ----
+
+    def worklist(
+        self,
+        now: datetime,
+        *,
+        statuses: Sequence[str] = OPEN_STATUSES,
+        priority: Optional[str] = None,
+        groups: Optional[Sequence[str]] = None,
+        overdue_only: bool = False,
+        assignee_id: Optional[str] = None,
+        limit: int = 200,
+    ) -> List[Ticket]:
+        """Tickets to work on, the most urgent SLA first; `groups` limits them to those skill groups."""
+        query = select(Ticket).where(Ticket.status.in_(list(statuses)))
+        if priority:
+            query = query.where(Ticket.priority == priority)
+        if groups is not None:
+            categories = [c for c, group in GROUP_OF_CATEGORY.items() if group in groups]
+            query = query.where(Ticket.category.in_(categories))
+        if overdue_only:  # only a ticket still to be worked on can be late
+            query = query.where(Ticket.sla_due < now, Ticket.status.in_(OPEN_STATUSES))
+        if assignee_id:
+            query = query.where(Ticket.assignee_id == assignee_id)
+        return list(self.session.execute(query.order_by(Ticket.sla_due, Ticket.id).limit(limit)).scalars())
+
+    def assign(self, ticket: Ticket, agent_id: Optional[str], note: str, now: datetime, by: str) -> None:
+        ticket.assignee_id = agent_id
+        self.set_status(ticket, ticket.status, note, now, agent_id=by)
+
+    @staticmethod
+    def latest_note_for_customer(ticket: Ticket) -> Optional[str]:
+        notes = [event.note for event in ticket.events if event.for_customer]
+        return notes[-1] if notes else None

@@ -185,6 +185,9 @@ class Ticket(Base):
     context = Column(Text)  # JSON: the recent conversation turns
     created_at = Column(DateTime, nullable=False)
     updated_at = Column(DateTime, nullable=False)
+    # The agent working on it, if any. No foreign key: older stores get the column by ALTER TABLE
+    # (create_schema), which cannot add constraints on SQLite, and the two must be the same.
+    assignee_id = Column(String(16))
 
     events: List["TicketEvent"] = relationship(
         "TicketEvent", back_populates="ticket", cascade="all, delete-orphan", order_by="TicketEvent.id"
@@ -201,6 +204,8 @@ class TicketEvent(Base):
     at = Column(DateTime, nullable=False)
     status = Column(String(16), nullable=False)
     note = Column(Text, nullable=False)
+    agent_id = Column(String(16))  # who wrote it in the workspace (None: the bot or the system)
+    for_customer = Column(Boolean)  # the customer sees this note when asking for the ticket's progress
 
     ticket: Ticket = relationship("Ticket", back_populates="events")
 

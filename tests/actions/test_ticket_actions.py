@@ -136,3 +136,24 @@ def test_a_stuck_parcel_opens_one_logistics_ticket_however_often_it_is_asked(run
     assert (ticket.category, ticket.order_id, ticket.customer_id) == ("logistics", "XH2611080008", "C004")
     for result in (first, again):
         assert result.message("utter_order_status_shipped_exception")["ticket_id"] == ticket.id
+
+
+def test_the_owner_hears_the_agents_latest_word_and_a_stranger_only_the_status(run, session):
+    ticket = open_ticket(session)
+    tickets = TicketService(session)
+    tickets.set_status(
+        ticket, "in_progress", "内部：已联系仓库", datetime(2026, 11, 22, 11, 0), agent_id="A001"
+    )
+    tickets.set_status(
+        ticket,
+        "in_progress",
+        "已联系快递，明天上午派送",
+        datetime(2026, 11, 22, 11, 5),
+        agent_id="A001",
+        for_customer=True,
+    )
+    session.commit()
+    owner = run(ActionTicketStatus(), status_request("我的工单处理到哪了", customer="C001"))
+    assert owner.message("utter_ticket_agent_note")["note"] == "已联系快递，明天上午派送"
+    by_id = status_request(ticket.id, [{"entity": "ticket_id", "value": ticket.id}])
+    assert run(ActionTicketStatus(), by_id).responses == ["utter_ticket_status_in_progress"]

@@ -26,6 +26,7 @@ class FakeRasa:
     replies: Replies = lambda message: [{"text": f"收到：{message.text}"}]
     delay_s: float = 0.0
     received: List[UserMessage] = field(default_factory=list)
+    tracker_store: Any = None  # as `agent.tracker_store`, for endpoints that read a conversation
 
     async def on_new_message(self, message: UserMessage) -> None:
         self.received.append(message)
@@ -54,6 +55,7 @@ async def serve():
     async def start(channel: InputChannel, rasa: FakeRasa) -> Served:
         app = Sanic(f"connector_test_{uuid.uuid4().hex}", configure_logging=False)
         app.blueprint(channel.blueprint(rasa.on_new_message), url_prefix=f"/webhooks/{channel.url_prefix()}")
+        app.ctx.agent = rasa  # what Rasa's server keeps there: the agent and its tracker store
         port = free_port()
         server = await app.create_server(
             host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False

@@ -10,6 +10,7 @@ from urllib.parse import urljoin
 import pytest
 from twilio.request_validator import RequestValidator
 
+from business.services.live_chat import LiveChatService, Routing
 from business.services.tickets import TicketService
 from business.store.db import session_scope
 from connectors.phone import (
@@ -133,11 +134,16 @@ async def test_keypad_0_transfers_to_the_agent_line(phone, fake_rasa):
 
 
 async def test_transfer_nobody_answers_keeps_the_ticket_for_a_call_back(phone, fake_rasa, database_url):
+    call = await phone()
     with session_scope() as session:
-        ticket = TicketService(session).open("handoff", "客户请求人工服务", NOW, status="queued").id
+        ticket = TicketService(session).open("handoff", "客户请求人工服务", NOW, status="queued")
+        # The call waits in the agents' queue while the agent line rings.
+        LiveChatService(session).enqueue(
+            call.sid, "phone", Routing("mall", 2, "asked", None), NOW, ticket=ticket
+        )
+        ticket = ticket.id
     reply = dict(HANDOFF_REPLY, text=HANDOFF_REPLY["text"].format(ticket=ticket), ticket_id=ticket)
     fake_rasa.replies = scripted({HUMAN_PAYLOAD: [reply]})
-    call = await phone()
     await call.dial_in()
     await call.press("0")
     await call.dial_ends("no-answer")
@@ -148,6 +154,7 @@ async def test_transfer_nobody_answers_keeps_the_ticket_for_a_call_back(phone, f
         stored = TicketService(session).find(ticket)
         assert stored.status == "open"
         assert f"请回电 {CALLER}" in stored.events[-1].note
+        assert LiveChatService(session).open_chat(call.sid) is None  # out of the agents' queue
 
 
 async def test_transfer_without_an_agent_line_promises_a_call_back(phone, fake_rasa):

@@ -6,6 +6,10 @@ import time
 
 import jwt
 import pytest
+from rasa.core.tracker_store import InMemoryTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 
 from business.services.identity import VERIFIED_CUSTOMER_KEY
 from connectors.rest import REST_AUDIENCE, RestInput, RestSettings, rest_conversation_id
@@ -189,3 +193,38 @@ def test_the_back_office_token_helper_makes_a_token_the_channel_accepts():
         % mint_customer_token("C002", SECRET, REST_AUDIENCE).encode()
     )
     assert turn.metadata == {VERIFIED_CUSTOMER_KEY: "C002"}
+
+
+async def test_an_integration_fetches_what_the_agent_wrote_since_its_last_turn(serve, fake_rasa):
+    fake_rasa.tracker_store = InMemoryTrackerStore(Domain.empty())
+    conversation = rest_conversation_id("shop-42")
+    await fake_rasa.tracker_store.save(
+        DialogueStateTracker.from_events(
+            conversation,
+            [
+                UserUttered("转人工", timestamp=100.0),
+                BotUttered("已为您转接人工客服", timestamp=101.0),
+                BotUttered(
+                    "您好，我来帮您查", metadata={"agent_id": "A001", "agent_name": "王芳"}, timestamp=150.0
+                ),
+            ],
+        )
+    )
+    served = await serve(RestInput(settings()), fake_rasa)
+
+    async def fetch(body):
+        async with served.http.post(f"{served.base_url}/messages", json=body) as answer:
+            return answer.status, await answer.json()
+
+    status, found = await fetch({"sender": "shop-42", "since": 101.0})
+    assert status == 200
+    assert found == {
+        "messages": [{"text": "您好，我来帮您查", "at": 150.0, "from": "agent", "agent_name": "王芳"}]
+    }
+    assert len((await fetch({"sender": "shop-42"}))[1]["messages"]) == 2
+    # Another sender, or the same sender name with a signed customer, is another conversation.
+    assert (await fetch({"sender": "shop-43"}))[1] == {"messages": []}
+    status, refused = await fetch({"sender": "shop-42", "since": "yesterday"})
+    assert (status, refused["code"]) == (400, "bad_since")
+    status, refused = await fetch({"sender": "shop-42", "metadata": {"customer_token": "forged"}})
+    assert (status, refused["code"]) == (401, "identity_invalid")

@@ -60,7 +60,7 @@ def test_a_frozen_wallet_is_handed_to_a_person_with_one_ticket(chat, store):
         assert len(tickets_of(session, customer_id="C005")) == 1
 
     later = Conversation(chat).say(f"工单{ticket.id}处理到哪了")  # a new conversation, no verification
-    assert ticket.id in later and "待处理" in later and "账户解冻" in later
+    assert ticket.id in later and "已受理" in later and "账户解冻" in later
 
 
 def test_recent_top_ups_only(chat):

@@ -7,6 +7,7 @@ Screenshots go to tests/artifacts/workspace/ (gitignored).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -57,6 +58,8 @@ def test_a_web_customer_and_an_agent_talk_live_and_the_bot_steps_aside(
         expect(transcript.locator('.message[data-by="customer"]').last).to_contain_text(
             "三天没动了", timeout=LIVE_TIMEOUT_MS
         )
+        agent.locator("#canned-list .canned", has_text="问候").click()  # a canned reply, to edit
+        expect(agent.locator("#reply-box")).to_have_value(re.compile("很高兴为您服务"))
         agent.locator("#reply-box").fill("您好，我是王芳，这就帮您联系快递催一下。")
         agent.locator("#send-button").click()
         expect(customer.locator(".xh-log [data-role=agent]").last).to_contain_text(
@@ -96,5 +99,45 @@ def test_a_web_customer_and_an_agent_talk_live_and_the_bot_steps_aside(
         expect(bot_messages(customer).last).not_to_contain_text("没太理解", timeout=REPLY_TIMEOUT_MS)
     finally:
         agent.locator("#logout").click()  # offline again: the other tests find nobody online
+        expect(agent.locator("#login-form")).to_be_visible()
         agent.context.close()
         customer.context.close()
+
+
+def test_a_supervisor_works_a_ticket_and_sees_the_floor(browser, workspace_url, chat, store):
+    talk = chat.new_sender()
+    chat.say(talk, "我的快递到哪了")
+    chat.say(talk, "转人工")  # nobody online: a call-back ticket
+    with store() as session:
+        ticket = session.execute(
+            select(Ticket).where(Ticket.conversation_id == chat.conversation_id(talk))
+        ).scalar_one()
+    page = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900}).new_page()
+    try:
+        log_in(page, workspace_url, "chenjing")
+        page.locator("#tab-tickets").click()
+        row = page.locator(f'#ticket-list li[data-ticket-id="{ticket.id}"]')
+        expect(row).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+        row.click()
+        expect(page.locator("#ticket-view")).to_contain_text(
+            "我的快递到哪了"
+        )  # the conversation it came from
+        page.locator("#ticket-status").select_option("in_progress")
+        page.locator("#ticket-note").fill("已联系快递站，明天上午派送")
+        page.locator("#ticket-for-customer").check()
+        page.locator("#ticket-update").click()
+        expect(page.locator("#ticket-view")).to_contain_text("已联系快递站，明天上午派送")
+        page.screenshot(path=str(ARTIFACTS / "tickets.png"))
+        with store() as session:
+            assert session.get(Ticket, ticket.id).status == "in_progress"
+        owner_hears = " ".join(chat.texts(talk, f"工单{ticket.id}进度"))
+        assert "处理中" in owner_hears or "正在处理" in owner_hears
+        if not page.locator("#supervisor-view").is_visible():  # shown or hidden by the 班长视图 button
+            page.locator("#supervisor-toggle").click()
+        expect(page.locator("#supervisor-view")).to_be_visible()
+        expect(page.locator("#supervisor-view")).to_contain_text("王芳")
+        page.screenshot(path=str(ARTIFACTS / "supervisor.png"))
+    finally:
+        page.locator("#logout").click()
+        expect(page.locator("#login-form")).to_be_visible()
+        page.context.close()

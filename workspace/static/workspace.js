@@ -17,6 +17,9 @@
   const OVERVIEW_POLL_MS = 20 * 1000;      // presence expiry has no signal of its own
   const REFRESH_DEBOUNCE_MS = 150;         // signals come in bursts (one per room)
   const MAX_REPLY_CHARS = 2000;            // desk.MAX_REPLY_CHARS
+  const TICKET_POLL_MS = 60 * 1000;       // the overdue badge (tickets have no live signal)
+  const TICKET_LIST_LIMIT = 200;           // the server's worklist answers at most this many
+  const MAX_TICKET_NOTE_CHARS = 1000;      // desk.update_ticket
   const TOAST_MS = 6000;
   const ALERT_MS = 15000;
   // A transcript line (no id) and a live message (with an id) are the same line when they agree
@@ -25,6 +28,11 @@
 
   const ROLE_NAMES = { agent: "坐席", supervisor: "班长" };
   const STATUS_NAMES = { online: "在线", busy: "忙碌", away: "离开", offline: "离线" };
+  const GROUP_NAMES = { mall: "商城", wallet: "钱包", travel: "旅行", complaint: "投诉" };
+  // What an agent may set on a ticket ("queued" belongs to the live queue).
+  const TICKET_STATUS_NAMES = { open: "待处理", in_progress: "处理中", resolved: "已解决", closed: "已关闭" };
+  const OPEN_TICKET_STATUSES = ["open", "queued", "in_progress"];
+  const PRIORITY_BADGES = { urgent: "badge-danger", high: "badge-warning", normal: "badge-muted", low: "badge-muted" };
   const BOT_NAME = "小河（机器人）";
   const ENDED_TEXT = {
     closed: "会话已结束",
@@ -94,7 +102,6 @@
     transferPanel: $("transfer-panel"),
     transferGroup: $("transfer-group"),
     transferAgent: $("transfer-agent"),
-    transferAgents: $("transfer-agents"),
     transferNote: $("transfer-note"),
     transferError: $("transfer-error"),
     transferConfirm: $("transfer-confirm"),
@@ -113,6 +120,64 @@
     activeCount: $("active-count"),
     activeEmpty: $("active-empty"),
     toast: $("toast"),
+    // tabs
+    tabList: $("view-tabs"),
+    tabChats: $("tab-chats"),
+    tabTickets: $("tab-tickets"),
+    ticketOverdueCount: $("ticket-overdue-count"),
+    // canned replies
+    cannedBar: $("canned-bar"),
+    cannedList: $("canned-list"),
+    cannedManage: $("canned-manage"),
+    cannedEditor: $("canned-editor"),
+    cannedForm: $("canned-form"),
+    cannedFormTitle: $("canned-form-title"),
+    cannedTitle: $("canned-title"),
+    cannedTitleCount: $("canned-title-count"),
+    cannedGroup: $("canned-group"),
+    cannedText: $("canned-text"),
+    cannedTextCount: $("canned-text-count"),
+    cannedError: $("canned-error"),
+    cannedSave: $("canned-save"),
+    cannedCancelEdit: $("canned-cancel-edit"),
+    cannedEditorList: $("canned-editor-list"),
+    cannedEditorEmpty: $("canned-editor-empty"),
+    // tickets
+    ticketView: $("ticket-view"),
+    ticketFilters: $("ticket-filters"),
+    ticketFilterStatus: $("ticket-filter-status"),
+    ticketFilterPriority: $("ticket-filter-priority"),
+    ticketFilterGroup: $("ticket-filter-group"),
+    ticketFilterOverdue: $("ticket-filter-overdue"),
+    ticketFilterMine: $("ticket-filter-mine"),
+    ticketRefresh: $("ticket-refresh"),
+    ticketListInfo: $("ticket-list-info"),
+    ticketList: $("ticket-list"),
+    ticketEmpty: $("ticket-empty"),
+    ticketDetail: $("ticket-detail"),
+    ticketPlaceholder: $("ticket-placeholder"),
+    ticketLoading: $("ticket-loading"),
+    ticketCard: $("ticket-card"),
+    ticketBack: $("ticket-back"),
+    ticketTitle: $("ticket-title"),
+    ticketStatusBadge: $("ticket-status-badge"),
+    ticketPriorityBadge: $("ticket-priority-badge"),
+    ticketOverdueBadge: $("ticket-overdue-badge"),
+    ticketFacts: $("ticket-facts"),
+    ticketSummary: $("ticket-summary"),
+    ticketContext: $("ticket-context"),
+    ticketEvents: $("ticket-events"),
+    ticketStatus: $("ticket-status"),
+    ticketNote: $("ticket-note"),
+    ticketForCustomer: $("ticket-for-customer"),
+    ticketUpdate: $("ticket-update"),
+    ticketAssign: $("ticket-assign"),
+    ticketAssignConfirm: $("ticket-assign-confirm"),
+    ticketReplyForm: $("ticket-reply-form"),
+    ticketReply: $("ticket-reply"),
+    ticketReplyCounter: $("ticket-reply-counter"),
+    ticketReplySend: $("ticket-reply-send"),
+    ticketNoReply: $("ticket-no-reply"),
   };
 
   // ---- state -------------------------------------------------------------------------------
@@ -133,6 +198,15 @@
     openToken: 0,         // the latest openChat() call wins
     sending: false,
     expected: new Set(),  // chat ids this agent just changed: their chat_changed needs no notice
+    agents: [],           // colleagues (GET /api/agents): transfer targets, ticket assignees, names
+    canned: [],           // 快捷回复 (GET /api/canned)
+    cannedEditing: null,  // the id of the canned reply in the editor's form, null when adding
+    tab: "chats",         // the middle area: chats | tickets
+    tickets: [],          // the ticket worklist as last fetched with the filters
+    ticketListToken: 0,   // the latest list request wins (filters change quickly)
+    ticket: null,         // the ticket open in the detail pane (full ticket object)
+    ticketToken: 0,       // the latest openTicket() call wins
+    ticketOpening: null,  // the id of the ticket being fetched, marked in the list meanwhile
   };
 
   // ---- small helpers -----------------------------------------------------------------------
@@ -179,6 +253,44 @@
   function wallTime(iso) {
     const match = /^\d{4}-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(String(iso || ""));
     return match ? `${match[1]}-${match[2]} ${match[3]}:${match[4]}` : "";
+  }
+
+  const dateTimeFormat = new Intl.DateTimeFormat("zh-CN", {
+    month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false, timeZone: "Asia/Shanghai",
+  });
+
+  /** A message time (unix seconds) as "11/22 10:03", for lines that may be days old. */
+  function dateAndTime(unixSeconds) {
+    if (typeof unixSeconds !== "number" || !isFinite(unixSeconds)) return "";
+    return dateTimeFormat.format(new Date(unixSeconds * 1000));
+  }
+
+  /** A naive Shanghai wall time from the server as epoch milliseconds (NaN if unreadable). */
+  function shanghaiMillis(iso) {
+    const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?/.exec(String(iso || ""));
+    if (!match) return NaN;
+    const [year, month, day, hour, minute, second] = match.slice(1).map((part) => Number(part || 0));
+    return Date.UTC(year, month - 1, day, hour - 8, minute, second);  // Shanghai is UTC+8 all year
+  }
+
+  /** A span of time in words: "45分钟", "3小时20分钟", "2天". */
+  function duration(ms) {
+    const minutes = Math.max(1, Math.floor(ms / 60000));
+    if (minutes < 60) return `${minutes}分钟`;
+    const hours = Math.floor(minutes / 60);
+    if (hours < 48) return `${hours}小时${minutes % 60 ? `${minutes % 60}分钟` : ""}`;
+    return `${Math.floor(hours / 24)}天`;
+  }
+
+  function groupNames(groups) {
+    return (groups || []).map((group) => GROUP_NAMES[group] || group).join("、");
+  }
+
+  /** A colleague's name by id (the id itself when not known, e.g. before /api/agents answered). */
+  function agentName(agentId) {
+    if (!agentId) return "";
+    const found = state.agents.find((agent) => agent.id === agentId);
+    return found ? found.name : agentId;
   }
 
   function customerName(chat) {
@@ -241,9 +353,11 @@
     const generation = state.generation;
     const options = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
     if (method !== "GET") {
-      options.headers["Content-Type"] = "application/json";
       options.headers["X-CSRF-Token"] = state.csrf;
-      options.body = JSON.stringify(payload || {});
+      if (method !== "DELETE") {
+        options.headers["Content-Type"] = "application/json";
+        options.body = JSON.stringify(payload || {});
+      }
     }
     let response;
     try {
@@ -332,11 +446,17 @@
     show(ui.supervisorView, isSupervisor());
     ui.supervisorToggle.setAttribute("aria-pressed", String(isSupervisor()));
     renderAgent();
+    prepareTicketFilters();
+    showTab("chats");
     renderOpenChat();
     connectSocket();
     refreshAll();
+    loadAgents();
+    loadCanned();
+    loadOverdueCount();
     state.timers.push(window.setInterval(tickClocks, 1000));
     state.timers.push(window.setInterval(sendHeartbeat, HEARTBEAT_MS));
+    state.timers.push(window.setInterval(onTicketPoll, TICKET_POLL_MS));
     if (isSupervisor()) {
       state.timers.push(window.setInterval(() => scheduleRefresh("overview"), OVERVIEW_POLL_MS));
     }
@@ -354,17 +474,31 @@
     }
     Object.assign(state, {
       agent: null, csrf: "", queue: [], chats: [], overview: null, open: null, sending: false,
+      agents: [], canned: [], cannedEditing: null, tickets: [], ticket: null, ticketOpening: null,
     });
     state.unread.clear();
     state.expected.clear();
     state.openToken += 1;
+    state.ticketToken += 1;
+    state.ticketListToken += 1;
     ui.queueList.textContent = "";
     ui.chatList.textContent = "";
     ui.activeList.textContent = "";
     ui.groupRows.textContent = "";
     ui.agentRows.textContent = "";
-    ui.transferAgents.textContent = "";
     ui.replyBox.value = "";
+    renderTransferAgents();
+    renderCanned();
+    resetCannedForm();
+    renderCannedEditor();
+    show(ui.cannedEditor, false);
+    ui.cannedManage.setAttribute("aria-expanded", "false");
+    ui.ticketFilters.reset();
+    ui.ticketList.textContent = "";
+    ui.ticketListInfo.textContent = "";
+    closeTicket();
+    setOverdueCount(0);
+    showTab("chats");
     document.title = "星河智能客服 · 坐席工作台";
     renderOpenChat();
     showLogin(message);
@@ -720,6 +854,7 @@
    * nothing the customer writes meanwhile is lost (it waits in `pending`).
    */
   async function openChat(chatId) {
+    showTab("chats");
     // Already open and loaded: nothing to fetch (every opening is written to the audit log).
     if (sameChat(chatId) && !state.open.loading && state.open.chat) {
       state.unread.delete(chatId);
@@ -776,6 +911,7 @@
 
   /** After accepting or taking over: the chat in the middle, now writable. */
   function showChat(chat) {
+    showTab("chats");
     if (sameChat(chat.id) && state.open.chat) {
       state.open.chat = Object.assign({}, state.open.chat, chat);
       renderOpenChat();
@@ -867,6 +1003,7 @@
     } else {
       setBanner("", "");
     }
+    renderCanned();
     updateComposer();
   }
 
@@ -886,6 +1023,7 @@
     ui.sendButton.disabled = !writable || state.sending || !ui.replyBox.value.trim();
     ui.transferConfirm.disabled = !writable;
     ui.closeConfirm.disabled = !writable;
+    ui.cannedList.querySelectorAll("button.canned").forEach((button) => { button.disabled = !writable; });
     if (!writable) closePanels();
     updateCounter();
   }
@@ -1080,14 +1218,66 @@
       ui.transferNote.value = "";
       show(ui.transferError, false);
       ui.transferGroup.focus();
+      loadAgents();  // who is online and has room changes by the minute
+    }
+  }
+
+  /**
+   * The colleagues a chat can be handed to: everyone but the agent, with groups, status and load;
+   * only those online with room for one more can be chosen (the server refuses the others).
+   */
+  function renderTransferAgents() {
+    const select = ui.transferAgent;
+    // Rebuilding a select the agent has open would close it under their pointer.
+    if (document.activeElement === select && !ui.transferPanel.hidden) return;
+    const chosen = select.value;
+    select.textContent = "";
+    select.appendChild(el("option", { value: "", text: "不转给个人" }));
+    const me = state.agent ? state.agent.id : null;
+    const choosable = (agent) => agent.status === "online" && agent.active < agent.max_concurrent;
+    state.agents
+      .filter((agent) => agent.id !== me)
+      .map((agent, index) => ({ agent, index }))
+      .sort((a, b) => (Number(choosable(b.agent)) - Number(choosable(a.agent))) || (a.index - b.index))
+      .forEach(({ agent }) => {
+        const full = agent.active >= agent.max_concurrent;
+        const parts = [
+          `${agent.name}（${groupNames(agent.skill_groups) || "无技能组"}）`,
+          agent.status_name || STATUS_NAMES[agent.status] || agent.status,
+          `接待${agent.active}/${agent.max_concurrent}${full ? " 已满" : ""}`,
+        ];
+        if (agent.role === "supervisor") parts.push("班长");
+        select.appendChild(el("option", {
+          value: agent.id,
+          text: parts.join(" · "),
+          disabled: !choosable(agent),
+          dataset: { status: agent.status },
+        }));
+      });
+    const still = Array.from(select.options).find((option) => option.value === chosen && !option.disabled);
+    select.value = still ? chosen : "";
+  }
+
+  async function loadAgents() {
+    const generation = state.generation;
+    try {
+      const data = await api("GET", "/api/agents");
+      if (generation !== state.generation) return;
+      state.agents = data.agents || [];
+      renderTransferAgents();
+      // Names in the ticket list and history come from here.
+      if (state.tickets.length) renderTickets();
+      if (state.ticket) renderTicket(state.ticket, false);
+    } catch (error) {
+      if (generation === state.generation) report(error);
     }
   }
 
   function onTransferConfirm() {
     const group = ui.transferGroup.value;
-    const agent = ui.transferAgent.value.trim();
+    const agent = ui.transferAgent.value;
     let problem = "";
-    if (!group && !agent) problem = "请选择转给哪个技能组，或填写坐席工号";
+    if (!group && !agent) problem = "请选择转给哪个技能组，或选择一位坐席";
     else if (group && agent) problem = "技能组和坐席只能选一个";
     else if (agent && state.agent && agent === state.agent.id) problem = "不能转给自己";
     ui.transferError.textContent = problem;
@@ -1125,6 +1315,622 @@
     }
   }
 
+  // ---- 快捷回复 (canned replies) -----------------------------------------------------------------
+
+  async function loadCanned() {
+    const generation = state.generation;
+    try {
+      const data = await api("GET", "/api/canned");
+      if (generation !== state.generation) return;
+      state.canned = data.canned || [];
+      renderCanned();
+      renderCannedEditor();
+    } catch (error) {
+      if (generation === state.generation) report(error);
+    }
+  }
+
+  /**
+   * The row above the reply box: the open chat's group first, then the common ones, then the rest
+   * (a supervisor sees every group's). One click inserts the text; the agent edits, then sends.
+   */
+  function renderCanned() {
+    ui.cannedList.textContent = "";
+    const group = state.open && state.open.chat ? state.open.chat.skill_group : null;
+    const rank = (reply) => {
+      if (group && reply.skill_group === group) return 0;
+      return reply.skill_group ? 2 : 1;
+    };
+    const writable = Boolean(state.open && state.open.chat && chatMode(state.open.chat) === "reply");
+    state.canned
+      .map((reply, index) => ({ reply, index }))
+      .sort((a, b) => (rank(a.reply) - rank(b.reply)) || (a.index - b.index))
+      .forEach(({ reply }) => {
+        const button = el("button", {
+          type: "button",
+          className: "canned",
+          dataset: { cannedId: reply.id, group: reply.skill_group || "" },
+          title: reply.text,
+          disabled: !writable,
+        }, [
+          reply.skill_group ? el("span", { className: "canned-group", text: reply.group_name || GROUP_NAMES[reply.skill_group] }) : null,
+          el("span", { className: "canned-name", text: reply.title }),
+        ]);
+        button.addEventListener("click", () => insertCanned(reply));
+        ui.cannedList.appendChild(button);
+      });
+    show(ui.cannedBar, state.canned.length > 0);
+  }
+
+  /** Puts a canned reply's text into the reply box where the cursor is (never sends it). */
+  function insertCanned(reply) {
+    const box = ui.replyBox;
+    if (box.disabled || !reply || !reply.text) return;
+    const length = box.value.length;
+    const start = typeof box.selectionStart === "number" ? box.selectionStart : length;
+    const end = typeof box.selectionEnd === "number" ? box.selectionEnd : length;
+    if (length - (end - start) + reply.text.length > MAX_REPLY_CHARS) {
+      toast(`插入后会超过${MAX_REPLY_CHARS}字，请先删减回复框里的内容`, "error");
+      return;
+    }
+    box.focus();
+    box.setRangeText(reply.text, start, end, "end");
+    updateComposer();
+  }
+
+  // ---- the supervisor's canned reply editor -------------------------------------------------------
+
+  function toggleCannedEditor() {
+    const opening = ui.cannedEditor.hidden;
+    show(ui.cannedEditor, opening);
+    ui.cannedManage.setAttribute("aria-expanded", String(opening));
+    if (opening) {
+      resetCannedForm();
+      loadCanned();
+      ui.cannedTitle.focus();
+    }
+  }
+
+  function renderCannedEditor() {
+    ui.cannedEditorList.textContent = "";
+    if (!isSupervisor()) return;
+    state.canned.forEach((reply) => {
+      const edit = el("button", { type: "button", className: "button button-small canned-edit", text: "编辑" });
+      edit.addEventListener("click", () => editCanned(reply));
+      const remove = el("button", { type: "button", className: "button button-ghost button-small canned-delete", text: "删除" });
+      remove.addEventListener("click", () => deleteCanned(reply, remove));
+      ui.cannedEditorList.appendChild(el("li", {
+        className: "item canned-item",
+        dataset: { cannedId: reply.id, group: reply.skill_group || "" },
+        "aria-current": state.cannedEditing === reply.id ? "true" : null,
+      }, [
+        el("div", { className: "item-info" }, [
+          el("span", { className: "item-title" }, [
+            el("span", { className: "canned-item-title", text: reply.title }),
+            el("span", { className: "badge badge-muted badge-tiny", text: reply.skill_group ? reply.group_name : "通用" }),
+          ]),
+          el("span", { className: "canned-item-text", text: reply.text }),
+        ]),
+        el("div", { className: "item-actions" }, [edit, remove]),
+      ]));
+    });
+    show(ui.cannedEditorEmpty, state.canned.length === 0);
+  }
+
+  function updateCannedCounts() {
+    ui.cannedTitleCount.textContent = `${ui.cannedTitle.value.length}/32`;
+    ui.cannedTextCount.textContent = `${ui.cannedText.value.length}/1000`;
+  }
+
+  function setCannedError(message) {
+    ui.cannedError.textContent = message || "";
+    show(ui.cannedError, Boolean(message));
+  }
+
+  /** The form back to adding a new reply. */
+  function resetCannedForm() {
+    state.cannedEditing = null;
+    ui.cannedForm.reset();
+    ui.cannedFormTitle.textContent = "新增快捷回复";
+    ui.cannedSave.textContent = "添加";
+    show(ui.cannedCancelEdit, false);
+    setCannedError("");
+    updateCannedCounts();
+    ui.cannedEditorList.querySelectorAll("li[aria-current]").forEach((li) => li.removeAttribute("aria-current"));
+  }
+
+  function editCanned(reply) {
+    state.cannedEditing = reply.id;
+    ui.cannedTitle.value = reply.title;
+    ui.cannedText.value = reply.text;
+    ui.cannedGroup.value = reply.skill_group || "";
+    ui.cannedFormTitle.textContent = `编辑快捷回复「${reply.title}」`;
+    ui.cannedSave.textContent = "保存修改";
+    show(ui.cannedCancelEdit, true);
+    setCannedError("");
+    updateCannedCounts();
+    renderCannedEditor();
+    ui.cannedTitle.focus();
+  }
+
+  async function onCannedSubmit(event) {
+    event.preventDefault();
+    const title = ui.cannedTitle.value.trim();
+    const text = ui.cannedText.value.trim();
+    let problem = "";
+    if (!title || !text) problem = "标题和内容都不能为空";
+    else if (title.length > 32 || text.length > 1000) problem = "标题最多32字，内容最多1000字";
+    setCannedError(problem);
+    if (problem) return;
+    const editing = state.cannedEditing;
+    const payload = { title, text, skill_group: ui.cannedGroup.value };
+    ui.cannedSave.disabled = true;
+    try {
+      if (editing) await api("PUT", `/api/canned/${editing}`, payload);
+      else await api("POST", "/api/canned", payload);
+    } catch (error) {
+      if (error.code !== "login_required") setCannedError(error.message);
+      report(error);
+      return;
+    } finally {
+      ui.cannedSave.disabled = false;
+    }
+    toast(editing ? `已保存快捷回复「${title}」` : `已添加快捷回复「${title}」`, "success");
+    resetCannedForm();
+    loadCanned();
+  }
+
+  /** Deleting takes a second click on the same button (it asks first, for a few seconds). */
+  async function deleteCanned(reply, button) {
+    if (button.dataset.confirming !== "true") {
+      button.dataset.confirming = "true";
+      button.textContent = "确认删除？";
+      button.className = "button button-danger button-small canned-delete";
+      window.setTimeout(() => {
+        if (!button.isConnected || button.dataset.confirming !== "true") return;
+        button.dataset.confirming = "false";
+        button.textContent = "删除";
+        button.className = "button button-ghost button-small canned-delete";
+      }, 4000);
+      return;
+    }
+    button.dataset.confirming = "false";
+    const done = await act(button, () => api("DELETE", `/api/canned/${reply.id}`));
+    if (!done) return;
+    toast(`已删除快捷回复「${reply.title}」`, "success");
+    if (state.cannedEditing === reply.id) resetCannedForm();
+    loadCanned();
+  }
+
+  // ---- the middle area's tabs: 会话 and 工单 --------------------------------------------------------
+
+  function showTab(name) {
+    const tickets = name === "tickets";
+    const changed = state.tab !== name;
+    state.tab = tickets ? "tickets" : "chats";
+    ui.tabChats.setAttribute("aria-selected", String(!tickets));
+    ui.tabTickets.setAttribute("aria-selected", String(tickets));
+    ui.tabChats.tabIndex = tickets ? -1 : 0;
+    ui.tabTickets.tabIndex = tickets ? 0 : -1;
+    show(ui.chatView, !tickets);
+    show(ui.ticketView, tickets);
+    ui.workspace.dataset.tab = state.tab;
+    return changed;
+  }
+
+  function openTicketsTab() {
+    showTab("tickets");
+    // Opening the tab (or clicking it again) fetches the list and the overdue count afresh.
+    loadTickets();
+    loadOverdueCount();
+    if (!state.agents.length) loadAgents();
+  }
+
+  function onTabKeydown(event) {
+    if (!["ArrowLeft", "ArrowRight", "Home", "End"].includes(event.key)) return;
+    event.preventDefault();
+    const toTickets = event.key === "End" || (event.key !== "Home" && state.tab === "chats");
+    if (toTickets) {
+      openTicketsTab();
+      ui.tabTickets.focus();
+    } else {
+      showTab("chats");
+      ui.tabChats.focus();
+    }
+  }
+
+  /** Every minute: the overdue badge, and the list when it is on screen. */
+  function onTicketPoll() {
+    loadOverdueCount();
+    if (state.tab === "tickets" && !document.hidden) loadTickets();
+  }
+
+  function setOverdueCount(count) {
+    ui.ticketOverdueCount.textContent = count >= TICKET_LIST_LIMIT ? `${TICKET_LIST_LIMIT}+` : String(count);
+    ui.ticketOverdueCount.dataset.count = String(count);
+    show(ui.ticketOverdueCount, count > 0);
+    ui.tabTickets.title = count > 0 ? `有${count}个工单已超过处理时限` : "";
+  }
+
+  /** The number of open tickets past their SLA (the agent's groups; all for supervisors). */
+  async function loadOverdueCount() {
+    const generation = state.generation;
+    try {
+      const data = await api("GET", "/api/tickets?status=&priority=&group=&overdue=1&mine=");
+      if (generation !== state.generation) return;
+      setOverdueCount((data.tickets || []).length);
+    } catch (error) {
+      // A poll that fails says nothing every minute; a lost session already showed the login form.
+    }
+  }
+
+  // ---- 工单 (tickets): the worklist --------------------------------------------------------------
+
+  /** Agents filter by their own groups only (the server answers nothing for the others). */
+  function prepareTicketFilters() {
+    const groups = isSupervisor() ? Object.keys(GROUP_NAMES) : ((state.agent && state.agent.skill_groups) || []);
+    const chosen = ui.ticketFilterGroup.value;
+    ui.ticketFilterGroup.textContent = "";
+    ui.ticketFilterGroup.appendChild(el("option", { value: "", text: isSupervisor() ? "全部" : "我的全部技能组" }));
+    groups.forEach((group) => {
+      ui.ticketFilterGroup.appendChild(el("option", { value: group, text: GROUP_NAMES[group] || group }));
+    });
+    ui.ticketFilterGroup.value = groups.includes(chosen) ? chosen : "";
+  }
+
+  function ticketQuery() {
+    const params = new URLSearchParams();
+    params.set("status", ui.ticketFilterStatus.value);
+    params.set("priority", ui.ticketFilterPriority.value);
+    params.set("group", ui.ticketFilterGroup.value);
+    params.set("overdue", ui.ticketFilterOverdue.checked ? "1" : "");
+    params.set("mine", ui.ticketFilterMine.checked ? "1" : "");
+    return params.toString();
+  }
+
+  async function loadTickets() {
+    const generation = state.generation;
+    const token = ++state.ticketListToken;
+    ui.ticketView.dataset.loading = "true";
+    try {
+      const data = await api("GET", `/api/tickets?${ticketQuery()}`);
+      if (generation !== state.generation || token !== state.ticketListToken) return;
+      state.tickets = data.tickets || [];
+      renderTickets();
+    } catch (error) {
+      if (generation === state.generation && token === state.ticketListToken) report(error);
+    } finally {
+      if (token === state.ticketListToken) ui.ticketView.dataset.loading = "false";
+    }
+  }
+
+  function priorityBadge(ticket, tiny) {
+    return el("span", {
+      className: `badge ${PRIORITY_BADGES[ticket.priority] || "badge-muted"}${tiny ? " badge-tiny" : ""} ticket-priority`,
+      dataset: { priority: ticket.priority },
+      text: `${ticket.priority_name || ticket.priority}优先级`,
+    });
+  }
+
+  function statusBadge(ticket, tiny) {
+    return el("span", {
+      className: `badge badge-status ticket-status${tiny ? " badge-tiny" : ""}`,
+      dataset: { status: ticket.status },
+      text: ticket.status_name || ticket.status,
+    });
+  }
+
+  function renderTickets() {
+    ui.ticketList.textContent = "";
+    const openId = state.ticket ? state.ticket.id : state.ticketOpening;
+    state.tickets.forEach((ticket) => {
+      const assignee = ticket.assignee_id ? `处理人：${agentName(ticket.assignee_id)}` : "未分配";
+      const open = el("button", { type: "button", className: "item-open" }, [
+        el("span", { className: "item-row" }, [
+          el("span", { className: "item-title" }, [
+            el("span", { className: "ticket-id", text: ticket.id }),
+            ticket.overdue ? el("span", { className: "badge badge-danger badge-tiny overdue-mark", text: "已超时" }) : null,
+          ]),
+          statusBadge(ticket, true),
+        ]),
+        el("span", { className: "item-row" }, [
+          el("span", {
+            className: "item-meta",
+            text: [ticket.category_name, `${ticket.group_name}组`, ticket.customer && ticket.customer.name].filter(Boolean).join(" · "),
+          }),
+          priorityBadge(ticket, true),
+        ]),
+        el("span", { className: "item-meta ticket-due" }, [
+          el("span", { className: "ticket-due-time", text: `时限 ${wallTime(ticket.sla_due)}` }),
+          el("span", { text: ` · ${assignee}` }),
+        ]),
+      ]);
+      open.addEventListener("click", () => openTicket(ticket.id));
+      ui.ticketList.appendChild(el("li", {
+        className: `item ticket-item${ticket.overdue ? " overdue" : ""}`,
+        dataset: { ticketId: ticket.id, status: ticket.status, priority: ticket.priority, overdue: String(Boolean(ticket.overdue)) },
+        "aria-current": openId === ticket.id ? "true" : null,
+      }, [open]));
+    });
+    const count = state.tickets.length;
+    const overdue = state.tickets.filter((ticket) => ticket.overdue).length;
+    ui.ticketListInfo.textContent = count
+      ? `共${count}个工单${overdue ? `，其中${overdue}个已超时` : ""}${count >= TICKET_LIST_LIMIT ? `（只显示前${TICKET_LIST_LIMIT}个，请缩小筛选范围）` : ""}`
+      : "";
+    show(ui.ticketEmpty, count === 0);
+  }
+
+  function markOpenTicket(ticketId) {
+    ui.ticketList.querySelectorAll("li[data-ticket-id]").forEach((li) => {
+      if (li.dataset.ticketId === ticketId) li.setAttribute("aria-current", "true");
+      else li.removeAttribute("aria-current");
+    });
+  }
+
+  // ---- 工单: one ticket -------------------------------------------------------------------------
+
+  async function openTicket(ticketId) {
+    const token = ++state.ticketToken;
+    const generation = state.generation;
+    const another = !state.ticket || state.ticket.id !== ticketId;
+    state.ticketOpening = ticketId;
+    markOpenTicket(ticketId);
+    ui.ticketView.dataset.open = "true";
+    if (another) {
+      state.ticket = null;
+      show(ui.ticketCard, false);
+      show(ui.ticketPlaceholder, false);
+      show(ui.ticketLoading, true);
+    }
+    try {
+      const ticket = await api("GET", `/api/tickets/${encodeURIComponent(ticketId)}`);
+      if (token !== state.ticketToken || generation !== state.generation) return;
+      renderTicket(ticket, another);
+      if (another) ui.ticketDetail.scrollTop = 0;
+    } catch (error) {
+      if (token !== state.ticketToken || generation !== state.generation) return;
+      report(error);
+      if (another) closeTicket();
+    } finally {
+      if (token === state.ticketToken) {
+        state.ticketOpening = null;
+        show(ui.ticketLoading, false);
+      }
+    }
+  }
+
+  function closeTicket() {
+    state.ticketToken += 1;
+    state.ticket = null;
+    state.ticketOpening = null;
+    ui.ticketView.dataset.open = "false";
+    show(ui.ticketCard, false);
+    show(ui.ticketLoading, false);
+    show(ui.ticketPlaceholder, true);
+    markOpenTicket(null);
+  }
+
+  /** How far the ticket is from its SLA, in words ("" once it is no longer open). */
+  function dueText(ticket) {
+    const left = shanghaiMillis(ticket.sla_due) - Date.now();
+    if (ticket.overdue) return isFinite(left) && left < 0 ? `已超时${duration(-left)}` : "已超时";
+    if (!OPEN_TICKET_STATUSES.includes(ticket.status) || !isFinite(left)) return "";
+    return left > 0 ? `还剩${duration(left)}` : "即将超时";
+  }
+
+  /**
+   * The ticket in the detail pane. `fresh`: a newly opened ticket, or one an action just changed;
+   * then the forms start over. Otherwise (names arrived, a refresh) what the agent typed stays.
+   */
+  function renderTicket(ticket, fresh) {
+    state.ticket = ticket;
+    ui.ticketView.dataset.open = "true";
+    show(ui.ticketPlaceholder, false);
+    show(ui.ticketLoading, false);
+    show(ui.ticketCard, true);
+    ui.ticketCard.dataset.ticketId = ticket.id;
+    ui.ticketCard.dataset.status = ticket.status;
+    ui.ticketCard.classList.toggle("overdue", Boolean(ticket.overdue));
+    markOpenTicket(ticket.id);
+
+    ui.ticketTitle.textContent = `工单 ${ticket.id}`;
+    ui.ticketStatusBadge.textContent = ticket.status_name || ticket.status;
+    ui.ticketStatusBadge.dataset.status = ticket.status;
+    const priority = priorityBadge(ticket, false);
+    ui.ticketPriorityBadge.className = priority.className;
+    ui.ticketPriorityBadge.dataset.priority = ticket.priority;
+    ui.ticketPriorityBadge.textContent = priority.textContent;
+    show(ui.ticketOverdueBadge, Boolean(ticket.overdue));
+
+    const customer = ticket.customer || {};
+    const due = dueText(ticket);
+    const facts = [
+      ["类别", ticket.category_name],
+      ["技能组", ticket.group_name],
+      ["客户", customer.id ? [customer.name || "已验证客户", customer.member_level].filter(Boolean).join(" · ") : "未验证身份"],
+      ["处理时限", `${wallTime(ticket.sla_due)}${due ? `（${due}）` : ""}`, ticket.overdue ? "overdue" : ""],
+      ["处理人", ticket.assignee_id ? agentName(ticket.assignee_id) : "未分配"],
+      ["创建时间", wallTime(ticket.created_at)],
+      ["最近更新", wallTime(ticket.updated_at)],
+    ];
+    if (ticket.order_id) facts.splice(3, 0, ["订单号", ticket.order_id]);
+    if (ticket.booking_ref) facts.splice(3, 0, ["预订号", ticket.booking_ref]);
+    ui.ticketFacts.textContent = "";
+    facts.forEach(([label, value, kind]) => {
+      ui.ticketFacts.appendChild(el("div", { className: kind ? `fact fact-${kind}` : "fact" }, [
+        el("dt", { text: label }),
+        el("dd", { text: value || "—" }),
+      ]));
+    });
+    ui.ticketSummary.textContent = ticket.summary || "（没有摘要）";
+
+    renderTicketContext(ticket);
+    renderTicketEvents(ticket.events || []);
+    renderTicketActions(ticket, fresh);
+  }
+
+  /** The conversation the ticket came from, as a small read-only transcript. */
+  function renderTicketContext(ticket) {
+    const lines = ticket.context || [];
+    const who = (ticket.customer && ticket.customer.name) || "客户";
+    ui.ticketContext.textContent = "";
+    if (!lines.length) {
+      ui.ticketContext.appendChild(el("p", { className: "transcript-note", text: "没有记录来源对话" }));
+      return;
+    }
+    lines.forEach((line) => {
+      const by = line.by === "customer" ? "customer" : "bot";
+      ui.ticketContext.appendChild(el("div", { className: `message message-${by}`, dataset: { by } }, [
+        el("div", { className: "message-meta" }, [
+          el("span", { className: "message-author", text: by === "customer" ? who : BOT_NAME }),
+          el("time", { className: "message-time", text: dateAndTime(line.at) }),
+          by === "customer" && line.intent
+            ? el("span", { className: "message-intent", title: "机器人识别的意图", text: line.intent })
+            : null,
+        ]),
+        el("div", { className: "message-text", text: line.text || "" }),
+      ]));
+    });
+    ui.ticketContext.scrollTop = ui.ticketContext.scrollHeight;
+  }
+
+  function renderTicketEvents(events) {
+    ui.ticketEvents.textContent = "";
+    if (!events.length) {
+      ui.ticketEvents.appendChild(el("li", { className: "muted", text: "暂无处理记录" }));
+      return;
+    }
+    events.forEach((event) => {
+      ui.ticketEvents.appendChild(el("li", { dataset: { forCustomer: String(Boolean(event.for_customer)) } }, [
+        el("div", { className: "ticket-event-head" }, [
+          el("span", { className: "event-time", text: wallTime(event.at) }),
+          el("span", { className: "event-kind", text: event.status_name || "" }),
+          el("span", { className: "muted", text: event.agent_id ? agentName(event.agent_id) : "系统" }),
+          event.for_customer ? el("span", { className: "badge badge-tiny", text: "客户可见" }) : null,
+        ]),
+        event.note ? el("div", { className: "ticket-event-note", text: event.note }) : null,
+      ]));
+    });
+  }
+
+  /** The assignee choices: a supervisor may pick anyone; an agent only themselves. */
+  function renderAssignChoices(ticket, keepChoice) {
+    const select = ui.ticketAssign;
+    const before = select.value;
+    select.textContent = "";
+    const me = state.agent;
+    const current = ticket.assignee_id || "";
+    const option = (agent, note) => el("option", {
+      value: agent.id,
+      text: `${agent.name}（${[groupNames(agent.skill_groups), agent.status_name].filter(Boolean).join(" · ")}）${note || ""}`,
+    });
+    if (isSupervisor()) {
+      const inGroup = state.agents.filter((agent) => (agent.skill_groups || []).includes(ticket.skill_group));
+      const others = state.agents.filter((agent) => !(agent.skill_groups || []).includes(ticket.skill_group));
+      [[`${ticket.group_name}组`, inGroup], ["其他坐席", others]].forEach(([label, agents]) => {
+        if (!agents.length) return;
+        const group = el("optgroup", { label });
+        agents.forEach((agent) => group.appendChild(option(agent, agent.id === current ? " · 当前" : "")));
+        select.appendChild(group);
+      });
+      if (current && !state.agents.some((agent) => agent.id === current)) {
+        select.appendChild(el("option", { value: current, text: `${agentName(current)}（当前）` }));
+      }
+    } else if (me) {
+      if (current && current !== me.id) {
+        // Shown so the agent sees who has it; only a supervisor gives it to someone else.
+        select.appendChild(el("option", { value: current, text: `${agentName(current)}（当前处理人）`, disabled: true }));
+      }
+      select.appendChild(el("option", { value: me.id, text: `我自己（${me.name}）${current === me.id ? " · 当前" : ""}` }));
+    }
+    select.appendChild(el("option", { value: "", text: current ? "取消分配" : "取消分配（目前未分配）" }));
+    const valid = (value) => Array.from(select.options).some((o) => o.value === value && !o.disabled);
+    if (keepChoice && valid(before)) select.value = before;
+    else if (valid(current)) select.value = current;
+    else if (current) select.value = current;  // the disabled "current" line of an agent's view
+    else select.value = "";
+    ui.ticketAssign.title = isSupervisor() ? "" : "坐席只能把工单分给自己；分给别人请找班长";
+  }
+
+  function renderTicketActions(ticket, fresh) {
+    if (fresh) {
+      ui.ticketStatus.value = TICKET_STATUS_NAMES[ticket.status] ? ticket.status : "in_progress";
+      ui.ticketNote.value = "";
+      ui.ticketForCustomer.checked = false;
+      ui.ticketReply.value = "";
+    }
+    renderAssignChoices(ticket, !fresh);
+    show(ui.ticketReplyForm, Boolean(ticket.can_reply));
+    show(ui.ticketNoReply, !ticket.can_reply);
+    updateTicketReplyCounter();
+  }
+
+  function updateTicketReplyCounter() {
+    const length = ui.ticketReply.value.length;
+    ui.ticketReplyCounter.textContent = `${length}/${MAX_REPLY_CHARS}`;
+    ui.ticketReplyCounter.dataset.near = String(length > MAX_REPLY_CHARS * 0.9);
+  }
+
+  /** One action on the open ticket: it answers with the whole ticket, shown at once; the list follows. */
+  async function ticketAction(button, path, payload, done) {
+    const ticket = state.ticket;
+    if (!ticket) return;
+    const ticketId = ticket.id;
+    const updated = await act(button, () => api("POST", `/api/tickets/${encodeURIComponent(ticketId)}/${path}`, payload));
+    if (!updated) return;
+    if (state.ticket && state.ticket.id === ticketId) renderTicket(updated, true);
+    done(updated);
+    loadTickets();
+    loadOverdueCount();
+  }
+
+  function onTicketUpdate() {
+    const status = ui.ticketStatus.value;
+    const note = ui.ticketNote.value.trim();
+    if (!note) {
+      toast("请写一句处理说明", "error");
+      ui.ticketNote.focus();
+      return;
+    }
+    if (note.length > MAX_TICKET_NOTE_CHARS) {
+      toast(`处理说明最多${MAX_TICKET_NOTE_CHARS}字`, "error");
+      return;
+    }
+    const forCustomer = ui.ticketForCustomer.checked;
+    ticketAction(ui.ticketUpdate, "status", { status, note, for_customer: forCustomer }, (ticket) => {
+      toast(`工单${ticket.id}已更新为「${ticket.status_name}」${forCustomer ? "，客户查询时可以看到说明" : ""}`, "success");
+    });
+  }
+
+  function onTicketAssign() {
+    const ticket = state.ticket;
+    if (!ticket) return;
+    const agentId = ui.ticketAssign.value;
+    if (agentId === (ticket.assignee_id || "")) {
+      toast(agentId ? "处理人没有变化" : "这个工单目前没有分配", "info");
+      return;
+    }
+    ticketAction(ui.ticketAssignConfirm, "assign", { agent_id: agentId }, (updated) => {
+      toast(updated.assignee_id ? `已分配给${agentName(updated.assignee_id)}` : "已取消分配", "success");
+    });
+  }
+
+  function onTicketReply() {
+    const ticket = state.ticket;
+    const text = ui.ticketReply.value.trim();
+    if (!ticket || !ticket.can_reply) return;
+    if (!text) {
+      toast("消息不能为空", "error");
+      ui.ticketReply.focus();
+      return;
+    }
+    if (text.length > MAX_REPLY_CHARS) {
+      toast(`消息太长了（最多${MAX_REPLY_CHARS}字）`, "error");
+      return;
+    }
+    ticketAction(ui.ticketReplySend, "reply", { text }, () => toast("回复已发送给客户", "success"));
+  }
+
   // ---- supervisor view ---------------------------------------------------------------------
 
   function renderOverview() {
@@ -1147,7 +1953,6 @@
     });
 
     ui.agentRows.textContent = "";
-    ui.transferAgents.textContent = "";
     (overview.agents || []).forEach((agent) => {
       ui.agentRows.appendChild(el("tr", { dataset: { agentId: agent.id, status: agent.status } }, [
         el("th", { scope: "row" }, [
@@ -1158,11 +1963,12 @@
         el("td", {}, [el("span", { className: "status-dot", dataset: { status: agent.status }, text: agent.status_name })]),
         el("td", { className: agent.active >= agent.max_concurrent ? "num num-alert" : "num", text: `${agent.active}/${agent.max_concurrent}` }),
       ]));
-      // Colleagues who are online are the ones a chat can be handed to directly.
-      if (agent.status === "online" && (!state.agent || agent.id !== state.agent.id)) {
-        ui.transferAgents.appendChild(el("option", { value: agent.id, label: `${agent.name}（${agent.active}/${agent.max_concurrent}）` }));
-      }
     });
+    // The overview lists the same agent objects as /api/agents: the transfer choices stay current.
+    if (overview.agents) {
+      state.agents = overview.agents;
+      renderTransferAgents();
+    }
 
     ui.activeList.textContent = "";
     const active = overview.active || [];
@@ -1216,9 +2022,9 @@
     ui.transferOpen.addEventListener("click", openTransfer);
     ui.transferCancel.addEventListener("click", closePanels);
     ui.transferConfirm.addEventListener("click", onTransferConfirm);
-    // Exactly one target: choosing a group clears the agent, typing an agent clears the group.
+    // Exactly one target: choosing a group clears the agent, choosing an agent clears the group.
     ui.transferGroup.addEventListener("change", () => { if (ui.transferGroup.value) ui.transferAgent.value = ""; });
-    ui.transferAgent.addEventListener("input", () => { if (ui.transferAgent.value) ui.transferGroup.value = ""; });
+    ui.transferAgent.addEventListener("change", () => { if (ui.transferAgent.value) ui.transferGroup.value = ""; });
     ui.closeOpen.addEventListener("click", openClose);
     ui.closeCancel.addEventListener("click", closePanels);
     ui.closeConfirm.addEventListener("click", onCloseConfirm);
@@ -1227,6 +2033,25 @@
     [ui.transferPanel, ui.closePanel].forEach((panel) => {
       panel.addEventListener("keydown", (event) => { if (event.key === "Escape") closePanels(); });
     });
+    // 快捷回复 and their editor
+    ui.cannedManage.addEventListener("click", toggleCannedEditor);
+    ui.cannedForm.addEventListener("submit", onCannedSubmit);
+    ui.cannedCancelEdit.addEventListener("click", () => { resetCannedForm(); ui.cannedTitle.focus(); });
+    ui.cannedTitle.addEventListener("input", updateCannedCounts);
+    ui.cannedText.addEventListener("input", updateCannedCounts);
+    // 会话 / 工单
+    ui.tabChats.addEventListener("click", () => showTab("chats"));
+    ui.tabTickets.addEventListener("click", openTicketsTab);
+    ui.tabList.addEventListener("keydown", onTabKeydown);
+    ui.ticketFilters.addEventListener("submit", (event) => { event.preventDefault(); loadTickets(); });
+    [ui.ticketFilterStatus, ui.ticketFilterPriority, ui.ticketFilterGroup, ui.ticketFilterOverdue, ui.ticketFilterMine]
+      .forEach((input) => input.addEventListener("change", loadTickets));
+    ui.ticketRefresh.addEventListener("click", () => { loadTickets(); loadOverdueCount(); });
+    ui.ticketBack.addEventListener("click", closeTicket);
+    ui.ticketUpdate.addEventListener("click", onTicketUpdate);
+    ui.ticketAssignConfirm.addEventListener("click", onTicketAssign);
+    ui.ticketReplySend.addEventListener("click", onTicketReply);
+    ui.ticketReply.addEventListener("input", updateTicketReplyCounter);
     // Coming back to the tab clears the unread mark of the chat that is open.
     document.addEventListener("visibilitychange", () => {
       if (!document.hidden && state.open && state.unread.delete(state.open.id)) renderChats();
