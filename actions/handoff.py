@@ -20,7 +20,7 @@ from actions.common import (
 from business import clock
 from business.formatting import month_day_time
 from business.services.handoff import Handoff, HandoffService
-from business.services.live_chat import HandoffFacts
+from business.services.live_chat import HandoffFacts, LiveChatService, rating_reply
 from business.services.tickets import OPEN_STATUSES, TicketService
 from business.store.db import session_scope
 
@@ -136,6 +136,14 @@ class ActionHandleFallback(GuardedAction):
         return "action_handle_fallback"
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        score = rating_reply(tracker.latest_message.get("text") or "")
+        if score is not None and last_bot_response(tracker) == "utter_live_rating_request":
+            # The score a WeChat (or any text) customer gives the agent who just served them.
+            with session_scope() as session:
+                rated = LiveChatService(session).rate_latest(tracker.sender_id, score, clock.now())
+            if rated is not None:
+                dispatcher.utter_message(response="utter_live_rating_thanks")
+                return []
         # A bare value outside any question is a misunderstanding too.
         times = turns_in_a_row(tracker, frozenset({"nlu_fallback", "inform"}))
         dispatcher.utter_message(

@@ -217,6 +217,11 @@ with open(dst, "w", encoding="utf-8") as f:
 EOF
 chmod 600 "$ENDPOINTS" # rewriting keeps an older copy's mode
 
+# Rasa's SQL event broker commits every event on its event loop: in WAL mode (kept by the file)
+# a commit appends to the log instead of rewriting the database.
+"$BIN/python" -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute("PRAGMA journal_mode=WAL")' \
+    "$XINGHE_EVENTS_DB"
+
 info "准备演示数据 / seeding the demo database if it is empty"
 "$BIN/python" -m business.store.seed --if-empty
 

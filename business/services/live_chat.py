@@ -80,6 +80,20 @@ def wants_to_leave(text: str, waiting: bool) -> bool:
     return any(phrase in folded for phrase in (LEAVE_QUEUE_PHRASES if waiting else LEAVE_PHRASES))
 
 
+RATING_REPLY = re.compile(r"([1-5一二三四五])(?:分|星|颗星)?")
+CHINESE_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5}
+
+
+def rating_reply(text: str) -> Optional[int]:
+    """1–5 when the whole message is a score (5 / 5分 / 五星 / ５), as a channel without stars sends it."""
+    folded = re.sub(r"[\s，。！？,.!?~～]", "", normalise(text))
+    found = RATING_REPLY.fullmatch(folded)
+    if found is None:
+        return None
+    digit = found.group(1)
+    return CHINESE_DIGITS.get(digit) or int(digit)
+
+
 @dataclass(frozen=True)
 class HandoffFacts:
     """What the bot knows when the customer is handed over."""

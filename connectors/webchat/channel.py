@@ -87,9 +87,10 @@ class ConversationHub:
     async def publish(
         self, conversation_id: str, event: str, message: Dict[str, Any], skip_sid: Optional[str] = None
     ) -> None:
-        """Stores the message (so reloads replay it) and emits it to the conversation's tabs."""
-        await asyncio.to_thread(self.transcripts.append, conversation_id, message)
+        """Emits the message to the conversation's tabs and stores it, so reloads replay it. The
+        customer sees it first: the write to the transcript is not on the way to the screen."""
         await self.sio.emit(event, message, room=conversation_id, skip_sid=skip_sid)
+        await asyncio.to_thread(self.transcripts.append, conversation_id, message)
 
     async def signal(self, conversation_id: str, event: str, data: Dict[str, Any]) -> None:
         """A transient event (typing, rating prompt): not part of the transcript."""

@@ -1,12 +1,16 @@
 import json
 
+import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions.common import GuardedAction
 from actions.handoff import ActionAnythingElse, ActionHandleFallback, ActionHandoff, ActionOutOfScope
+from business.services.agents import AgentDirectory
+from business.services.live_chat import LiveChatService, Routing, rating_reply
 from business.store.models import LiveChat, Ticket
 from tests.actions.conftest import DOMAIN, agent_online, make_tracker
+from tests.conftest import NOW
 
 HISTORY = [
     {"event": "user", "text": "我要退货", "parse_data": {"intent": {"name": "request_refund"}}},
@@ -196,3 +200,47 @@ def test_the_same_response_with_other_values_is_another_reply(run):
         {"event": "bot", "text": "没有查到订单 XH2611010002，请核对订单号后再发一次。"},
     ] * 2
     assert GuardedAction.repeats_itself(dispatcher, make_tracker("XH2611010002", history=history), DOMAIN)
+
+
+def test_a_score_typed_after_the_agents_rating_request_is_that_agents_rating(run, session):
+    agent_online(session, "A001")
+    service = LiveChatService(session)
+    chat = service.enqueue("wx-openid-1", "wechat", Routing("mall", 2, "asked", None), NOW).chat
+    agent = AgentDirectory(session).find("A001")
+    service.accept(chat.id, agent, NOW)
+    service.close(chat.id, agent, "resolved", NOW)
+    session.commit()
+    asked = [
+        {
+            "event": "bot",
+            "text": "请为客服王芳打分（1-5星）",
+            "metadata": {"utter_action": "utter_live_rating_request"},
+        }
+    ]
+    result = run(
+        ActionHandleFallback(), make_tracker("5分", intent="inform", history=asked, sender_id="wx-openid-1")
+    )
+    assert result.responses == ["utter_live_rating_thanks"]
+    session.expire_all()
+    assert session.get(LiveChat, chat.id).rating == 5
+    # Without the request just before, a bare number is a misunderstanding as ever.
+    plain = run(ActionHandleFallback(), make_tracker("5", intent="inform", sender_id="wx-openid-1"))
+    assert plain.responses == ["utter_default"]
+
+
+@pytest.mark.parametrize(
+    "text, score",
+    [
+        ("5", 5),
+        ("５", 5),
+        ("4分", 4),
+        ("五星", 5),
+        ("3 颗星", 3),
+        ("1。", 1),
+        ("6", None),
+        ("55", None),
+        ("5天", None),
+    ],
+)
+def test_a_score_is_read_as_customers_type_it(text, score):
+    assert rating_reply(text) == score

@@ -13,6 +13,7 @@ import time
 import aiohttp
 import pytest
 
+from business.store.models import LiveChat
 from tests.connectors.drivers import OPENID, FakeWeChatApi, Gateway, Served, WeChat, text_xml
 
 
@@ -93,7 +94,7 @@ async def wechat_reply(wechat: WeChat, wechat_api: FakeWeChatApi, text: str, sen
 
 
 async def test_a_wechat_customer_talks_to_an_agent_through_customer_service_messages(
-    wechat, workspace_url, wechat_api, http
+    wechat, workspace_url, wechat_api, http, store
 ):
     agent = {"Origin": workspace_url}
     async with http.post(
@@ -145,6 +146,10 @@ async def test_a_wechat_customer_talks_to_an_agent_through_customer_service_mess
             assert closed.status == 200
         after = await wechat_api.wait_for_sends(before + 3, timeout=10)
         assert "打分" in after[-1]["body"]["text"]["content"]
+        thanks = await wechat_reply(wechat, wechat_api, "5分", len(wechat_api.sent))
+        assert "感谢您的评价" in thanks  # WeChat has no stars: the score is typed
+        with store() as session:
+            assert session.get(LiveChat, chat["id"]).rating == 5
     finally:
         async with http.post(f"{workspace_url}/api/logout", headers=agent):
             pass

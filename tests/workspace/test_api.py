@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
+import socketio
 from sqlalchemy import select
 
 from business.services.live_chat import LiveChatService, Routing
@@ -174,3 +176,40 @@ async def test_bad_input_gets_a_chinese_refusal_not_a_crash(workspace):
     )
     assert reply.status in (400, 409) and "error" in await reply.json()
     assert (await wang.get("/api/nothing-here")).status == 404
+
+
+async def engineio_connect(workspace, cookie: str = "") -> str:
+    """Engine.IO's polling handshake, then a Socket.IO connect; the server's answer to the connect."""
+    path = f"{workspace.base_url}/workspace/socket.io/"
+    headers = {"Origin": workspace.base_url, **({"Cookie": cookie} if cookie else {})}
+    async with workspace.http.get(
+        path, params={"EIO": "4", "transport": "polling"}, headers=headers
+    ) as opened:
+        sid = json.loads((await opened.text())[1:])["sid"]
+    query = {"EIO": "4", "transport": "polling", "sid": sid}
+    async with workspace.http.post(path, params=query, data="40", headers=headers) as sent:
+        assert sent.status == 200
+    async with workspace.http.get(path, params=query, headers=headers) as answer:
+        return await answer.text()
+
+
+async def test_live_signals_need_a_session_and_follow_only_permitted_chats(workspace):
+    assert (await engineio_connect(workspace)).startswith("44")  # CONNECT_ERROR: refused
+    travel = waiting_customer("webchat:t", Routing("travel", 2, "asked", "change_flight"))
+    mall = waiting_customer("webchat:m")
+    wang = await workspace.logged_in("wangfang")
+    assert (await engineio_connect(workspace, f"{COOKIE}={wang.cookie}")).startswith("40")  # connected
+    client = socketio.AsyncClient(reconnection=False)
+    await client.connect(
+        workspace.base_url,
+        headers={"Cookie": f"{COOKIE}={wang.cookie}", "Origin": workspace.base_url},
+        transports=["polling"],
+        socketio_path="/workspace/socket.io",
+        wait_timeout=5,
+    )
+    try:
+        assert await client.call("watch", {"chat_id": travel}, timeout=5) == {"ok": False}
+        assert await client.call("watch", {"chat_id": mall}, timeout=5) == {"ok": True}
+        assert await client.call("heartbeat", {}, timeout=5) == {"ok": True}
+    finally:
+        await client.eio.disconnect(abort=True)  # a polite goodbye waits for the long poll to end
