@@ -390,6 +390,18 @@ class Desk:
         await self.push.emit("message", {"chat_id": chat_id, "message": message}, f"chat:{chat_id}")
         return message
 
+    async def typing(self, agent_id: str, chat_id: int, on: bool) -> None:
+        """The agent's typing, shown to a web chat customer (other channels have no such signal)."""
+
+        def work(session: Session, now: datetime) -> Tuple[str, str, str]:
+            agent = self._agent(session, agent_id)
+            chat = LiveChatService(session).agent_wrote(chat_id, agent)
+            return chat.channel, chat.conversation_id, agent.name
+
+        channel, conversation_id, name = await self._db(work)
+        if channel == "webchat":
+            await self.rasa.agent_typing(conversation_id, on, name)
+
     async def transfer(
         self, agent_id: str, chat_id: int, to_agent: Optional[str], to_group: Optional[str], note: str
     ) -> Dict[str, Any]:

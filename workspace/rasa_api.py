@@ -72,3 +72,16 @@ class RasaApi:
         await self.append(
             conversation_id, [{"event": "bot", "text": text, "metadata": metadata}], deliver=True
         )
+
+    async def agent_typing(self, conversation_id: str, on: bool, agent_name: str) -> None:
+        """Tells the web chat that an agent is (or stopped) typing; not part of the conversation."""
+        try:
+            async with self._http().post(
+                f"{self.base_url}/webhooks/webchat/agent_typing",
+                json={"conversation_id": conversation_id, "on": on, "agent_name": agent_name},
+                headers={"Authorization": f"Bearer {self.token}"},
+            ) as reply:
+                if reply.status != 200:
+                    logger.warning("web chat refused the typing signal (%s)", reply.status)
+        except aiohttp.ClientError as error:
+            logger.warning("typing signal not sent: %s", error)

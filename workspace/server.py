@@ -453,6 +453,19 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
         await sio.enter_room(sid, f"chat:{chat_id}")
         return {"ok": True}
 
+    @sio.on("typing")
+    async def typing(sid: str, data: Any = None) -> Dict[str, Any]:
+        agent_id = (await sio.get_session(sid))["agent_id"]
+        data = data if isinstance(data, dict) else {}
+        chat_id, on = data.get("chat_id"), data.get("on")
+        if not isinstance(chat_id, int) or not isinstance(on, bool):
+            return {"ok": False}
+        try:
+            await desk.typing(agent_id, chat_id, on)
+        except AgentError:
+            return {"ok": False}
+        return {"ok": True}
+
     @sio.on("heartbeat")
     async def heartbeat(sid: str, _data: Any = None) -> Dict[str, Any]:
         await desk.heartbeat((await sio.get_session(sid))["agent_id"])

@@ -18,7 +18,9 @@ Events (docs/webchat.md has the full protocol):
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
+import os
 import time
 import weakref
 from enum import Enum
@@ -63,6 +65,7 @@ HANDOFF_QUEUED_RESPONSES = frozenset({"utter_handoff_queued", "utter_handoff_alr
 RATING_REQUEST_RESPONSES = frozenset({"utter_goodbye"})
 RATING_QUESTION = "本次服务您满意吗？请为我们打分（1-5星）。"
 MAX_COMMENT_CHARS = 500
+API_TOKEN_ENV = "RASA_API_TOKEN"  # the agent workspace's key to Rasa, and to the agent-typing signal
 
 
 def rate_live_chat(engine: Engine, conversation_id: str, score: int) -> None:
@@ -209,8 +212,28 @@ class WebChatInput(InputChannel):
         self.hub = ConversationHub(sio, self._transcripts or Transcripts())
         webchat = SocketBlueprint(sio, self.settings.socketio_path, "webchat", __name__)
         self._add_static_routes(webchat)
+        self._add_agent_routes(webchat)
         self._add_socket_handlers(sio, on_new_message)
         return webchat
+
+    def _add_agent_routes(self, webchat: Blueprint) -> None:
+        @webchat.route("/agent_typing", methods=["POST"])
+        async def agent_typing(request: Request) -> HTTPResponse:
+            """The agent workspace says an agent is typing to this customer (not part of the transcript).
+            Only with Rasa's API token: the workspace is the one holder of it besides Rasa."""
+            expected = os.environ.get(API_TOKEN_ENV)
+            if not expected:
+                return response.json({"error": "未配置"}, status=503)
+            scheme, _, offered = request.headers.get("authorization", "").partition(" ")
+            if scheme != "Bearer" or not hmac.compare_digest(offered.encode(), expected.encode()):
+                return response.json({"error": "无权访问"}, status=403)
+            data = request.json if isinstance(request.json, dict) else {}
+            conversation_id, on = data.get("conversation_id"), data.get("on")
+            if not isinstance(conversation_id, str) or not isinstance(on, bool) or self.hub is None:
+                return response.json({"error": "请求无效"}, status=400)
+            name = str(data.get("agent_name") or "")[:32]
+            await self.hub.signal(conversation_id, "bot_typing", {"on": on, "agent_name": name})
+            return response.json({"ok": True})
 
     def _add_static_routes(self, webchat: Blueprint) -> None:
         @webchat.route("/", methods=["GET"])

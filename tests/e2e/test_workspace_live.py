@@ -61,6 +61,7 @@ def test_a_web_customer_and_an_agent_talk_live_and_the_bot_steps_aside(
         agent.locator("#canned-list .canned", has_text="问候").click()  # a canned reply, to edit
         expect(agent.locator("#reply-box")).to_have_value(re.compile("很高兴为您服务"))
         agent.locator("#reply-box").fill("您好，我是王芳，这就帮您联系快递催一下。")
+        expect(customer.get_by_test_id("xh-typing")).to_contain_text("王芳正在输入", timeout=LIVE_TIMEOUT_MS)
         agent.locator("#send-button").click()
         expect(customer.locator(".xh-log [data-role=agent]").last).to_contain_text(
             "这就帮您联系快递", timeout=LIVE_TIMEOUT_MS

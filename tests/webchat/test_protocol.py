@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
 import pytest
 import socketio
 
@@ -236,3 +237,28 @@ async def test_a_failed_turn_tells_the_customer_in_chinese(server, monkeypatch):
     assert notice["code"] == "server_error" and "系统有点忙" in notice["notice"]
     typing = await client.wait_for("bot_typing", count=2)
     assert typing[-1] == {"on": False}
+
+
+async def test_an_agent_typing_is_shown_only_when_the_workspace_says_so_with_rasas_token(server, monkeypatch):
+    client = await server.started_client()
+    conversation_id = (await client.wait_for("session_confirm"))[0]["conversation_id"]
+    url = f"{server.url}/webhooks/webchat/agent_typing"
+    body = {"conversation_id": conversation_id, "on": True, "agent_name": "王芳"}
+    async with aiohttp.ClientSession() as http:
+        monkeypatch.delenv("RASA_API_TOKEN", raising=False)
+        async with http.post(url, json=body, headers={"Authorization": "Bearer anything"}) as answer:
+            assert answer.status == 503
+        monkeypatch.setenv("RASA_API_TOKEN", "the-api-token")
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "the-api-token"}):
+            async with http.post(url, json=body, headers=headers) as answer:
+                assert answer.status == 403
+        assert client.of("bot_typing") == []
+        async with http.post(url, json=body, headers={"Authorization": "Bearer the-api-token"}) as answer:
+            assert answer.status == 200
+        assert (await client.wait_for("bot_typing"))[0] == {"on": True, "agent_name": "王芳"}
+        async with http.post(
+            url,
+            json={"conversation_id": conversation_id, "on": "yes"},
+            headers={"Authorization": "Bearer the-api-token"},
+        ) as answer:
+            assert answer.status == 400

@@ -27,6 +27,7 @@ class FakeRasa:
 
     events: Dict[str, List[Dict[str, Any]]] = field(default_factory=dict)
     posts: List[Dict[str, Any]] = field(default_factory=list)
+    typing: List[Dict[str, Any]] = field(default_factory=list)
     url: str = ""
 
     def appended(self, conversation_id: str) -> List[Dict[str, Any]]:
@@ -47,6 +48,13 @@ class FakeRasa:
             return response.json(
                 {"sender_id": conversation_id, "events": self.events.get(conversation_id, [])}
             )
+
+        @app.post("/webhooks/webchat/agent_typing")
+        async def typing(request: Request):
+            if request.headers.get("authorization") != f"Bearer {RASA_TOKEN}":
+                return response.json({"error": "token"}, status=403)
+            self.typing.append(request.json)
+            return response.json({"ok": True})
 
         @app.post("/conversations/<conversation_id:str>/tracker/events")
         async def append(request: Request, conversation_id: str):

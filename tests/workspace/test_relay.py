@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from rasa.core.brokers.sql import SQLEventBroker
 
-from business.services.agents import AgentDirectory
+from business.services.agents import AgentDirectory, AgentError
 from business.services.live_chat import LiveChatService, Routing
 from business.store.db import session_scope
 from tests.conftest import NOW
@@ -127,3 +127,20 @@ async def test_a_customer_the_bot_just_queued_shows_up_in_their_groups_queue_at_
     await desk.happened(Paused("webchat:nobody-queued"))
     rooms = [room for event, room, _ in desk.push.sent if event == "queue_changed"]
     assert rooms == ["group:travel", "supervisors"]
+
+
+async def test_an_agents_typing_reaches_a_web_customer_and_nobody_else(workspace, desk):
+    with session_scope() as session:
+        agent = AgentDirectory(session).find("A001")
+        service = LiveChatService(session)
+        web = service.enqueue("web:a", "webchat", MALL, NOW).chat
+        wechat = service.enqueue("wx-openid", "wechat", MALL, NOW).chat
+        other = service.enqueue("web:b", "webchat", MALL, NOW).chat
+        for chat in (web, wechat):
+            service.accept(chat.id, agent, NOW)
+        ids = web.id, wechat.id, other.id
+    await desk.typing("A001", ids[0], True)
+    await desk.typing("A001", ids[1], True)  # WeChat has no typing signal
+    assert workspace.rasa.typing == [{"conversation_id": "web:a", "on": True, "agent_name": "王芳"}]
+    with pytest.raises(AgentError):
+        await desk.typing("A001", ids[2], True)  # not their customer

@@ -1150,8 +1150,38 @@
     }
   }
 
+  // The customer sees "客服…正在输入" while the agent types: at most one signal every 3 s, and
+  // an end 4 s after the last key or when the reply goes.
+  const typing = { chatId: null, lastSent: 0, stopTimer: null };
+
+  function signalTyping(on) {
+    const chatId = state.open && state.open.id;
+    if (!state.socket || !state.socket.connected || !chatId) return;
+    if (on) {
+      const now = Date.now();
+      if (typing.chatId !== chatId || now - typing.lastSent > 3000) {
+        state.socket.emit("typing", { chat_id: chatId, on: true });
+        typing.chatId = chatId;
+        typing.lastSent = now;
+      }
+      clearTimeout(typing.stopTimer);
+      typing.stopTimer = setTimeout(() => signalTyping(false), 4000);
+    } else if (typing.chatId) {
+      state.socket.emit("typing", { chat_id: typing.chatId, on: false });
+      typing.chatId = null;
+      typing.lastSent = 0;
+      clearTimeout(typing.stopTimer);
+    }
+  }
+
+  function onReplyInput() {
+    updateComposer();
+    if (ui.replyBox.value.trim()) signalTyping(true);
+  }
+
   async function onReplySubmit(event) {
     if (event) event.preventDefault();
+    signalTyping(false);
     const text = ui.replyBox.value;
     const sent = await sendText(text);
     // Clear only what was sent: the agent may have typed on while it was on its way.
@@ -2017,7 +2047,7 @@
     ui.chatDismiss.addEventListener("click", dismissChat);
     ui.replyForm.addEventListener("submit", onReplySubmit);
     ui.replyBox.addEventListener("keydown", onReplyKeydown);
-    ui.replyBox.addEventListener("input", updateComposer);
+    ui.replyBox.addEventListener("input", onReplyInput);
     ui.handBack.addEventListener("click", onHandBack);
     ui.transferOpen.addEventListener("click", openTransfer);
     ui.transferCancel.addEventListener("click", closePanels);

@@ -29,6 +29,7 @@
   var TEXT = {
     open: "打开在线客服", close: "收起聊天窗口", send: "发送", placeholder: "请输入您的问题，按 Enter 发送",
     typing: "小河正在输入…", online: "在线", connecting: "正在连接…",
+    agentTyping: function (name) { return "人工客服" + name + "正在输入…"; },
     reconnecting: "连接已断开，正在重新连接…", expired: "会话已过期，已为您开始新的对话。",
     loginInvalid: "登录信息已失效，已切换为访客身份。", end: "评价",
     rateTitle: "本次服务您满意吗？", rateSubmit: "提交评价", rateComment: "还有什么想告诉我们的？（选填）",
@@ -101,9 +102,9 @@
     "class": "xh-log", role: "log", "aria-live": "polite", "aria-relevant": "additions",
     "aria-label": "聊天记录", tabindex: "0", "data-testid": "xh-log"
   });
+  var typingText = el("span", { text: TEXT.typing });
   var typing = el("div", { "class": "xh-typing", hidden: "", "aria-live": "polite", "data-testid": "xh-typing" },
-    [el("span", { "class": "xh-dots", "aria-hidden": "true" }, [el("i"), el("i"), el("i")]),
-     el("span", { text: TEXT.typing })]);
+    [el("span", { "class": "xh-dots", "aria-hidden": "true" }, [el("i"), el("i"), el("i")]), typingText]);
   var notice = el("div", { "class": "xh-notice", role: "alert", hidden: "", "data-testid": "xh-notice" });
   var quickReplies = el("div", { "class": "xh-quick", role: "group", "aria-label": "快捷回复" });
   var input = el("textarea", {
@@ -307,7 +308,11 @@
     });
     ["bot_uttered", "user_echo", "handoff"].forEach(function (event) { socket.on(event, render); });
     socket.on("rated", function (message) { rating.hidden = true; render(message); });  // any tab rated
-    socket.on("bot_typing", function (data) { typing.hidden = !data.on; });
+    socket.on("bot_typing", function (data) {
+      // An agent in the workspace is typing: say who, instead of the assistant.
+      typingText.textContent = data.agent_name ? TEXT.agentTyping(data.agent_name) : TEXT.typing;
+      typing.hidden = !data.on;
+    });
     socket.on("rating_request", function () { rating.show(); });
     socket.on("notice", function (data) { showNotice(data.notice); });
   }
