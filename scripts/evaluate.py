@@ -67,6 +67,8 @@ ANNOTATION = re.compile(r"\[([^\]]+)\]\s*(?:\([^)]*\)|\{[^}]*\})")
 ENV = {
     # endpoints.yml names the action server's token; the parse server never calls actions.
     "ACTIONS_TOKEN": "not-used-by-the-parse-server",
+    # endpoints.yml names the event broker's file too (scripts/project_env.sh sets the same default).
+    "XINGHE_EVENTS_DB": str(ROOT / "var" / "events.db"),
     **os.environ,
     "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     "RASA_TELEMETRY_ENABLED": "false",
@@ -179,6 +181,7 @@ class ParseServer:
         self.url = f"http://127.0.0.1:{free_port()}"
         self.api = {"token": secrets.token_urlsafe(32)}
         self.log = (RESULTS / "server.log").open("wb")
+        Path(ENV["XINGHE_EVENTS_DB"]).parent.mkdir(parents=True, exist_ok=True)  # Rasa opens its broker
         self.proc = subprocess.Popen(
             [
                 str(BIN / "rasa"),
