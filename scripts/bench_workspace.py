@@ -59,9 +59,19 @@ async def customer(rasa_url: str) -> Tuple[socketio.AsyncClient, str]:
         else:
             answered.set()
 
-    await client.connect(
-        rasa_url, headers={"Origin": rasa_url}, transports=["polling"], socketio_path="/webchat/socket.io"
-    )
+    for attempt in range(3):  # fifty browsers arriving at once: one may need to knock again
+        try:
+            await client.connect(
+                rasa_url,
+                headers={"Origin": rasa_url},
+                transports=["polling"],
+                socketio_path="/webchat/socket.io",
+            )
+            break
+        except socketio.exceptions.ConnectionError:
+            if attempt == 2:
+                raise
+            await asyncio.sleep(1)
     await client.emit("session_request", {})
     conversation_id = await asyncio.wait_for(confirmed, 30)
     await client.emit("user_uttered", {"message": "你好"})
