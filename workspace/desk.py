@@ -44,6 +44,9 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MAX_REPLY_CHARS = 2000
+WECHAT_WINDOW = timedelta(
+    hours=48
+)  # WeChat's customer-service messages: only this long after the customer wrote
 # The bot paused right after its handoff action, before listening: it resumes as if it had listened
 # since, so the customer's next message starts a new turn instead of confusing the policies.
 RESUME = ({"event": "action", "name": "action_listen"}, {"event": "resume"})
@@ -645,6 +648,7 @@ class Desk:
             return ticket.conversation_id, agent.name
 
         conversation_id, name = await self._db(find)
+        await self._check_wechat_window(conversation_id)
         await self.rasa.say(conversation_id, text, agent_id=agent_id, agent_name=name)
 
         def record(session: Session, now: datetime) -> Dict[str, Any]:
@@ -659,6 +663,15 @@ class Desk:
             return ticket_view(ticket, customer, now, full=True)
 
         return await self._db(record)
+
+    async def _check_wechat_window(self, conversation_id: str) -> None:
+        """WeChat lets an account write to a customer only within 48 hours of the customer's last
+        message: say so before trying, instead of a failed delivery."""
+        events = await self.rasa.events(conversation_id)
+        last = next((e for e in reversed(events) if e.get("event") == "user"), None)
+        if last is not None and last.get("input_channel") == "wechat":
+            if time.time() - float(last.get("timestamp") or 0) > WECHAT_WINDOW.total_seconds():
+                raise AgentError("客户最近一条微信消息已超过48小时，微信不允许再主动发消息，请电话联系客户")
 
     # ---- what the customer does (from the relay) ----
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from business.services.tickets import TicketService
@@ -135,3 +136,19 @@ async def test_agents_see_their_colleagues_for_a_transfer(workspace):
     await workspace.logged_in("liqiang")
     colleagues = {a["name"]: a["status"] for a in (await (await wang.get("/api/agents")).json())["agents"]}
     assert colleagues == {"王芳": "online", "李强": "online", "赵敏": "offline", "陈静": "offline"}
+
+
+async def test_a_wechat_customer_silent_for_over_48_hours_cannot_be_written_to(workspace):
+    stale = ticket("logistics", conversation_id="oWeChatOpenid")
+    fresh = ticket("refund", conversation_id="oWeChatOpenid2")
+    workspace.rasa.events["oWeChatOpenid"] = [
+        {"event": "user", "text": "快递呢", "input_channel": "wechat", "timestamp": time.time() - 49 * 3600}
+    ]
+    workspace.rasa.events["oWeChatOpenid2"] = [
+        {"event": "user", "text": "退款呢", "input_channel": "wechat", "timestamp": time.time() - 3600}
+    ]
+    wang = await workspace.logged_in("wangfang")
+    refused = await wang.post(f"/api/tickets/{stale}/reply", {"text": "快递明天到"})
+    assert refused.status == 409 and "48小时" in (await refused.json())["error"]
+    assert workspace.rasa.appended("oWeChatOpenid") == []
+    assert (await wang.post(f"/api/tickets/{fresh}/reply", {"text": "退款已到账"})).status == 200
