@@ -209,7 +209,7 @@ class Desk:
         self.say = wording
         self.push = push
         self.timeouts = timeouts
-        self._told_position: Dict[int, int] = {}
+        self._told_position: Dict[int, Tuple[str, int]] = {}  # chat -> (group, place last told)
 
     # ---- plumbing ----
 
@@ -229,10 +229,14 @@ class Desk:
         return agent
 
     @staticmethod
-    def _view(session: Session, chat: LiveChat, now: datetime) -> Dict[str, Any]:
+    def _view(
+        session: Session, chat: LiveChat, now: datetime, position: Optional[int] = None
+    ) -> Dict[str, Any]:
+        """The chat for the screens; its place in the queue is counted unless the caller knows it."""
         customer = session.get(Customer, chat.customer_id) if chat.customer_id else None
-        service = LiveChatService(session)
-        return chat_view(chat, customer, now, service.position(chat) or None)
+        if position is None:
+            position = LiveChatService(session).position(chat)
+        return chat_view(chat, customer, now, position or None)
 
     async def _signal_queues(self, *groups: str) -> None:
         for group in set(groups):
@@ -262,8 +266,8 @@ class Desk:
         def work(session: Session, now: datetime) -> List[Dict[str, Any]]:
             agent = self._agent(session, agent_id)
             service = LiveChatService(session)
-            groups = None if agent.role == "supervisor" else agent.skill_groups
-            return [self._view(session, chat, now) for chat in service.waiting(groups)]
+            groups = list(SKILL_GROUPS) if agent.role == "supervisor" else agent.skill_groups
+            return [self._view(session, p.chat, now, p.position) for p in service.places(groups, now)]
 
         return await self._db(work)
 
@@ -363,7 +367,6 @@ class Desk:
             return self._view(session, chat, now), agent.name
 
         view, name = await self._db(work)
-        self._told_position.pop(view["id"], None)
         await self._deliver_notice(view, "utter_agent_joined", handoff="agent_joined", agent_name=name)
         await self._signal_chat(view)
         await self._signal_queues(view["skill_group"])
@@ -795,14 +798,21 @@ class Desk:
         """Customers who moved up in a queue hear their new place and wait."""
 
         def work(session: Session, now: datetime) -> List[Tuple[Dict[str, Any], int, int]]:
-            service = LiveChatService(session)
-            moved = []
-            for chat in service.waiting([g for g in groups if g]):
-                place = service.place(chat, now)
+            checked = {g for g in groups if g}
+            moved, still_waiting = [], set()
+            for place in LiveChatService(session).places(list(checked), now):
+                chat = place.chat
+                still_waiting.add(chat.id)
                 told = self._told_position.get(chat.id)
-                if told is not None and place.position < told:
-                    moved.append((self._view(session, chat, now), place.position, place.wait_minutes))
-                self._told_position[chat.id] = place.position
+                if told is not None and place.position < told[1]:
+                    moved.append(
+                        (self._view(session, chat, now, place.position), place.position, place.wait_minutes)
+                    )
+                self._told_position[chat.id] = (chat.skill_group, place.position)
+            # Forget those of these queues who are no longer waiting (accepted, gone, moved on).
+            for chat_id, (group, _) in list(self._told_position.items()):
+                if group in checked and chat_id not in still_waiting:
+                    del self._told_position[chat_id]
             return moved
 
         for view, position, wait in await self._db(work):

@@ -12,6 +12,7 @@ import functools
 import logging
 import os
 from dataclasses import dataclass
+from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any, Callable, Coroutine, Dict, Optional, Set
 
@@ -135,6 +136,7 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
                     return refusal("只有班长可以这样做", "forbidden", 403)
                 request.ctx.agent_id = found["agent_id"]
                 request.ctx.role = found["role"]
+                request.ctx.csrf = found["csrf"]
                 try:
                     return await handler(request, *args, **kwargs)
                 except AgentError as error:
@@ -241,10 +243,8 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
     @app.get("/api/me")
     @logged_in()
     async def me(request: Request) -> HTTPResponse:
-        found = await asyncio.to_thread(session_of, request.cookies.get(COOKIE))
-        assert found is not None
         return response.json(
-            {"agent": await desk.me(request.ctx.agent_id), "csrf_token": found["csrf"]}, ensure_ascii=False
+            {"agent": await desk.me(request.ctx.agent_id), "csrf_token": request.ctx.csrf}, ensure_ascii=False
         )
 
     @app.post("/api/status")
@@ -420,8 +420,6 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
 
     @sio.on("connect")
     async def connect(sid: str, environ: Dict[str, Any], auth: Any = None) -> bool:
-        from http.cookies import SimpleCookie
-
         cookies = SimpleCookie(environ.get("HTTP_COOKIE", ""))
         token = cookies[COOKIE].value if COOKIE in cookies else None
         found = await asyncio.to_thread(session_of, token)

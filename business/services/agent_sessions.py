@@ -19,6 +19,7 @@ from business.store.models import Agent, AgentSession, AuditEntry
 
 IDLE_TIMEOUT = timedelta(hours=2)  # no sign of life from the browser for this long: log in again
 MAX_SESSION = timedelta(hours=12)  # one shift at most
+TOUCH_EVERY = timedelta(minutes=1)  # how fresh the idle clock needs to be
 LOGIN_FAILURES_ALLOWED = 5
 LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
 
@@ -84,7 +85,8 @@ class AgentSessions:
         if now - found.last_seen_at > IDLE_TIMEOUT or now - found.created_at > MAX_SESSION:
             self.session.delete(found)
             return None
-        found.last_seen_at = now
+        if now - found.last_seen_at > TOUCH_EVERY:  # not a write on every request
+            found.last_seen_at = now
         return found
 
     @staticmethod

@@ -125,6 +125,24 @@ def route(facts: HandoffFacts) -> Routing:
 
 
 @dataclass(frozen=True)
+class GroupCapacity:
+    """What a group's agents online can take: places in all, free places, mean handle time."""
+
+    slots: int
+    free: int
+    handle_time: timedelta
+
+    def wait_minutes(self, position: int) -> int:
+        """A free place takes the next customer at once, and a busy one frees up every handle time
+        on average, so the customers beyond the free places wait (position - free) x handle time
+        / slots; with nobody online, a whole handle time per customer up to them."""
+        if self.slots == 0:
+            return math.ceil(self.handle_time.total_seconds() / 60) * max(position, 1)
+        beyond = max(0, position - self.free)
+        return max(1, math.ceil(beyond * self.handle_time.total_seconds() / self.slots / 60))
+
+
+@dataclass(frozen=True)
 class QueuePlace:
     chat: LiveChat
     position: int  # 1: next to be served
@@ -228,19 +246,26 @@ class LiveChatService:
         return sum((closed - accepted for accepted, closed in rows), timedelta()) / len(rows)
 
     def wait_minutes(self, skill_group: str, position: int, now: datetime) -> int:
-        """Whole minutes until an agent of the group is free for the customer at `position`.
+        """Whole minutes until an agent of the group is free for the customer at `position`."""
+        return self._group_capacity(skill_group, now).wait_minutes(position)
 
-        The group's agents online have `slots` places in all; a free place takes the next
-        customer at once, and a busy one frees up every handle time on average, so the
-        customers beyond the free places wait (position - free) x handle time / slots."""
+    def places(self, skill_groups: Sequence[str], now: datetime) -> List[QueuePlace]:
+        """Every waiting chat of these groups with its place and wait, in serving order: one pass
+        over each queue instead of counting and measuring for each customer."""
+        capacity = {group: self._group_capacity(group, now) for group in set(skill_groups)}
+        served: Dict[str, int] = dict.fromkeys(capacity, 0)
+        found = []
+        for chat in self.waiting(list(capacity)):
+            served[chat.skill_group] += 1
+            position = served[chat.skill_group]
+            found.append(QueuePlace(chat, position, capacity[chat.skill_group].wait_minutes(position)))
+        return found
+
+    def _group_capacity(self, skill_group: str, now: datetime) -> "GroupCapacity":
         agents = self.agents.online_in(skill_group, now)
         slots: int = sum(agent.max_concurrent for agent in agents)
-        if slots == 0:
-            return math.ceil(self.handle_time(skill_group).total_seconds() / 60) * max(position, 1)
         free = max(0, slots - self._active_count([agent.id for agent in agents]))
-        beyond = max(0, position - free)
-        seconds = beyond * self.handle_time(skill_group).total_seconds() / slots
-        return max(1, math.ceil(seconds / 60))
+        return GroupCapacity(slots, free, self.handle_time(skill_group))
 
     def customer_wrote(self, conversation_id: str, now: datetime) -> Optional[LiveChat]:
         """Notes a customer message; the open chat it belongs to, if any."""

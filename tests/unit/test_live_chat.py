@@ -155,6 +155,14 @@ def test_the_wait_estimate_follows_free_places_and_the_groups_handle_time(sessio
     assert [c.conversation_id for c in waiting] == ["web:new1", "web:new2"]
     # No free place: the first waits 10 min x 1/3, the second 10 x 2/3, rounded up.
     assert [service.place(c, later).wait_minutes for c in waiting] == [4, 7]
+    # The whole queue at once says the same.
+    assert [
+        (p.chat.conversation_id, p.position, p.wait_minutes)
+        for p in service.places(["mall", "travel"], later)
+    ] == [
+        ("web:new1", 1, 4),
+        ("web:new2", 2, 7),
+    ]
 
 
 def test_with_nobody_online_any_more_the_estimate_is_a_whole_handle_time_per_customer_ahead(session):

@@ -115,7 +115,7 @@ async def test_nobody_accepting_in_time_alerts_supervisors_and_offers_a_call_bac
     await desk.tick()
     assert ("alert", "supervisors") in [(event, room) for event, room, _ in push.sent]
     [offer] = workspace.rasa.appended("webchat:angry")
-    assert offer["metadata"]["utter_action"] == "utter_queue_timeout" and "12:01前联系您" in offer["text"]
+    assert offer["metadata"]["utter_action"] == "utter_queue_timeout" and "12:01前给您回电" in offer["text"]
     await desk.tick()
     assert len(workspace.rasa.appended("webchat:angry")) == 1  # said once
 
