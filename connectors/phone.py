@@ -2,7 +2,8 @@
 
 Routes under `/webhooks/phone/`: `voice` (incoming call), `gather` (speech or
 keypad input), `noinput` (the caller said nothing), `poll` (hold loop while a
-turn runs long), `dial_status` (the agent transfer ended), `status` (the call's
+turn runs long), `dial_status` (the agent transfer ended), `rate` (the keypad
+score for the agent, asked once the agent line hangs up), `status` (the call's
 status callback).  One Rasa conversation per call, keyed by CallSid.  Every
 webhook must carry a valid `X-Twilio-Signature`.  The signature never expires,
 so replays are made harmless instead: a webhook of an ended call only hangs up,
@@ -17,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, FrozenSet, List, Mapping, Optional
+from typing import Any, Awaitable, Callable, Dict, FrozenSet, List, Mapping, Optional, TypeVar
 
 from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
@@ -29,6 +30,7 @@ from business import clock
 from business.services.live_chat import LiveChatService
 from business.services.tickets import TicketService
 from business.store.db import session_scope
+from business.wording import Wording
 from connectors.phone_calls import Call, CallBook
 from connectors.phone_twiml import TwimlWriter, VoiceStyle
 from connectors.settings import ConfiguredInput, number_setting, setting
@@ -36,6 +38,7 @@ from connectors.turns import BotMessage, MessageHandler, TaskKeeper, TurnOutput,
 from connectors.voice_text import keypad_prompt, speakable, spell, written_ids
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 HUMAN = "/request_human"
 # The keypad menu of the greeting (0 is the elderly fast path to a person).
@@ -62,24 +65,44 @@ MAX_BODY_BYTES = 16 * 1024  # a gateway's form is well under 2 KB
 ENDED_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 CONNECTED_DIAL_STATUSES = frozenset({"completed", "answered"})
 
-TransferRecorder = Callable[[Optional[str], str, str, str], Optional[str]]
+RATING_KEYS = frozenset("12345")
 
 
-def record_missed_transfer(
-    ticket_id: Optional[str], conversation_id: str, caller: str, reason: str
-) -> Optional[str]:
-    """Turns the handoff ticket into a call-back (or opens one) and ends the call's place in the
-    agents' queue; returns the ticket's id."""
-    with session_scope() as session:
-        tickets, now = TicketService(session), clock.now()
-        note = f"电话转人工未接通（{reason}），请回电 {caller}"
-        LiveChatService(session).unanswered(conversation_id, now, note)
-        ticket = tickets.find(ticket_id) if ticket_id else None
-        if ticket is None:
-            ticket = tickets.open("handoff", note, now, conversation_id=conversation_id)
-        else:
-            tickets.set_status(ticket, "open", note, now)
-        return ticket.id
+class CallRecords:
+    """What becomes of a transferred call, written through the business core: the agents see the call
+    in the workspace (its queue place, who took it, its rating) and the call-back task when nobody
+    answered. Blocking: the channel calls these in a worker thread."""
+
+    def missed_transfer(
+        self, ticket_id: Optional[str], conversation_id: str, caller: str, reason: str
+    ) -> Optional[str]:
+        """Turns the handoff ticket into a call-back (or opens one) and ends the call's place in the
+        agents' queue; returns the ticket's id."""
+        with session_scope() as session:
+            tickets, now = TicketService(session), clock.now()
+            note = f"电话转人工未接通（{reason}），请回电 {caller}"
+            LiveChatService(session).unanswered(conversation_id, now, note)
+            ticket = tickets.find(ticket_id) if ticket_id else None
+            if ticket is None:
+                ticket = tickets.open("handoff", note, now, conversation_id=conversation_id)
+            else:
+                tickets.set_status(ticket, "open", note, now)
+            return ticket.id
+
+    def agent_call_ended(self, conversation_id: str, seconds: int) -> Optional[str]:
+        """The agent line hung up after talking with the caller; the live chat's status after that
+        (`returned`: the agent handed the caller back to the bot)."""
+        with session_scope() as session:
+            chat = LiveChatService(session).agent_call_ended(conversation_id, clock.now(), seconds)
+            return chat.status if chat is not None else None
+
+    def rating(self, conversation_id: str, score: int) -> bool:
+        with session_scope() as session:
+            return LiveChatService(session).rate_call(conversation_id, score) is not None
+
+    def call_ended(self, conversation_id: str) -> None:
+        with session_scope() as session:
+            LiveChatService(session).call_ended(conversation_id, clock.now())
 
 
 def recognition_confidence(value: str) -> float:
@@ -135,11 +158,10 @@ class PhoneInput(ConfiguredInput):
     channel_name = "phone"
     settings_type = PhoneSettings
 
-    def __init__(
-        self, settings: PhoneSettings, missed_transfer: TransferRecorder = record_missed_transfer
-    ) -> None:
+    def __init__(self, settings: PhoneSettings, records: Optional[CallRecords] = None) -> None:
         self.settings = settings
-        self.missed_transfer = missed_transfer
+        self.records = records or CallRecords()
+        self.say = Wording.from_domain()
         self.validator = RequestValidator(settings.auth_token)
         self.twiml = TwimlWriter(settings.style)
         self.calls = CallBook()
@@ -157,6 +179,7 @@ class PhoneInput(ConfiguredInput):
             "noinput": self._no_input,
             "poll": self._poll,
             "dial_status": self._dial_ended,
+            "rate": self._rated,
             "status": self._call_ended,
         }
 
@@ -267,20 +290,42 @@ class PhoneInput(ConfiguredInput):
     ) -> str:
         if turn not in call.answered:
             status = form.get("DialCallStatus", "")
-            if status in CONNECTED_DIAL_STATUSES:
-                call.answered[turn] = self.twiml.goodbye("")
-            else:
+            if status not in CONNECTED_DIAL_STATUSES:
                 call.answered[turn] = await self._callback_promise(call, status or "unknown")
+            else:
+                duration = form.get("DialCallDuration", "")
+                seconds = int(duration) if duration.isdigit() else 0
+                after = await self._record(self.records.agent_call_ended, call.sid, seconds)
+                if after == "returned":  # the agent handed the caller back to the bot
+                    call.answered[turn] = self._ask(call, ANYTHING_ELSE, {})
+                else:  # the caller is still on the line once the agent hangs up: ask for a score
+                    call.answered[turn] = self.twiml.rating(
+                        call.next_turn(),
+                        self.say("utter_phone_rating_request"),
+                        self.say("utter_phone_goodbye"),
+                    )
+        return call.answered[turn]
+
+    async def _rated(
+        self, call: Call, form: Mapping[str, str], turn: int, on_new_message: MessageHandler
+    ) -> str:
+        if turn not in call.answered:
+            digits = form.get("Digits", "").strip()
+            scored = digits in RATING_KEYS and await self._record(self.records.rating, call.sid, int(digits))
+            call.answered[turn] = self.twiml.goodbye(
+                self.say("utter_phone_rating_thanks" if scored else "utter_phone_goodbye")
+            )
         return call.answered[turn]
 
     async def _call_ended(
         self, call: Call, form: Mapping[str, str], turn: int, on_new_message: MessageHandler
     ) -> str:
-        if form.get("CallStatus") in ENDED_STATUSES and self.calls.close(call.sid) and call.running:
-            # Restart closes the call's conversation (its tracker keeps the history).
-            await on_new_message(
-                UserMessage("/restart", TurnOutput(self.name()), call.sid, input_channel=self.name())
-            )
+        if form.get("CallStatus") in ENDED_STATUSES and self.calls.close(call.sid):
+            await self._record(self.records.call_ended, call.sid)
+            if call.running:  # Restart closes the call's conversation (its tracker keeps the history).
+                await on_new_message(
+                    UserMessage("/restart", TurnOutput(self.name()), call.sid, input_channel=self.name())
+                )
         return self.twiml.empty()
 
     # -- building answers --
@@ -338,15 +383,21 @@ class PhoneInput(ConfiguredInput):
             call.next_turn(), spoken, self.settings.agent_number, self.settings.caller_id
         )
 
+    @staticmethod
+    async def _record(record: Callable[..., T], *args: Any) -> Optional[T]:
+        """Writes what became of the call; a failure is logged and the call goes on."""
+        try:
+            return await asyncio.to_thread(record, *args)
+        except Exception:
+            logger.exception("recording the phone call's %s failed", record.__name__)
+            return None
+
     async def _callback_promise(self, call: Call, reason: str) -> str:
         """Nobody took the transfer: keep the ticket for a call back, say so, hang up."""
-        try:
-            ticket = await asyncio.to_thread(
-                self.missed_transfer, call.ticket_id, call.sid, call.caller, reason
-            )
-        except Exception:  # the promise still stands; the agents see the call in the gateway's log
-            logger.exception("recording a missed phone transfer failed")
-            ticket = None
+        # If that cannot be written, the promise still stands: the agents see the call in the gateway's log.
+        ticket = await self._record(
+            self.records.missed_transfer, call.ticket_id, call.sid, call.caller, reason
+        )
         return self.twiml.goodbye(
             MISSED_TRANSFER.format(ticket=f"已为您登记工单 {spell(ticket)}，" if ticket else "")
         )

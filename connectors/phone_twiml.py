@@ -64,6 +64,17 @@ class TwimlWriter:
         dial.number(number)
         return str(answer)
 
+    def rating(self, turn: int, text: str, goodbye: str) -> str:
+        """A keypad score 1–5; a caller who presses nothing hears goodbye."""
+        answer = VoiceResponse()
+        gather = answer.gather(
+            input="dtmf", action=f"rate?turn={turn}", method="POST", num_digits=1, timeout=6
+        )
+        self._say(gather, text)
+        self._say(answer, goodbye)
+        answer.hangup()
+        return str(answer)
+
     def goodbye(self, text: str) -> str:
         answer = VoiceResponse()
         if text:

@@ -2,8 +2,9 @@
 
 Rasa warns about each response that no story or rule mentions; here that is
 expected for the responses that custom actions send (the `"utter_…"` names in
-actions/), the ones the agent workspace sends (workspace/) and the questions forms ask. Any other warning, a response an
-action names but the domain lacks, or a validation error fails the check.
+actions/), the ones the agent workspace and the channels send (workspace/, connectors/)
+and the questions forms ask. Any other warning, a response code names but the domain
+lacks, or a validation error fails the check.
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ NOT_SENT = {"utter_action"}
 
 def responses_sent_by_actions() -> tuple[set[str], set[str]]:
     names, prefixes = set(), set()
-    for path in [*(ROOT / "actions").rglob("*.py"), *(ROOT / "workspace").rglob("*.py")]:
-        for name, end in SENT.findall(path.read_text(encoding="utf-8")):
-            if name not in NOT_SENT:
-                (prefixes if end == "{" else names).add(name)
+    for package in ("actions", "workspace", "connectors"):
+        for path in (ROOT / package).rglob("*.py"):
+            for name, end in SENT.findall(path.read_text(encoding="utf-8")):
+                if name not in NOT_SENT:
+                    (prefixes if end == "{" else names).add(name)
     return names, prefixes
 
 

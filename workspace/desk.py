@@ -14,7 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Protocol, Set, Tuple, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -36,9 +36,9 @@ from business.services.tickets import (
 )
 from business.store.db import session_scope
 from business.store.models import Agent, CannedReply, Customer, LiveChat, Ticket
+from business.wording import Wording
 from workspace.rasa_api import RasaApi, RasaUnavailable
-from workspace.relay import CustomerMessage, Happening, Paused
-from workspace.wording import Wording
+from workspace.relay import CustomerMessage, Happening, Paused, Restarted
 
 logger = logging.getLogger(__name__)
 
@@ -383,6 +383,8 @@ class Desk:
         def work(session: Session, now: datetime) -> Tuple[str, str]:
             agent = self._agent(session, agent_id)
             chat = LiveChatService(session).agent_wrote(chat_id, agent)
+            if chat.channel == "phone":
+                raise AgentError("电话客户请在电话里直接沟通，这里发不了文字；通话结束后选择处理结果并结束")
             chat.last_agent_at = now
             return chat.conversation_id, agent.name
 
@@ -681,8 +683,22 @@ class Desk:
     async def happened(self, happening: Happening) -> None:
         if isinstance(happening, Paused):
             await self.joined_queue(happening.conversation_id)
+        elif isinstance(happening, Restarted):
+            await self.conversation_restarted(happening.conversation_id)
         else:
             await self.customer_message(happening)
+
+    async def conversation_restarted(self, conversation_id: str) -> None:
+        """A call ended (the phone channel restarts its conversation): the screens following it update."""
+
+        def work(session: Session, now: datetime) -> Optional[Dict[str, Any]]:
+            chat = LiveChatService(session).latest_chat(conversation_id)
+            return self._view(session, chat, now) if chat is not None else None
+
+        view = await self._db(work)
+        if view is not None:
+            await self._signal_chat(view)
+            await self._signal_queues(view["skill_group"])
 
     async def joined_queue(self, conversation_id: str) -> None:
         """The bot queued this customer: their group's agents see them at once."""
@@ -760,8 +776,11 @@ class Desk:
         for view in close:
             await self._resume(view, [self._notice("utter_customer_silent_closed", handoff="agent_left")])
             await self._signal_chat(view)
-        # New arrivals get a place to compare with; whoever moved up since hears it.
-        await self._tell_positions(*SKILL_GROUPS)
+        # New arrivals get a place to compare with; whoever moved up since hears it. A queue changed by
+        # another process (the phone channel ending a transfer) reaches the screens this way.
+        for group in await self._tell_positions(*SKILL_GROUPS):
+            await self.push.emit("queue_changed", {"group": group}, f"group:{group}")
+            await self.push.emit("queue_changed", {}, "supervisors")
 
     # ---- telling the customer ----
 
@@ -782,6 +801,10 @@ class Desk:
 
     async def _append(self, view: Dict[str, Any], events: List[Dict[str, Any]]) -> None:
         """Into the conversation and the customer's channel; the agents following it see the notices too."""
+        if view["channel"] == "phone":  # the caller is on the agent line: a written notice never reaches them
+            events = [e for e in events if e["event"] != "bot"]
+            if not events:
+                return
         try:
             await self.rasa.append(view["conversation_id"], events, deliver=True)
         except RasaUnavailable:
@@ -794,17 +817,20 @@ class Desk:
                     "message", {"chat_id": view["id"], "message": line}, f"chat:{view['id']}"
                 )
 
-    async def _tell_positions(self, *groups: str) -> None:
-        """Customers who moved up in a queue hear their new place and wait."""
+    async def _tell_positions(self, *groups: str) -> Set[str]:
+        """Customers who moved up in a queue hear their new place and wait; returns the groups whose
+        queue changed since the last look (someone joined or left it)."""
 
-        def work(session: Session, now: datetime) -> List[Tuple[Dict[str, Any], int, int]]:
+        def work(session: Session, now: datetime) -> Tuple[List[Tuple[Dict[str, Any], int, int]], Set[str]]:
             checked = {g for g in groups if g}
-            moved, still_waiting = [], set()
+            moved, still_waiting, changed = [], set(), set()
             for place in LiveChatService(session).places(list(checked), now):
                 chat = place.chat
                 still_waiting.add(chat.id)
                 told = self._told_position.get(chat.id)
-                if told is not None and place.position < told[1]:
+                if told is None or told[0] != chat.skill_group:
+                    changed.add(chat.skill_group)
+                elif place.position < told[1]:
                     moved.append(
                         (self._view(session, chat, now, place.position), place.position, place.wait_minutes)
                     )
@@ -813,7 +839,10 @@ class Desk:
             for chat_id, (group, _) in list(self._told_position.items()):
                 if group in checked and chat_id not in still_waiting:
                     del self._told_position[chat_id]
-            return moved
+                    changed.add(group)
+            return moved, changed
 
-        for view, position, wait in await self._db(work):
+        moved, changed = await self._db(work)
+        for view, position, wait in moved:
             await self._deliver_notice(view, "utter_queue_update", ahead=position - 1, wait_minutes=wait)
+        return changed

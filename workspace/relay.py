@@ -40,7 +40,16 @@ class Paused:
     conversation_id: str
 
 
-Happening = Union[CustomerMessage, Paused]
+@dataclass(frozen=True)
+class Restarted:
+    """The conversation was restarted: on the phone, the caller hung up."""
+
+    conversation_id: str
+
+
+Happening = Union[CustomerMessage, Paused, Restarted]
+# What a channel sends to end a conversation is not something the customer wrote.
+RESTART_PAYLOAD = "/restart"
 
 
 class BrokerTail:
@@ -76,7 +85,7 @@ class BrokerTail:
             event = json.loads(data)
             if not sender_id:
                 continue
-            if event.get("event") == "user":
+            if event.get("event") == "user" and (event.get("text") or "") != RESTART_PAYLOAD:
                 found.append(
                     CustomerMessage(
                         sender_id,
@@ -87,6 +96,8 @@ class BrokerTail:
                 )
             elif event.get("event") == "pause":
                 found.append(Paused(sender_id))
+            elif event.get("event") == "restart":
+                found.append(Restarted(sender_id))
         return found
 
 

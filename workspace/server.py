@@ -25,10 +25,10 @@ from business import clock
 from business.services.agent_sessions import AgentSessions, LoginThrottled
 from business.services.agents import AgentError
 from business.store.db import session_scope
+from business.wording import Wording
 from workspace.desk import Desk, Timeouts
 from workspace.rasa_api import RasaApi, RasaUnavailable
 from workspace.relay import BrokerTail, relay
-from workspace.wording import Wording
 
 logger = logging.getLogger(__name__)
 

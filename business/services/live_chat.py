@@ -296,6 +296,52 @@ class LiveChatService:
             self._event(chat, "unanswered", now, None, note)
         return chat
 
+    # ---- a phone call's transfer (the gateway dials the agent line; agents see the call here) ----
+
+    def agent_call_ended(self, conversation_id: str, now: datetime, seconds: int) -> Optional[LiveChat]:
+        """The agent line answered the transfer and has now hung up; the caller is still on the line.
+        A call accepted in the workspace stays with its agent to record the result; one nobody took
+        there is closed, and its ticket stays open for someone to check what was agreed."""
+        chat = self.latest_chat(conversation_id)
+        if chat is None:
+            return None
+        self._event(chat, "call_connected", now, chat.agent_id, f"人工通话{seconds}秒")
+        if chat.status == "waiting":
+            chat.status, chat.closed_at, chat.version = "closed", now, chat.version + 1
+            self._event(chat, "closed", now, None, "电话已由人工接听，工作台无人接入")
+            self._ticket_note(chat, "open", "电话已转人工接听，工作台未登记结果，请核实", now)
+        return chat
+
+    def call_ended(self, conversation_id: str, now: datetime) -> Optional[LiveChat]:
+        """The caller hung up. Still waiting for the agent line: out of the queue, the ticket kept
+        for a call back; taken by an agent: theirs until they record the result."""
+        chat = self.open_chat(conversation_id)
+        if chat is None:
+            return None
+        if chat.status == "waiting":
+            chat.status, chat.closed_at, chat.version = "cancelled", now, chat.version + 1
+            self._event(chat, "cancelled", now, None, "客户在转接中挂断")
+            self._ticket_note(chat, "open", "客户在转接人工时挂断，请回电", now)
+        else:
+            self._event(chat, "call_ended", now, None, "通话已结束，请登记处理结果")
+        return chat
+
+    def rate_call(self, conversation_id: str, rating: int) -> Optional[LiveChat]:
+        """The caller's keypad score after talking with the agent line, for that call's chat."""
+        chat = self.latest_chat(conversation_id)
+        if chat is None or chat.rating is not None or chat.status not in ("active", "closed"):
+            return None
+        return self.rate(chat.id, rating)
+
+    def latest_chat(self, conversation_id: str) -> Optional[LiveChat]:
+        chat: Optional[LiveChat] = self.session.execute(
+            select(LiveChat)
+            .where(LiveChat.conversation_id == conversation_id)
+            .order_by(LiveChat.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        return chat
+
     def rate(self, chat_id: int, rating: int) -> LiveChat:
         if not 1 <= rating <= 5:
             raise AgentError("评分是 1 到 5")
@@ -460,6 +506,8 @@ class LiveChatService:
         """(chats whose agent should be told the customer has gone quiet, chats to close now)."""
         to_prompt, to_close = [], []
         for chat in self.active_for():
+            if chat.channel == "phone":  # the caller talks on the agent line, not in messages
+                continue
             quiet_since = max(filter(None, (chat.last_customer_at, chat.accepted_at)))
             if now - quiet_since >= close_after:
                 to_close.append(chat)

@@ -177,9 +177,9 @@ class Gateway:
     async def stay_silent(self) -> ET.Element:
         return await self.step(self._redirect())
 
-    async def dial_ends(self, status: str) -> ET.Element:
+    async def dial_ends(self, status: str, duration: str = "0") -> ET.Element:
         return await self.step(
-            self.doc.find("Dial").get("action"), DialCallStatus=status, DialCallDuration="0"
+            self.doc.find("Dial").get("action"), DialCallStatus=status, DialCallDuration=duration
         )
 
     async def hang_up(self) -> None:

@@ -10,15 +10,17 @@ from urllib.parse import urljoin
 import pytest
 from twilio.request_validator import RequestValidator
 
+from business.services.agents import AgentDirectory
 from business.services.live_chat import LiveChatService, Routing
 from business.services.tickets import TicketService
 from business.store.db import session_scope
+from business.store.models import LiveChat
 from connectors.phone import (
     GREETING,
     NOTICE,
+    CallRecords,
     PhoneInput,
     PhoneSettings,
-    record_missed_transfer,
 )
 from connectors.phone_twiml import VoiceStyle
 from tests.conftest import NOW
@@ -73,12 +75,49 @@ ORDER_SCRIPT = {
 
 
 @pytest.fixture
-async def phone(serve, fake_rasa):
-    async def start(missed_transfer=record_missed_transfer, **overrides) -> Gateway:
-        channel = PhoneInput(phone_settings(**overrides), missed_transfer=missed_transfer)
+async def phone(serve, fake_rasa, database_url):
+    async def start(records=None, **overrides) -> Gateway:
+        channel = PhoneInput(phone_settings(**overrides), records=records)
         return Gateway(await serve(channel, fake_rasa))
 
     return start
+
+
+def queue_the_call(sid: str) -> str:
+    """What the bot's handoff does for a call in service hours: a ticket and a place in the queue."""
+    with session_scope() as session:
+        ticket = TicketService(session).open("handoff", "客户请求人工服务", NOW, status="queued")
+        LiveChatService(session).enqueue(sid, "phone", Routing("mall", 2, "asked", None), NOW, ticket=ticket)
+        return ticket.id
+
+
+async def transferred(phone, fake_rasa) -> Gateway:
+    """A call that asked for a person with 0 and is ringing the agent line."""
+    call = await phone()
+    ticket = queue_the_call(call.sid)
+    reply = dict(HANDOFF_REPLY, text=HANDOFF_REPLY["text"].format(ticket=ticket), ticket_id=ticket)
+    fake_rasa.replies = scripted({HUMAN_PAYLOAD: [reply]})
+    await call.dial_in()
+    await call.press("0")
+    assert call.verbs == ["Say", "Dial"]
+    return call
+
+
+def accept_in_the_workspace(sid: str) -> int:
+    """王芳 picks up the agent line and takes the call in the workspace."""
+    with session_scope() as session:
+        agent = AgentDirectory(session).find("A001")
+        service = LiveChatService(session)
+        chat = service.open_chat(sid)
+        assert service.accept(chat.id, agent, NOW)
+        return chat.id
+
+
+def the_chat(sid: str) -> LiveChat:
+    with session_scope() as session:
+        chat = LiveChatService(session).latest_chat(sid)
+        session.expunge(chat)
+        return chat
 
 
 async def test_keypad_1_then_order_status_by_speech_then_goodbye_and_hang_up(phone, fake_rasa):
@@ -129,23 +168,74 @@ async def test_keypad_0_transfers_to_the_agent_line(phone, fake_rasa):
     dial = call.doc.find("Dial")
     assert dial.find("Number").text == AGENT_LINE
     assert dial.get("timeout") == "25"
-    await call.dial_ends("completed")
-    assert call.verbs == ["Hangup"]
 
 
-async def test_transfer_nobody_answers_keeps_the_ticket_for_a_call_back(phone, fake_rasa, database_url):
-    call = await phone()
+async def test_the_agent_takes_the_call_then_the_caller_rates_them_on_the_keypad(phone, fake_rasa):
+    call = await transferred(phone, fake_rasa)
+    chat_id = accept_in_the_workspace(call.sid)
+
+    await call.dial_ends("completed", duration="95")  # the agent hung up; the caller is still there
+    assert call.verbs == ["Gather", "Say", "Hangup"]  # pressing nothing ends the call politely
+    gather = call.doc.find("Gather")
+    assert (gather.get("input"), gather.get("numDigits")) == ("dtmf", "1")
+    assert "非常满意请按5" in gather.find("Say").text
+
+    await call.press("5")
+    assert call.verbs == ["Say", "Hangup"] and "感谢您的评价" in call.spoken
+    chat = the_chat(call.sid)
+    assert (chat.id, chat.rating, chat.agent_id, chat.status) == (chat_id, 5, "A001", "active")
+
+    await call.hang_up()
+    chat = the_chat(call.sid)
+    # The agent records the result afterwards (after-call work); the call's history is on the chat.
+    assert chat.status == "active"
     with session_scope() as session:
-        ticket = TicketService(session).open("handoff", "客户请求人工服务", NOW, status="queued")
-        # The call waits in the agents' queue while the agent line rings.
-        LiveChatService(session).enqueue(
-            call.sid, "phone", Routing("mall", 2, "asked", None), NOW, ticket=ticket
-        )
-        ticket = ticket.id
-    reply = dict(HANDOFF_REPLY, text=HANDOFF_REPLY["text"].format(ticket=ticket), ticket_id=ticket)
-    fake_rasa.replies = scripted({HUMAN_PAYLOAD: [reply]})
-    await call.dial_in()
-    await call.press("0")
+        kinds = [(e.kind, e.detail) for e in session.get(LiveChat, chat_id).events]
+    assert ("call_connected", "人工通话95秒") in kinds and kinds[-1][0] == "call_ended"
+
+
+async def test_a_key_other_than_1_to_5_is_no_rating(phone, fake_rasa):
+    call = await transferred(phone, fake_rasa)
+    accept_in_the_workspace(call.sid)
+    await call.dial_ends("completed")
+    await call.press("9")
+    assert call.verbs == ["Say", "Hangup"] and "感谢您的评价" not in call.spoken
+    assert the_chat(call.sid).rating is None
+
+
+async def test_a_call_nobody_took_in_the_workspace_is_closed_and_its_ticket_left_to_check(phone, fake_rasa):
+    call = await transferred(phone, fake_rasa)
+    await call.dial_ends("completed")
+    chat = the_chat(call.sid)
+    assert (chat.status, chat.agent_id) == ("closed", None)  # out of the queue, not left waiting
+    with session_scope() as session:
+        ticket = TicketService(session).find(chat.ticket_id)
+        assert ticket.status == "open" and "请核实" in ticket.events[-1].note
+
+
+async def test_the_agent_hands_the_caller_back_to_the_bot(phone, fake_rasa):
+    call = await transferred(phone, fake_rasa)
+    chat_id = accept_in_the_workspace(call.sid)
+    with session_scope() as session:
+        LiveChatService(session).hand_back(chat_id, AgentDirectory(session).find("A001"), NOW)
+    await call.dial_ends("completed")
+    assert call.doc.find("Gather").get("input") == "dtmf speech"  # the bot listens again
+    assert "请问还有什么可以帮您" in call.spoken
+
+
+async def test_a_caller_who_hangs_up_while_the_agent_line_rings_leaves_the_queue(phone, fake_rasa):
+    call = await transferred(phone, fake_rasa)
+    await call.hang_up()
+    chat = the_chat(call.sid)
+    assert chat.status == "cancelled"
+    with session_scope() as session:
+        ticket = TicketService(session).find(chat.ticket_id)
+        assert ticket.status == "open" and "请回电" in ticket.events[-1].note
+
+
+async def test_transfer_nobody_answers_keeps_the_ticket_for_a_call_back(phone, fake_rasa):
+    call = await transferred(phone, fake_rasa)
+    ticket = the_chat(call.sid).ticket_id
     await call.dial_ends("no-answer")
     assert call.verbs == ["Say", "Hangup"]
     assert "无人接听" in call.spoken and "回电" in call.spoken
@@ -160,12 +250,13 @@ async def test_transfer_nobody_answers_keeps_the_ticket_for_a_call_back(phone, f
 async def test_transfer_without_an_agent_line_promises_a_call_back(phone, fake_rasa):
     recorded = []
 
-    def missed_transfer(ticket_id, conversation_id, caller, reason):
-        recorded.append((ticket_id, conversation_id, caller, reason))
-        return ticket_id
+    class Recorded(CallRecords):
+        def missed_transfer(self, ticket_id, conversation_id, caller, reason):
+            recorded.append((ticket_id, conversation_id, caller, reason))
+            return ticket_id
 
     fake_rasa.replies = scripted({HUMAN_PAYLOAD: [dict(HANDOFF_REPLY, ticket_id="TK20261122007")]})
-    call = await phone(agent_number="", missed_transfer=missed_transfer)
+    call = await phone(agent_number="", records=Recorded())
     await call.dial_in()
     await call.press("0")
     assert call.verbs == ["Say", "Hangup"]

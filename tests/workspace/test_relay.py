@@ -10,11 +10,11 @@ from rasa.core.brokers.sql import SQLEventBroker
 from business.services.agents import AgentDirectory, AgentError
 from business.services.live_chat import LiveChatService, Routing
 from business.store.db import session_scope
+from business.wording import Wording
 from tests.conftest import NOW
 from workspace.desk import Desk, Timeouts
 from workspace.rasa_api import RasaApi
-from workspace.relay import BrokerTail, CustomerMessage, Paused
-from workspace.wording import Wording
+from workspace.relay import BrokerTail, CustomerMessage, Paused, Restarted
 
 from .conftest import RASA_TOKEN
 
@@ -51,6 +51,16 @@ def test_the_tail_reads_new_customer_messages_from_rasas_sql_broker(tmp_path):
         CustomerMessage("webchat:a", "我还在等", 2.0, "webchat"),
     ]
     assert tail.new_happenings() == []
+
+
+def test_a_call_that_ended_is_a_restart_not_a_customer_message(tmp_path):
+    db = tmp_path / "events.db"
+    broker = SQLEventBroker(db=str(db))
+    tail = BrokerTail(f"sqlite:///{db}")
+    tail.new_happenings()
+    broker.publish({"sender_id": "CA1", "event": "user", "text": "/restart", "input_channel": "phone"})
+    broker.publish({"sender_id": "CA1", "event": "restart"})
+    assert tail.new_happenings() == [Restarted("CA1")]
 
 
 def test_a_tail_started_before_rasa_created_its_table_waits_for_it(tmp_path):
@@ -144,3 +154,39 @@ async def test_an_agents_typing_reaches_a_web_customer_and_nobody_else(workspace
     assert workspace.rasa.typing == [{"conversation_id": "web:a", "on": True, "agent_name": "王芳"}]
     with pytest.raises(AgentError):
         await desk.typing("A001", ids[2], True)  # not their customer
+
+
+async def test_a_phone_caller_hears_the_agent_on_the_line_not_written_notices(workspace, desk):
+    with session_scope() as session:
+        chat = LiveChatService(session).enqueue("CA-call", "phone", MALL, NOW).chat
+        chat_id = chat.id
+    view = await desk.accept("A001", chat_id)
+    assert view["channel_name"] == "电话"
+    assert workspace.rasa.posts == []  # no "agent joined" text in a call nobody reads
+    with pytest.raises(AgentError, match="电话里直接沟通"):
+        await desk.send("A001", chat_id, "您好")
+    await desk.close("A001", chat_id, "resolved", "")
+    # The conversation is resumed for the bot, without a rating request the caller could not see.
+    assert [e["event"] for e in workspace.rasa.appended("CA-call")] == ["action", "resume"]
+
+
+async def test_a_queue_changed_by_another_process_reaches_the_screens(workspace, desk):
+    push = desk.push
+    await desk.tick()
+    push.sent.clear()
+    with session_scope() as session:  # the phone channel, in Rasa's process, queues a call
+        chat_id = LiveChatService(session).enqueue("CA-other", "phone", MALL, NOW).chat.id
+    await desk.tick()
+    assert [(e, room) for e, room, _ in push.sent if e == "queue_changed"] == [
+        ("queue_changed", "group:mall"),
+        ("queue_changed", "supervisors"),
+    ]
+    push.sent.clear()
+    await desk.tick()
+    assert [e for e, _, _ in push.sent if e == "queue_changed"] == []  # nothing new, no signal
+    with session_scope() as session:  # the caller hung up while the agent line rang
+        LiveChatService(session).call_ended("CA-other", NOW)
+    await desk.happened(Restarted("CA-other"))
+    rooms = [room for e, room, data in push.sent if e == "chat_changed" and data["id"] == chat_id]
+    assert rooms == [f"chat:{chat_id}", "supervisors"]
+    assert {d["status"] for e, _, d in push.sent if e == "chat_changed"} == {"cancelled"}

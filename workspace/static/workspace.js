@@ -48,6 +48,9 @@
     closed: "结束",
     cancelled: "客户取消",
     escalated: "超时提醒",
+    unanswered: "电话未接通",
+    call_connected: "电话已接通",
+    call_ended: "通话结束",
   };
 
   // ---- elements ----------------------------------------------------------------------------
@@ -1017,13 +1020,18 @@
   function updateComposer() {
     const open = state.open;
     const writable = Boolean(open && open.chat && chatMode(open.chat) === "reply");
-    ui.replyBox.disabled = !writable;
-    ui.replyBox.placeholder = writable ? "输入回复，Enter 发送，Shift+Enter 换行" : "此会话不能回复";
+    // A phone caller talks with the agent on the agent line: the chat is theirs to transfer or
+    // close with a result, but there is no text to send.
+    const typed = writable && open.chat.channel !== "phone";
+    ui.replyBox.disabled = !typed;
+    ui.replyBox.placeholder = typed
+      ? "输入回复，Enter 发送，Shift+Enter 换行"
+      : (writable ? "电话客户请在电话里直接沟通；通话结束后选择处理结果并结束" : "此会话不能回复");
     [ui.handBack, ui.transferOpen, ui.closeOpen].forEach((button) => { button.disabled = !writable; });
-    ui.sendButton.disabled = !writable || state.sending || !ui.replyBox.value.trim();
+    ui.sendButton.disabled = !typed || state.sending || !ui.replyBox.value.trim();
     ui.transferConfirm.disabled = !writable;
     ui.closeConfirm.disabled = !writable;
-    ui.cannedList.querySelectorAll("button.canned").forEach((button) => { button.disabled = !writable; });
+    ui.cannedList.querySelectorAll("button.canned").forEach((button) => { button.disabled = !typed; });
     if (!writable) closePanels();
     updateCounter();
   }

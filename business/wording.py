@@ -1,5 +1,5 @@
-"""What the workspace says to customers comes from the domain's responses, like everything the bot
-says, so designers edit it in domain.yml without Python."""
+"""What the workspace and the channels say to customers outside a bot turn comes from the domain's
+responses, like everything the bot says, so designers edit it in domain.yml without Python."""
 
 from __future__ import annotations
 
