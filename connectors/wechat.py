@@ -21,6 +21,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from business.delivery import DeliveryRefused
 from business.services.identity import VERIFIED_CUSTOMER_KEY, IdentityVerifier
 from business.store.db import session_scope
 from connectors.dedupe import DeliveryLedger, ledger_for
@@ -127,7 +128,12 @@ class WeChatPushOutput(OutputChannel):
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         for piece in split_by_bytes(text, self.max_text_bytes):
-            await self.api.send_text(recipient_id, piece)
+            try:
+                await self.api.send_text(recipient_id, piece)
+            except WeChatApiError as error:
+                raise DeliveryRefused(error.reason) from error
+            except aiohttp.ClientError as error:  # its message would carry the access token in the URL
+                raise DeliveryRefused("微信接口暂时连不上，请稍后再发") from error
 
 
 @dataclass

@@ -21,6 +21,15 @@ logger = logging.getLogger(__name__)
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
 # frequency limit, window closed (48 h), 5-per-message quota used, user unsubscribed, no API permission
 STOP_ERRORS = frozenset({45009, 45015, 45047, 43004, 48001})
+# Why WeChat refused a message, for the agent who wrote it.
+REFUSALS = {
+    45015: "客户超过48小时没有发消息，微信不允许再发客服消息，请电话联系客户",
+    45047: "客户回复之前最多只能连发5条，请等客户回复后再发",
+    43004: "客户已取消关注公众号，收不到消息了",
+    40003: "客户的微信身份无效（openid 不属于本公众号）",
+    48001: "公众号没有客服消息接口权限，请联系管理员",
+    45009: "微信接口调用超过频率限制，请稍后再试",
+}
 TOKEN_MARGIN_S = 300  # renew a little before WeChat's expiry
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=10)
 
@@ -33,6 +42,10 @@ class WeChatApiError(Exception):
     @property
     def stops_sending(self) -> bool:
         return self.errcode in STOP_ERRORS
+
+    @property
+    def reason(self) -> str:
+        return REFUSALS.get(self.errcode, f"微信拒收了这条消息（错误码 {self.errcode}）")
 
 
 class CustomerServiceApi:

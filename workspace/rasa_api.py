@@ -12,6 +12,8 @@ from typing import Any, Dict, List, Optional
 
 import aiohttp
 
+from business.delivery import refusal_reason
+
 logger = logging.getLogger(__name__)
 
 
@@ -43,11 +45,21 @@ class RasaApi:
             ) as reply:
                 if reply.status >= 400:
                     logger.error("rasa %s %s answered %s", method, path, reply.status)
-                    raise RasaUnavailable(f"对话服务拒绝了请求（{reply.status}）")
+                    reason = refusal_reason(await self._error_message(reply))
+                    raise RasaUnavailable(reason or f"对话服务拒绝了请求（{reply.status}）")
                 return await reply.json()
         except aiohttp.ClientError as error:
             logger.error("rasa %s %s failed: %s", method, path, error)
             raise RasaUnavailable("对话服务暂时连不上，请稍后再试") from error
+
+    @staticmethod
+    async def _error_message(reply: aiohttp.ClientResponse) -> str:
+        """Rasa's error text (a JSON answer whose `message` holds the exception's text)."""
+        try:
+            body = await reply.json(content_type=None)
+        except ValueError:
+            return ""
+        return str(body.get("message") or "") if isinstance(body, dict) else ""
 
     @staticmethod
     def _path(conversation_id: str) -> str:

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from business.delivery import DeliveryRefused, refusal_reason
 from connectors.dedupe import SqlLedger
 from connectors.wechat import WeChatInput, WeChatSettings, customer_for_openid
 from connectors.wechat_inbound import (
@@ -371,3 +372,25 @@ async def test_an_agents_message_from_the_workspace_arrives_as_a_customer_servic
         "【客服王芳】您好，我是王芳，这就帮您查",
         "本次人工服务已结束",
     ]
+
+
+@pytest.mark.parametrize(
+    "errcode, reason",
+    [(45015, "超过48小时"), (45047, "最多只能连发5条"), (43004, "取消关注"), (99999, "错误码 99999")],
+)
+async def test_a_message_wechat_refuses_says_why_in_chinese_for_the_agent(wechat_api, errcode, reason):
+    output = WeChatInput(settings(api_base=wechat_api.base_url), identify=lambda o: None).get_output_channel()
+    wechat_api.send_errors = [errcode]
+    with pytest.raises(DeliveryRefused) as refused:
+        await output.send_response(OPENID, {"text": "您好", "agent_id": "A001", "agent_name": "王芳"})
+    # The reason rides inside Rasa's error answer to the workspace, which finds it there.
+    rasa_error = f"An unexpected error occurred. Error: {refused.value}"
+    assert reason in refusal_reason(rasa_error)
+
+
+async def test_an_unreachable_api_refuses_an_agents_message_without_the_access_token(wechat_api):
+    output = WeChatInput(settings(api_base=wechat_api.base_url), identify=lambda o: None).get_output_channel()
+    wechat_api.broken = True
+    with pytest.raises(DeliveryRefused) as refused:
+        await output.send_response(OPENID, {"text": "您好", "agent_id": "A001", "agent_name": "王芳"})
+    assert refusal_reason(str(refused.value)) == "微信接口暂时连不上，请稍后再发"

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from business.store.models import LiveChat
-from tests.connectors.drivers import OPENID, FakeWeChatApi, Gateway, Served, WeChat, text_xml
+from tests.connectors.drivers import CALLER, OPENID, FakeWeChatApi, Gateway, Served, WeChat, text_xml
 
 
 @pytest.fixture
@@ -57,13 +57,19 @@ async def test_wechat_order_status_from_a_bound_user(wechat, wechat_api, chat):
     assert latest["metadata"]["verified_customer_id"] == "C001"  # the openid is bound to 张伟
 
 
-async def test_phone_keypad_order_status_by_speech_then_goodbye(e2e_stack, rasa_url, http):
+@pytest.fixture
+def phone_call(e2e_stack, rasa_url, http):
+    """A new call, driven the way the voice gateway drives the harness's phone channel."""
     env = e2e_stack.env
-    call = Gateway(
+    return lambda: Gateway(
         Served(f"{rasa_url}/webhooks/phone", http),
         token=env["TWILIO_AUTH_TOKEN"],
         public_url=env["PHONE_PUBLIC_URL"],
     )
+
+
+async def test_phone_keypad_order_status_by_speech_then_goodbye(e2e_stack, rasa_url, http, phone_call):
+    call = phone_call()
     await call.dial_in()
     assert "按1，查询订单" in call.spoken
     await call.press("1")
@@ -93,63 +99,140 @@ async def wechat_reply(wechat: WeChat, wechat_api: FakeWeChatApi, text: str, sen
     return "\n".join(s["body"]["text"]["content"] for s in sent[sends_before:])
 
 
-async def test_a_wechat_customer_talks_to_an_agent_through_customer_service_messages(
-    wechat, workspace_url, wechat_api, http, store
-):
-    agent = {"Origin": workspace_url}
+@pytest.fixture
+async def agent(workspace_url, http):
+    """王芳 (商城 and 钱包) logged in to the workspace and online: the headers her browser sends."""
+    headers = {"Origin": workspace_url}
     async with http.post(
-        f"{workspace_url}/api/login", json={"login": "wangfang", "password": "xinghe-demo"}, headers=agent
+        f"{workspace_url}/api/login", json={"login": "wangfang", "password": "xinghe-demo"}, headers=headers
     ) as login:
         assert login.status == 200
-        agent.update(
+        headers.update(
             {
                 "X-CSRF-Token": (await login.json())["csrf_token"],
                 "Cookie": f"xh_workspace={login.cookies['xh_workspace'].value}",
             }
         )
-    try:
-        async with http.post(
-            f"{workspace_url}/api/status", json={"status": "online"}, headers=agent
-        ) as status:
-            assert status.status == 200
-        queued = await wechat_reply(wechat, wechat_api, "转人工", len(wechat_api.sent))
-        assert "排队第1位" in queued
-        before = len(wechat_api.sent)
-        async with http.post(f"{workspace_url}/api/queue/accept-next", headers=agent) as accepted:
-            chat = await accepted.json()
-            assert accepted.status == 200 and chat["channel"] == "wechat", chat
-        joined = await wechat_api.wait_for_sends(before + 1, timeout=10)
-        assert "王芳已接入" in joined[before]["body"]["text"]["content"]
+    async with http.post(f"{workspace_url}/api/status", json={"status": "online"}, headers=headers) as status:
+        assert status.status == 200
+    yield headers
+    async with http.post(f"{workspace_url}/api/logout", headers=headers):
+        pass
 
-        before = len(wechat_api.sent)
-        status, body = await wechat.push(text_xml("我的快递三天没动了", msg_id=str(time.time_ns())))
-        assert (status, body) == (200, "success")  # the bot stays silent: the agent answers
-        async with http.post(
-            f"{workspace_url}/api/chats/{chat['id']}/messages",
-            json={"text": "您好，这就帮您催一下"},
-            headers=agent,
-        ) as sent:
-            assert (await sent.json())["state"] == "sent"
-        delivered = await wechat_api.wait_for_sends(before + 1, timeout=10)
-        assert delivered[before]["body"] == {
-            "touser": OPENID,
-            "msgtype": "text",
-            "text": {"content": "【客服王芳】您好，这就帮您催一下"},
-        }
-        async with http.get(f"{workspace_url}/api/chats/{chat['id']}", headers=agent) as opened:
-            lines = [(m["by"], m["text"]) for m in (await opened.json())["messages"]]
-        assert ("customer", "我的快递三天没动了") in lines and ("agent", "您好，这就帮您催一下") in lines
 
-        async with http.post(
-            f"{workspace_url}/api/chats/{chat['id']}/close", json={"result": "resolved"}, headers=agent
-        ) as closed:
-            assert closed.status == 200
-        after = await wechat_api.wait_for_sends(before + 3, timeout=10)
-        assert "打分" in after[-1]["body"]["text"]["content"]
-        thanks = await wechat_reply(wechat, wechat_api, "5分", len(wechat_api.sent))
-        assert "感谢您的评价" in thanks  # WeChat has no stars: the score is typed
-        with store() as session:
-            assert session.get(LiveChat, chat["id"]).rating == 5
-    finally:
-        async with http.post(f"{workspace_url}/api/logout", headers=agent):
-            pass
+async def test_a_wechat_customer_talks_to_an_agent_through_customer_service_messages(
+    wechat, workspace_url, wechat_api, http, store, agent
+):
+    queued = await wechat_reply(wechat, wechat_api, "转人工", len(wechat_api.sent))
+    assert "排队第1位" in queued
+    before = len(wechat_api.sent)
+    async with http.post(f"{workspace_url}/api/queue/accept-next", headers=agent) as accepted:
+        chat = await accepted.json()
+        assert accepted.status == 200 and chat["channel"] == "wechat", chat
+    joined = await wechat_api.wait_for_sends(before + 1, timeout=10)
+    assert "王芳已接入" in joined[before]["body"]["text"]["content"]
+
+    before = len(wechat_api.sent)
+    status, body = await wechat.push(text_xml("我的快递三天没动了", msg_id=str(time.time_ns())))
+    assert (status, body) == (200, "success")  # the bot stays silent: the agent answers
+    async with http.post(
+        f"{workspace_url}/api/chats/{chat['id']}/messages",
+        json={"text": "您好，这就帮您催一下"},
+        headers=agent,
+    ) as sent:
+        assert (await sent.json())["state"] == "sent"
+    delivered = await wechat_api.wait_for_sends(before + 1, timeout=10)
+    assert delivered[before]["body"] == {
+        "touser": OPENID,
+        "msgtype": "text",
+        "text": {"content": "【客服王芳】您好，这就帮您催一下"},
+    }
+    wechat_api.send_errors = [45047]  # WeChat's limit of messages before the customer answers
+    async with http.post(
+        f"{workspace_url}/api/chats/{chat['id']}/messages", json={"text": "还有别的问题吗"}, headers=agent
+    ) as refused:
+        message = await refused.json()
+    assert message["state"] == "failed" and "最多只能连发5条" in message["error"], message
+    async with http.get(f"{workspace_url}/api/chats/{chat['id']}", headers=agent) as opened:
+        lines = [(m["by"], m["text"]) for m in (await opened.json())["messages"]]
+    assert ("customer", "我的快递三天没动了") in lines and ("agent", "您好，这就帮您催一下") in lines
+    assert ("agent", "还有别的问题吗") not in lines  # not delivered, so not in the transcript
+
+    before = len(wechat_api.sent)
+    async with http.post(
+        f"{workspace_url}/api/chats/{chat['id']}/close", json={"result": "resolved"}, headers=agent
+    ) as closed:
+        assert closed.status == 200
+    after = await wechat_api.wait_for_sends(before + 2, timeout=10)
+    assert "打分" in after[-1]["body"]["text"]["content"]
+    thanks = await wechat_reply(wechat, wechat_api, "5分", len(wechat_api.sent))
+    assert "感谢您的评价" in thanks  # WeChat has no stars: the score is typed
+    with store() as session:
+        assert session.get(LiveChat, chat["id"]).rating == 5
+
+
+async def test_a_phone_caller_is_transferred_and_the_agent_works_the_call_in_the_workspace(
+    e2e_stack, rasa_url, workspace_url, http, store, agent, phone_call
+):
+    call = phone_call()
+    await call.dial_in()
+    await call.press("0")
+    assert call.verbs == ["Say", "Dial"]  # the gateway rings the agent line
+    async with http.get(f"{workspace_url}/api/queue", headers=agent) as queue:
+        [waiting] = [c for c in await queue.json() if c["conversation_id"] == call.sid]
+    assert (waiting["channel_name"], waiting["status"]) == ("电话", "waiting")
+
+    # 王芳 picks up the agent line and takes the call in the workspace: the bot's part is there.
+    async with http.post(f"{workspace_url}/api/chats/{waiting['id']}/accept", headers=agent) as accepted:
+        assert accepted.status == 200
+    async with http.get(f"{workspace_url}/api/chats/{waiting['id']}", headers=agent) as opened:
+        chat = await opened.json()
+    assert [m["by"] for m in chat["messages"]] == ["customer", "bot"]  # pressed 0, heard the transfer
+    async with http.post(
+        f"{workspace_url}/api/chats/{waiting['id']}/messages", json={"text": "您好"}, headers=agent
+    ) as typed:
+        assert typed.status == 409 and "电话里直接沟通" in (await typed.json())["error"]
+
+    await call.dial_ends("completed", duration="95")  # the agent hung up; the caller rates them
+    assert "非常满意请按5" in call.spoken
+    await call.press("5")
+    assert "感谢您的评价" in call.spoken and call.verbs == ["Say", "Hangup"]
+    await call.hang_up()
+    async with http.post(
+        f"{workspace_url}/api/chats/{waiting['id']}/close",
+        json={"result": "resolved", "note": "已电话说明退货流程"},
+        headers=agent,
+    ) as closed:
+        assert closed.status == 200
+    with store() as session:
+        stored = session.get(LiveChat, waiting["id"])
+        assert (stored.rating, stored.agent_id, stored.result) == (5, "A001", "resolved")
+        assert "call_connected" in [e.kind for e in stored.events]
+    async with http.get(
+        f"{rasa_url}/conversations/{call.sid}/tracker",
+        params={"include_events": "ALL", "token": e2e_stack.api_token},
+    ) as answer:
+        events = (await answer.json())["events"]
+    paused = [e["event"] for e in events].index("pause")
+    assert not [e for e in events[paused:] if e["event"] == "bot"]  # the bot said nothing meanwhile
+
+
+async def test_a_phone_transfer_nobody_answers_is_a_call_back_task_in_the_workspace(
+    workspace_url, http, agent, phone_call
+):
+    call = phone_call()
+    await call.dial_in()
+    await call.press("0")
+    await call.dial_ends("no-answer")
+    assert "无人接听" in call.spoken and "回电" in call.spoken
+    await call.hang_up()
+    async with http.get(f"{workspace_url}/api/queue", headers=agent) as queue:
+        assert call.sid not in [c["conversation_id"] for c in await queue.json()]
+    async with http.get(f"{workspace_url}/api/tickets", headers=agent) as listed:
+        tickets = [t for t in await listed.json() if t["status"] == "open"]
+    opened = []
+    for ticket in tickets:
+        async with http.get(f"{workspace_url}/api/tickets/{ticket['id']}", headers=agent) as one:
+            opened.append(await one.json())
+    [callback] = [t for t in opened if any(CALLER in e["note"] for e in t["events"])]
+    assert "电话转人工未接通" in callback["events"][-1]["note"]
