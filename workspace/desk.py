@@ -611,7 +611,7 @@ class Desk:
             customer = session.get(Customer, ticket.customer_id) if ticket.customer_id else None
             return ticket_view(ticket, customer, now, full=True)
 
-        return await self._db(work)
+        return await self._signal_ticket(await self._db(work), agent_id)
 
     async def assign_ticket(
         self, agent_id: str, ticket_id: str, assignee_id: Optional[str]
@@ -633,7 +633,7 @@ class Desk:
             customer = session.get(Customer, ticket.customer_id) if ticket.customer_id else None
             return ticket_view(ticket, customer, now, full=True)
 
-        return await self._db(work)
+        return await self._signal_ticket(await self._db(work), agent_id)
 
     async def reply_on_ticket(self, agent_id: str, ticket_id: str, text: str) -> Dict[str, Any]:
         """Writes to the customer in the conversation the ticket came from, through their channel."""
@@ -667,7 +667,16 @@ class Desk:
             customer = session.get(Customer, ticket.customer_id) if ticket.customer_id else None
             return ticket_view(ticket, customer, now, full=True)
 
-        return await self._db(record)
+        return await self._signal_ticket(await self._db(record), agent_id)
+
+    async def _signal_ticket(self, view: Dict[str, Any], by: str) -> Dict[str, Any]:
+        """Colleagues who may work the ticket see the change at once (their list, the ticket if open)."""
+        change = {"id": view["id"], "by": by}
+        await self.push.emit("ticket_changed", change, f"group:{view['skill_group']}")
+        await self.push.emit("ticket_changed", change, "supervisors")
+        if view["assignee_id"]:
+            await self.push.emit("ticket_changed", change, f"agent:{view['assignee_id']}")
+        return view
 
     async def _check_wechat_window(self, conversation_id: str) -> None:
         """WeChat lets an account write to a customer only within 48 hours of the customer's last
@@ -736,6 +745,17 @@ class Desk:
         await self.push.emit("message", {"chat_id": view["id"], "message": line}, f"chat:{view['id']}")
         if view["agent"]:
             await self.push.emit("customer_wrote", {"chat_id": view["id"]}, f"agent:{view['agent']['id']}")
+
+    async def customer_typing(self, conversation_id: str, on: bool) -> None:
+        """A web customer is typing: their agent sees it in the chat (nobody else, and not stored)."""
+
+        def work(session: Session, now: datetime) -> Optional[int]:
+            chat = LiveChatService(session).open_chat(conversation_id)
+            return chat.id if chat is not None and chat.status == "active" else None
+
+        chat_id = await self._db(work)
+        if chat_id is not None:
+            await self.push.emit("customer_typing", {"chat_id": chat_id, "on": on}, f"chat:{chat_id}")
 
     # ---- timeouts (every few seconds) ----
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hmac
 import logging
 import os
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ MAX_BODY_BYTES = 16 * 1024
 TICK_S = 2.0
 # Served to anyone: the page with the login form and what it needs. Everything else needs a session.
 PUBLIC_ROUTES = frozenset({"/", "/static/<name:str>", "/api/login", "/health"})
+# Called by Rasa's channels, not by browsers: Rasa's API token instead of an agent's session.
+INTERNAL_ROUTES = frozenset({"/internal/customer_typing"})
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; frame-ancestors 'none'",
     "X-Frame-Options": "DENY",
@@ -183,6 +186,20 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
     @app.get("/health")
     async def health(_: Request) -> HTTPResponse:
         return response.json({"status": "ok"})
+
+    @app.post("/internal/customer_typing")
+    async def customer_typing(request: Request) -> HTTPResponse:
+        """The web chat says its customer is typing: shown to the agent serving them, never stored."""
+        scheme, _, offered = request.headers.get("authorization", "").partition(" ")
+        expected = settings.rasa_token.encode()
+        if scheme != "Bearer" or not expected or not hmac.compare_digest(offered.encode(), expected):
+            return refusal("无权访问", "unauthorized", 401)
+        data = body(request)
+        conversation_id, on = data.get("conversation_id"), data.get("on")
+        if not isinstance(conversation_id, str) or not isinstance(on, bool):
+            return refusal("请求无效", "bad_request", 400)
+        await desk.customer_typing(conversation_id[:128], on)
+        return response.json({"ok": True})
 
     @app.get("/")
     async def index(_: Request) -> HTTPResponse:
@@ -493,4 +510,5 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
     app.register_listener(stop_background, "before_server_stop")
 
     app.ctx.public_routes = PUBLIC_ROUTES
+    app.ctx.internal_routes = INTERNAL_ROUTES
     return app

@@ -13,6 +13,7 @@ Events (docs/webchat.md has the full protocol):
   C→S user_uttered {message, display?}  ack {ok, id} or {ok: false, code, notice}
   S→C user_echo (other tabs) · bot_uttered · bot_typing {on} · handoff · rating_request · rated · notice
   C→S rate {score 1-5, comment?} ack {ok} or {ok: false, code, notice}
+  C→S customer_typing {on}       (passed on to the agent serving the customer, if any)
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from connectors.webchat.notices import Notice
 from connectors.webchat.settings import WebChatSettings
 from connectors.webchat.tokens import TokenRejected, Visitor, VisitorTokens
 from connectors.webchat.transcript import Transcripts
+from connectors.webchat.workspace_signal import WorkspaceSignal, workspace_url
 
 logger = logging.getLogger(__name__)
 
@@ -157,6 +159,7 @@ class WebChatInput(InputChannel):
         self.limiter = RateLimiter(per_second=settings.rate_per_second, burst=settings.rate_burst)
         self._transcripts = transcripts
         self.hub: Optional[ConversationHub] = None
+        self.workspace = WorkspaceSignal(workspace_url(), os.environ.get(API_TOKEN_ENV))
         # One turn at a time per conversation, in arrival order (asyncio.Lock is FIFO).
         self._turn_locks: "weakref.WeakValueDictionary[str, asyncio.Lock]" = weakref.WeakValueDictionary()
         self._tasks: Set[asyncio.Task] = set()
@@ -304,6 +307,14 @@ class WebChatInput(InputChannel):
             await hub.publish(visitor.conversation_id, "user_echo", shown, skip_sid=sid)
             self._spawn(self._run_turn(on_new_message, visitor, text, shown["id"]))
             return {"ok": True, "id": shown["id"]}
+
+        @sio.on("customer_typing")
+        async def customer_typing(sid: str, data: Any = None) -> None:
+            """Shown to the agent serving this customer, if one is; never stored."""
+            visitor: Visitor = (await sio.get_session(sid))["visitor"]
+            on = isinstance(data, dict) and data.get("on") is True
+            if self.workspace.wanted(visitor.conversation_id, on):
+                self._spawn(self.workspace.customer_typing(visitor.conversation_id, on))
 
         @sio.on("rate")
         async def rate(sid: str, data: Any = None) -> Dict[str, Any]:

@@ -7,8 +7,11 @@ import asyncio
 import aiohttp
 import pytest
 import socketio
+from aiohttp import web
 
 from connectors.webchat.tokens import VisitorTokens, mint_customer_token
+from connectors.webchat.workspace_signal import WorkspaceSignal
+from tests.stack import free_port
 from tests.webchat.conftest import ORIGIN, SECRET, SITE_SECRET
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -262,3 +265,38 @@ async def test_an_agent_typing_is_shown_only_when_the_workspace_says_so_with_ras
             headers={"Authorization": "Bearer the-api-token"},
         ) as answer:
             assert answer.status == 400
+
+
+async def test_a_customers_typing_reaches_the_workspace_with_rasas_token_at_most_once_a_second(server):
+    passed_on = []
+
+    async def customer_typing(request: web.Request) -> web.Response:
+        passed_on.append((request.headers.get("Authorization"), await request.json()))
+        return web.json_response({"ok": True})
+
+    workspace = web.Application()
+    workspace.router.add_post("/internal/customer_typing", customer_typing)
+    runner = web.AppRunner(workspace)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    original = server.channel.workspace
+    server.channel.workspace = WorkspaceSignal(f"http://127.0.0.1:{port}", "the-api-token")
+    try:
+        client = await server.started_client()
+        conversation_id = (await client.wait_for("session_confirm"))[0]["conversation_id"]
+        for _ in range(5):  # a keystroke each
+            await client.sio.emit("customer_typing", {"on": True})
+        await client.sio.emit("customer_typing", {"on": False})
+        for _ in range(100):
+            if len(passed_on) >= 2:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.1)
+        assert sorted(passed_on, key=lambda p: p[1]["on"]) == [
+            ("Bearer the-api-token", {"conversation_id": conversation_id, "on": False}),
+            ("Bearer the-api-token", {"conversation_id": conversation_id, "on": True}),
+        ]
+    finally:
+        server.channel.workspace = original
+        await runner.cleanup()

@@ -3,13 +3,15 @@ Rasa HTTP API that checks the token and records every event appended to a conver
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import aiohttp
 import pytest
+import socketio
 from sanic import Sanic, response
 from sanic.request import Request
 
@@ -110,6 +112,44 @@ class Browser:
             data=json.dumps(body or {}),
             headers=self.headers(**{"Content-Type": "application/json", **headers}),
         )
+
+
+@dataclass
+class LiveSignals:
+    """A browser's Socket.IO connection to the workspace, recording what the server signals."""
+
+    client: socketio.AsyncClient
+    received: List[Tuple[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    async def connect(cls, base_url: str, cookie: Optional[str]) -> "LiveSignals":
+        signals = cls(socketio.AsyncClient(reconnection=False))
+
+        @signals.client.on("*")
+        async def record(event: str, data: Any = None) -> None:
+            signals.received.append((event, data))
+
+        await signals.client.connect(
+            base_url,
+            headers={"Cookie": f"{COOKIE}={cookie}", "Origin": base_url},
+            transports=["polling"],
+            socketio_path="/workspace/socket.io",
+            wait_timeout=5,
+        )
+        return signals
+
+    async def wait_for(self, event: str, timeout: float = 5.0) -> List[Any]:
+        """Every `event` signalled so far, once there is one (empty after `timeout`)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            found = [data for name, data in self.received if name == event]
+            if found:
+                return found
+            await asyncio.sleep(0.05)
+        return []
+
+    async def close(self) -> None:
+        await self.client.eio.disconnect(abort=True)  # a polite goodbye waits for the long poll to end
 
 
 @dataclass

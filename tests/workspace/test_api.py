@@ -12,7 +12,9 @@ from business.services.live_chat import LiveChatService, Routing
 from business.store.db import session_scope
 from business.store.models import AgentSession, AuditEntry, LiveChat
 from tests.conftest import NOW
-from workspace.server import COOKIE, PUBLIC_ROUTES
+from workspace.server import COOKIE, INTERNAL_ROUTES, PUBLIC_ROUTES
+
+from .conftest import RASA_TOKEN, LiveSignals
 
 MALL = Routing("mall", 2, "asked", "order_status")
 
@@ -27,7 +29,7 @@ async def test_nothing_but_the_login_page_is_served_without_a_session(workspace)
     checked = 0
     for route in workspace.app.router.routes:
         path = "/" + route.path if not route.path.startswith("/") else route.path
-        if path in PUBLIC_ROUTES or "socket.io" in path:
+        if path in PUBLIC_ROUTES or path in INTERNAL_ROUTES or "socket.io" in path:
             continue
         concrete = (
             path.replace("<chat_id:int>", "1")
@@ -213,3 +215,28 @@ async def test_live_signals_need_a_session_and_follow_only_permitted_chats(works
         assert await client.call("heartbeat", {}, timeout=5) == {"ok": True}
     finally:
         await client.eio.disconnect(abort=True)  # a polite goodbye waits for the long poll to end
+
+
+async def test_a_web_customers_typing_reaches_only_the_agent_serving_them_and_only_from_rasa(workspace):
+    served = waiting_customer("webchat:served")
+    waiting_customer("webchat:waiting")
+    wang = await workspace.logged_in("wangfang")
+    assert (await wang.post(f"/api/chats/{served}/accept")).status == 200
+    signals = await LiveSignals.connect(workspace.base_url, wang.cookie)
+    try:
+        assert await signals.client.call("watch", {"chat_id": served}, timeout=5) == {"ok": True}
+        url = f"{workspace.base_url}/internal/customer_typing"
+        for conversation_id in ("webchat:waiting", "webchat:served"):
+            body = {"conversation_id": conversation_id, "on": True}
+            for headers in ({}, {"Authorization": "Bearer wrong"}, wang.headers()):
+                async with workspace.http.post(url, json=body, headers=headers) as refused:
+                    assert refused.status == 401 and (await refused.json())["error"] == "无权访问"
+            async with workspace.http.post(
+                url, json=body, headers={"Authorization": f"Bearer {RASA_TOKEN}"}
+            ) as passed:
+                assert passed.status == 200
+        await asyncio.sleep(0.3)
+        # Only the chat the agent serves; nobody is told about a customer still in the queue.
+        assert await signals.wait_for("customer_typing") == [{"chat_id": served, "on": True}]
+    finally:
+        await signals.close()

@@ -10,6 +10,8 @@ from business.store.db import session_scope
 from business.store.models import AuditEntry, Ticket
 from tests.conftest import NOW
 
+from .conftest import LiveSignals
+
 
 def ticket(
     category: str, customer_id: str = "C001", conversation_id: str = "webchat:c001", hours_left: int = 4
@@ -152,3 +154,22 @@ async def test_a_wechat_customer_silent_for_over_48_hours_cannot_be_written_to(w
     assert refused.status == 409 and "48小时" in (await refused.json())["error"]
     assert workspace.rasa.appended("oWeChatOpenid") == []
     assert (await wang.post(f"/api/tickets/{fresh}/reply", {"text": "退款已到账"})).status == 200
+
+
+async def test_a_colleagues_change_to_a_ticket_reaches_the_agents_who_may_work_it_at_once(workspace):
+    ticket_id = ticket("logistics")  # 商城: 王芳 and 李强 work it, 赵敏 (投诉, 钱包) does not
+    wang = await workspace.logged_in("wangfang")
+    li = await workspace.logged_in("liqiang")
+    zhao = await workspace.logged_in("zhaomin")
+    colleague = await LiveSignals.connect(workspace.base_url, li.cookie)
+    outsider = await LiveSignals.connect(workspace.base_url, zhao.cookie)
+    try:
+        changed = await wang.post(
+            f"/api/tickets/{ticket_id}/status", {"status": "in_progress", "note": "已联系快递站"}
+        )
+        assert changed.status == 200
+        assert await colleague.wait_for("ticket_changed") == [{"id": ticket_id, "by": "A001"}]
+        assert await outsider.wait_for("ticket_changed", timeout=0.5) == []
+    finally:
+        await colleague.close()
+        await outsider.close()

@@ -17,6 +17,7 @@
   const OVERVIEW_POLL_MS = 20 * 1000;      // presence expiry has no signal of its own
   const REFRESH_DEBOUNCE_MS = 150;         // signals come in bursts (one per room)
   const MAX_REPLY_CHARS = 2000;            // desk.MAX_REPLY_CHARS
+  const CUSTOMER_TYPING_MS = 6000;         // the web chat repeats its typing signal every 1.5 s
   const TICKET_POLL_MS = 60 * 1000;       // the overdue badge (tickets have no live signal)
   const TICKET_LIST_LIMIT = 200;           // the server's worklist answers at most this many
   const MAX_TICKET_NOTE_CHARS = 1000;      // desk.update_ticket
@@ -95,6 +96,7 @@
     chatDismiss: $("chat-dismiss"),
     chatBanner: $("chat-banner"),
     transcript: $("transcript"),
+    customerTyping: $("customer-typing"),
     composer: $("composer"),
     replyForm: $("reply-form"),
     replyBox: $("reply-box"),
@@ -602,6 +604,8 @@
     socket.on("message", onLiveMessage);
     socket.on("customer_wrote", onCustomerWrote);
     socket.on("alert", onAlert);
+    socket.on("ticket_changed", onTicketChanged);
+    socket.on("customer_typing", onCustomerTyping);
   }
 
   function sendHeartbeat() {
@@ -654,11 +658,20 @@
 
   function onLiveMessage(data) {
     if (!data || !data.message || !sameChat(data.chat_id)) return;
+    if (data.message.by === "customer") show(ui.customerTyping, false);
     if (state.open.loading) {
       state.open.pending.push(data.message);  // placed after the transcript once it is loaded
       return;
     }
     appendMessage(data.message);
+  }
+
+  /** The web customer of the open chat is typing; a signal that stops coming fades by itself. */
+  function onCustomerTyping(data) {
+    if (!data || !sameChat(data.chat_id)) return;
+    window.clearTimeout(state.customerTypingTimer);
+    show(ui.customerTyping, Boolean(data.on));
+    if (data.on) state.customerTypingTimer = window.setTimeout(() => show(ui.customerTyping, false), CUSTOMER_TYPING_MS);
   }
 
   function onCustomerWrote(data) {
@@ -868,6 +881,7 @@
     const token = ++state.openToken;
     if (!state.open || state.open.id !== chatId) {
       closePanels();
+      show(ui.customerTyping, false);
       ui.replyBox.value = "";
     }
     state.open = {
@@ -1575,6 +1589,15 @@
       showTab("chats");
       ui.tabChats.focus();
     }
+  }
+
+  /** A colleague changed a ticket: the list and the open ticket follow (what this agent typed stays). */
+  function onTicketChanged(change) {
+    if (!change || (state.agent && change.by === state.agent.id)) return;
+    loadOverdueCount();
+    if (state.tab !== "tickets") return;
+    loadTickets();
+    if (state.ticket && state.ticket.id === change.id) openTicket(change.id);
   }
 
   /** Every minute: the overdue badge, and the list when it is on screen. */

@@ -44,7 +44,9 @@
   };
 
   var SPEAKER = { user: "我说：", bot: "小河说：", agent: "人工客服说：" };
-  var state = { open: false, unread: 0, socket: null, seen: {}, customerToken: config.customerToken };
+  var state = { open: false, unread: 0, socket: null, seen: {}, customerToken: config.customerToken,
+                withAgent: false, typingOn: false, typingSentAt: 0, typingIdle: 0 };
+  var TYPING_REPEAT_MS = 1500, TYPING_IDLE_MS = 4000;  // the agent's screen forgets a signal after 6 s
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -198,6 +200,7 @@
   function render(message) {
     if (!message || state.seen[message.id]) return;
     state.seen[message.id] = true;
+    if (message.role === "event" && message.status) state.withAgent = message.status === "agent_joined";
     var node;
     if (message.role === "event") {
       node = el("div", { "class": "xh-event", "data-role": "event", text: eventText(message) });
@@ -249,10 +252,27 @@
   }
 
   // --- conversation ----------------------------------------------------------------
+  /** While a person serves the customer, their agent sees them typing (the bot needs no such signal). */
+  function customerTyping(on) {
+    window.clearTimeout(state.typingIdle);
+    if (!state.socket || !state.socket.connected || (!state.withAgent && !state.typingOn)) return;
+    var now = Date.now();
+    if (on) {
+      state.typingIdle = window.setTimeout(function () { customerTyping(false); }, TYPING_IDLE_MS);
+      if (state.typingOn && now - state.typingSentAt < TYPING_REPEAT_MS) return;
+    } else if (!state.typingOn) {
+      return;
+    }
+    state.typingOn = on;
+    state.typingSentAt = now;
+    state.socket.emit("customer_typing", { on: on });
+  }
+
   function send(text, display) {
     text = String(text || "").trim();
     if (!text || !state.socket) return;
     var typed = display === undefined;
+    customerTyping(false);
     state.socket.emit("user_uttered", { message: text, display: display }, function (ack) {
       if (!ack || !ack.ok) { showNotice(ack ? ack.notice : TEXT.reconnecting); return; }
       showNotice("");
@@ -330,6 +350,7 @@
   rateButton.addEventListener("click", function () { rating.show(); });
   panel.addEventListener("keydown", function (e) { if (e.key === "Escape") setOpen(false); });
   form.addEventListener("submit", function (e) { e.preventDefault(); send(input.value); });
+  input.addEventListener("input", function () { customerTyping(Boolean(input.value.trim())); });
   input.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(input.value); }
   });
