@@ -68,6 +68,9 @@ def test_a_web_customer_and_an_agent_talk_live_and_the_bot_steps_aside(
         )
         expect(transcript.locator('.message[data-by="agent"]').last).to_have_attribute("data-state", "sent")
         assert bot_messages(customer).count() == answered  # the bot said nothing meanwhile
+        customer.get_by_test_id("xh-input").press_sequentially("好的，那大概")  # typing, not sent yet
+        expect(agent.locator("#customer-typing")).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+        customer.get_by_test_id("xh-input").fill("")
         agent.screenshot(path=str(ARTIFACTS / "conversation.png"))
         customer.screenshot(path=str(ARTIFACTS / "customer.png"))
 
