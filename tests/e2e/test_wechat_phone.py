@@ -179,7 +179,7 @@ async def test_a_phone_caller_is_transferred_and_the_agent_works_the_call_in_the
     await call.press("0")
     assert call.verbs == ["Say", "Dial"]  # the gateway rings the agent line
     async with http.get(f"{workspace_url}/api/queue", headers=agent) as queue:
-        [waiting] = [c for c in await queue.json() if c["conversation_id"] == call.sid]
+        [waiting] = [c for c in (await queue.json())["queue"] if c["conversation_id"] == call.sid]
     assert (waiting["channel_name"], waiting["status"]) == ("电话", "waiting")
 
     # 王芳 picks up the agent line and takes the call in the workspace: the bot's part is there.
@@ -227,7 +227,7 @@ async def test_a_phone_transfer_nobody_answers_is_a_call_back_task_in_the_worksp
     assert "无人接听" in call.spoken and "回电" in call.spoken
     await call.hang_up()
     async with http.get(f"{workspace_url}/api/queue", headers=agent) as queue:
-        assert call.sid not in [c["conversation_id"] for c in await queue.json()]
+        assert call.sid not in [c["conversation_id"] for c in (await queue.json())["queue"]]
     async with http.get(f"{workspace_url}/api/tickets", headers=agent) as listed:
         tickets = [t for t in await listed.json() if t["status"] == "open"]
     opened = []
