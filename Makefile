@@ -41,7 +41,7 @@ endif
 REQUIRE_MODEL = @if [ -z "$${XINGHE_MODEL:-}" ] && ! ls models/*.tar.gz >/dev/null 2>&1; then \
 	echo "error: no trained model in models/: run \`make train\` first" >&2; exit 1; fi
 
-.PHONY: help venv install seed seed-reset train run shell interactive lint validate evaluate kb-eval bench faq-review \
+.PHONY: help venv install seed seed-reset train run shell interactive lint validate evaluate assist-eval kb-eval bench faq-review \
 	test test-unit test-stories test-e2e lock clean distclean
 
 help: ## 列出命令 / list the targets
@@ -136,6 +136,9 @@ lint: install ## 代码检查：ruff（格式、规则）+ mypy（业务核心�
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+assist-eval: install ## 坐席辅助的知识推荐评测 / agent assist: knowledge suggestions top-1/top-3 and latency on assist/eval/messages.yml
+	$(PY) -m assist evaluate
 
 kb-eval: install ## 知识库检索评测 / KB retrieval evaluation: top-1/top-3, confident-wrong, latency (10k docs)
 	$(PY) -m kb evaluate --synthetic 10000

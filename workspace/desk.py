@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, List, Optional, Protocol, Set, Tuple, Ty
 
 from sqlalchemy.orm import Session
 
+from assist.assistant import Assistant
 from business import clock
 from business.formatting import mask_name, month_day_time
 from business.services.agents import SKILL_GROUPS, STATUSES, AgentDirectory, AgentError
@@ -58,6 +59,15 @@ STATUS_NAMES = {
     "cancelled": "客户已取消",
     "returned": "已交还机器人",
 }
+
+
+class NeedsConfirmation(AgentError):
+    """The draft would promise what the rules do not allow or give away personal data: the agent
+    confirms before it goes out."""
+
+    def __init__(self, warnings: List[Dict[str, str]]) -> None:
+        super().__init__("发送前请确认：" + "；".join(w["label"] for w in warnings))
+        self.warnings = warnings
 
 
 class Push(Protocol):
@@ -204,10 +214,18 @@ def transcript(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
 
 
 class Desk:
-    def __init__(self, rasa: RasaApi, wording: Wording, push: Push, timeouts: Timeouts = Timeouts()) -> None:
+    def __init__(
+        self,
+        rasa: RasaApi,
+        wording: Wording,
+        push: Push,
+        assistant: Assistant,
+        timeouts: Timeouts = Timeouts(),
+    ) -> None:
         self.rasa = rasa
         self.say = wording
         self.push = push
+        self.assistant = assistant
         self.timeouts = timeouts
         self._told_position: Dict[int, Tuple[str, int]] = {}  # chat -> (group, place last told)
 
@@ -299,6 +317,31 @@ class Desk:
         view["messages"] = transcript(await self.rasa.events(view["conversation_id"]))
         return view
 
+    async def assist(self, agent_id: str, chat_id: int) -> Dict[str, Any]:
+        """Agent assist for one chat: the handoff summary, the customer 360 (written to the audit
+        log), and suggestions and alerts for the customer's latest message."""
+
+        def find(session: Session, now: datetime) -> str:
+            agent = self._agent(session, agent_id)
+            service = LiveChatService(session)
+            chat = service.chat(chat_id)
+            if chat is None or not service.may_see(agent, chat):
+                raise AgentError("没有这个会话，或您无权查看")
+            return str(chat.conversation_id)
+
+        events = await self.rasa.events(await self._db(find))
+
+        def work(session: Session, now: datetime) -> Dict[str, Any]:
+            chat = LiveChatService(session).chat(chat_id)
+            assert chat is not None
+            if chat.customer_id:
+                AuditLog(session).record(
+                    agent_id, "view_customer", now, subject=chat.customer_id, detail=f"chat {chat.id}"
+                )
+            return {"chat_id": chat.id, **self.assistant.for_chat(session, chat, events)}
+
+        return await self._db(work)
+
     async def overview(self) -> Dict[str, Any]:
         """The supervisor's view: who is online and busy, queue lengths and the longest wait."""
 
@@ -372,13 +415,17 @@ class Desk:
         await self._signal_queues(view["skill_group"])
         return view
 
-    async def send(self, agent_id: str, chat_id: int, text: str) -> Dict[str, Any]:
-        """The agent's reply, delivered through the customer's own channel; its delivery state."""
+    async def send(self, agent_id: str, chat_id: int, text: str, confirmed: bool = False) -> Dict[str, Any]:
+        """The agent's reply, delivered through the customer's own channel; its delivery state. A
+        draft with a warning (a promise, personal data) goes out only once the agent confirmed it."""
         text = (text or "").strip()
         if not text:
             raise AgentError("消息不能为空")
         if len(text) > MAX_REPLY_CHARS:
             raise AgentError(f"消息太长了（最多{MAX_REPLY_CHARS}字）")
+        warnings = [] if confirmed else self.assistant.draft_warnings(text)
+        if warnings:
+            raise NeedsConfirmation(warnings)
 
         def work(session: Session, now: datetime) -> Tuple[str, str]:
             agent = self._agent(session, agent_id)
@@ -745,6 +792,9 @@ class Desk:
         await self.push.emit("message", {"chat_id": view["id"], "message": line}, f"chat:{view['id']}")
         if view["agent"]:
             await self.push.emit("customer_wrote", {"chat_id": view["id"]}, f"agent:{view['agent']['id']}")
+        # After the message itself: knowledge suggestions and alerts for it, for whoever follows the chat.
+        help_for_it = await asyncio.to_thread(self.assistant.for_message, message.text)
+        await self.push.emit("assist", {"chat_id": view["id"], **help_for_it}, f"chat:{view['id']}")
 
     async def customer_typing(self, conversation_id: str, on: bool) -> None:
         """A web customer is typing: their agent sees it in the chat (nobody else, and not stored)."""

@@ -22,12 +22,13 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from assist.assistant import Assistant
 from business import clock
 from business.services.agent_sessions import AgentSessions, LoginThrottled
 from business.services.agents import AgentError
 from business.store.db import session_scope
 from business.wording import Wording
-from workspace.desk import Desk, Timeouts
+from workspace.desk import Desk, NeedsConfirmation, Timeouts
 from workspace.rasa_api import RasaApi, RasaUnavailable
 from workspace.relay import BrokerTail, relay
 
@@ -103,7 +104,8 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
         async def emit(self, event: str, data: Dict[str, Any], room: str) -> None:
             await sio.emit(event, data, room=room)
 
-    desk = Desk(rasa, Wording.from_domain(), SocketPush(), settings.timeouts)
+    assistant = Assistant.load()
+    desk = Desk(rasa, Wording.from_domain(), SocketPush(), assistant, settings.timeouts)
     app.ctx.desk = desk
     background: Set["asyncio.Task[None]"] = set()
 
@@ -142,6 +144,12 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
                 request.ctx.csrf = found["csrf"]
                 try:
                     return await handler(request, *args, **kwargs)
+                except NeedsConfirmation as error:
+                    return response.json(
+                        {"error": str(error), "code": "confirm", "warnings": error.warnings},
+                        status=409,
+                        ensure_ascii=False,
+                    )
                 except AgentError as error:
                     return refusal(str(error), "refused", 409)
                 except RasaUnavailable as error:
@@ -300,10 +308,18 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
     @app.post("/api/chats/<chat_id:int>/messages")
     @logged_in()
     async def send(request: Request, chat_id: int) -> HTTPResponse:
+        data = body(request)
         return response.json(
-            await desk.send(request.ctx.agent_id, chat_id, text_field(body(request), "text", 4000)),
+            await desk.send(
+                request.ctx.agent_id, chat_id, text_field(data, "text", 4000), data.get("confirmed") is True
+            ),
             ensure_ascii=False,
         )
+
+    @app.get("/api/chats/<chat_id:int>/assist")
+    @logged_in()
+    async def assist(request: Request, chat_id: int) -> HTTPResponse:
+        return response.json(await desk.assist(request.ctx.agent_id, chat_id), ensure_ascii=False)
 
     @app.post("/api/chats/<chat_id:int>/transfer")
     @logged_in()
@@ -497,6 +513,9 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
             await asyncio.sleep(TICK_S)
 
     async def start_background(app: Sanic, _loop: Any) -> None:
+        # The knowledge base and its encoder load now, not on the first customer's message.
+        warming = asyncio.ensure_future(asyncio.to_thread(assistant.warm))
+        background.add(warming)
         for work in (relay(BrokerTail(settings.events_url), desk.happened), ticking()):
             task = asyncio.ensure_future(work)
             background.add(task)

@@ -1,6 +1,7 @@
 """A customer in the web chat and an agent in the workspace, in two browser contexts of Debian's
-chromium, against the real processes `make run` starts: handoff → queue → accept → messages both
-ways, live → the bot stays silent → close → rating, stored with the chat and the agent.
+chromium, against the real processes `make run` starts: handoff → queue → accept (with the handoff
+summary) → messages both ways, live, one of them a knowledge suggestion the agent inserted and
+edited → the bot stays silent → close → rating, stored with the chat and the agent.
 
 Screenshots go to tests/artifacts/workspace/ (gitignored).
 """
@@ -52,12 +53,30 @@ def test_a_web_customer_and_an_agent_talk_live_and_the_bot_steps_aside(
         transcript = agent.locator("#transcript")
         expect(transcript).to_contain_text("我的快递到哪了")  # the bot's part of the conversation
         expect(customer.locator(".xh-log").last).to_contain_text("王芳", timeout=LIVE_TIMEOUT_MS)
+        # The handoff summary: why, and what the customer wanted, each line from the tracker.
+        summary = agent.locator("#assist-summary")
+        expect(summary.locator('li[data-section="why"]')).to_contain_text("转人工", timeout=LIVE_TIMEOUT_MS)
+        expect(summary.locator('li[data-section="wanted"]').first).to_contain_text("我的快递到哪了")
 
         answered = bot_messages(customer).count()
         say(customer, "我的快递三天没动了，能帮我催一下吗")
         expect(transcript.locator('.message[data-by="customer"]').last).to_contain_text(
             "三天没动了", timeout=LIVE_TIMEOUT_MS
         )
+        # Knowledge suggestions for that message: one click inserts the answer, the agent edits and sends.
+        stuck = agent.locator('#assist-suggestions li[data-document-id="logistics-stuck"]')
+        expect(stuck).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+        stuck.locator(".suggestion-insert").click()
+        inserted = agent.locator("#reply-box").input_value()
+        assert inserted and inserted in stuck.locator(".suggestion-passage").inner_text()
+        agent.locator("#reply-box").press("Control+End")
+        agent.locator("#reply-box").press_sequentially("我这边先帮您催一下快递。")
+        agent.locator("#send-button").click()
+        expect(customer.locator(".xh-log [data-role=agent]").last).to_contain_text(
+            "我这边先帮您催一下快递", timeout=LIVE_TIMEOUT_MS
+        )
+        assert inserted.splitlines()[0] in customer.locator(".xh-log [data-role=agent]").last.inner_text()
+        agent.screenshot(path=str(ARTIFACTS / "assist.png"))
         agent.locator("#canned-list .canned", has_text="问候").click()  # a canned reply, to edit
         expect(agent.locator("#reply-box")).to_have_value(re.compile("很高兴为您服务"))
         agent.locator("#reply-box").fill("您好，我是王芳，这就帮您联系快递催一下。")

@@ -48,6 +48,11 @@ def test_channels_knowledge_base_and_nlu_never_import_the_action_server_package(
         assert offending_imports(package, {"actions"}) == []
 
 
+def test_the_workspace_and_agent_assist_reach_rasa_only_through_its_http_api():
+    for package in ("workspace", "assist"):
+        assert offending_imports(package, {"rasa", "rasa_sdk", "tensorflow", "actions", "connectors"}) == []
+
+
 def test_importing_the_whole_core_loads_no_rasa():
     modules = sorted(
         ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")

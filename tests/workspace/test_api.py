@@ -240,3 +240,54 @@ async def test_a_web_customers_typing_reaches_only_the_agent_serving_them_and_on
         assert await signals.wait_for("customer_typing") == [{"chat_id": served, "on": True}]
     finally:
         await signals.close()
+
+
+async def test_agent_assist_shows_the_summary_the_customer_and_suggestions_and_audits_the_customer(workspace):
+    with session_scope() as session:
+        chat_id = (
+            LiveChatService(session).enqueue("webchat:c001", "webchat", MALL, NOW, customer_id="C001").chat.id
+        )
+    workspace.rasa.events["webchat:c001"] = [
+        {"event": "slot", "name": "verified_customer_id", "value": "C001"},
+        {
+            "event": "user",
+            "text": "退款怎么还没到账，都一周了",
+            "parse_data": {"intent": {"name": "refund_status"}},
+        },
+        {"event": "action", "name": "action_refund_status"},
+        {"event": "bot", "text": "订单 XH2611010002 的退款正在处理中。"},
+        {"event": "user", "text": "转人工", "parse_data": {"intent": {"name": "request_human"}}},
+        {"event": "pause"},
+    ]
+    wang = await workspace.logged_in("wangfang")
+    assert (await wang.post(f"/api/chats/{chat_id}/accept")).status == 200
+    reply = await wang.get(f"/api/chats/{chat_id}/assist")
+    assert reply.status == 200
+    assist = await reply.json()
+    summary = [(line["section"], line["text"], line["event"]) for line in assist["summary"]]
+    assert ("why", "客户要求人工：“转人工”", 4) in summary
+    assert ("did", "查了退款进度：“订单 XH2611010002 的退款正在处理中。”", 2) in summary
+    assert assist["customer"]["profile"]["phone"].count("*") == 4
+    assert assist["for_text"] == "转人工" and len(assist["suggestions"]) == 3
+    with session_scope() as session:
+        viewed = session.execute(
+            select(AuditEntry).where(AuditEntry.action == "view_customer", AuditEntry.agent_id == "A001")
+        ).scalar_one()
+        assert viewed.subject == "C001"
+    zhao = await workspace.logged_in("zhaomin")  # 投诉 and 钱包: not this customer's agent
+    assert (await zhao.get(f"/api/chats/{chat_id}/assist")).status == 409
+
+
+async def test_a_draft_with_a_promise_or_full_personal_data_goes_out_only_once_confirmed(workspace):
+    chat_id = waiting_customer("webchat:draft")
+    wang = await workspace.logged_in("wangfang")
+    assert (await wang.post(f"/api/chats/{chat_id}/accept")).status == 200
+    draft = "给您补偿50元，有事打我手机13800138001"
+    held = await wang.post(f"/api/chats/{chat_id}/messages", {"text": draft})
+    body = await held.json()
+    assert held.status == 409 and body["code"] == "confirm"
+    assert [w["kind"] for w in body["warnings"]] == ["promise", "personal_data"]
+    assert not [e for e in workspace.rasa.appended("webchat:draft") if e.get("text") == draft]
+    sent = await wang.post(f"/api/chats/{chat_id}/messages", {"text": draft, "confirmed": True})
+    assert (await sent.json())["state"] == "sent"
+    assert [e for e in workspace.rasa.appended("webchat:draft") if e.get("text") == draft]

@@ -71,7 +71,13 @@ def test_a_tail_started_before_rasa_created_its_table_waits_for_it(tmp_path):
 @pytest.fixture
 async def desk(workspace):
     """A desk of its own (recording what it signals) against the workspace fixture's fake Rasa."""
-    desk = Desk(RasaApi(workspace.rasa.url, RASA_TOKEN), Wording.from_domain(), RecordingPush(), Timeouts())
+    desk = Desk(
+        RasaApi(workspace.rasa.url, RASA_TOKEN),
+        Wording.from_domain(),
+        RecordingPush(),
+        workspace.app.ctx.desk.assistant,
+        Timeouts(),
+    )
     yield desk
     await desk.rasa.close()
 
@@ -86,8 +92,14 @@ async def test_a_customer_message_goes_to_the_agent_and_nowhere_else(workspace, 
     await desk.customer_message(CustomerMessage("webchat:a", "我的快递三天没动了", 3.0, "webchat"))
     await desk.customer_message(CustomerMessage("webchat:someone-else", "你好", 3.0, "webchat"))
     events = [(event, room) for event, room, _ in push.sent]
-    assert events == [("message", f"chat:{chat_id}"), ("customer_wrote", "agent:A001")]
+    assert events == [
+        ("message", f"chat:{chat_id}"),
+        ("customer_wrote", "agent:A001"),
+        ("assist", f"chat:{chat_id}"),  # knowledge suggestions for it, after the message itself
+    ]
     assert push.sent[0][2]["message"]["text"] == "我的快递三天没动了"
+    suggested = [s["document_id"] for s in push.sent[2][2]["suggestions"]]
+    assert len(suggested) == 3 and "logistics-stuck" in suggested
     assert workspace.rasa.posts == []  # the bot stays silent: nothing is said for the customer
 
 

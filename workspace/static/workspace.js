@@ -97,6 +97,18 @@
     chatBanner: $("chat-banner"),
     transcript: $("transcript"),
     customerTyping: $("customer-typing"),
+    assistPanel: $("assist-panel"),
+    assistAlerts: $("assist-alerts"),
+    assistSummary: $("assist-summary"),
+    assistFor: $("assist-for"),
+    assistSuggestions: $("assist-suggestions"),
+    assistNoSuggestions: $("assist-no-suggestions"),
+    assistCustomer: $("assist-customer"),
+    assistCustomerBody: $("assist-customer-body"),
+    replyWarnings: $("reply-warnings"),
+    replyWarningList: $("reply-warning-list"),
+    replyWarningCancel: $("reply-warning-cancel"),
+    replyWarningConfirm: $("reply-warning-confirm"),
     composer: $("composer"),
     replyForm: $("reply-form"),
     replyBox: $("reply-box"),
@@ -383,7 +395,9 @@
       if (response.status === 401 && path !== "/api/login" && generation === state.generation && state.agent) {
         leaveWorkspace("登录已失效，请重新登录");
       }
-      throw new ApiError(message, response.status === 401 && path !== "/api/login" ? "login_required" : code, response.status);
+      const error = new ApiError(message, response.status === 401 && path !== "/api/login" ? "login_required" : code, response.status);
+      error.data = data;
+      throw error;
     }
     return data;
   }
@@ -606,6 +620,7 @@
     socket.on("alert", onAlert);
     socket.on("ticket_changed", onTicketChanged);
     socket.on("customer_typing", onCustomerTyping);
+    socket.on("assist", onAssist);
   }
 
   function sendHeartbeat() {
@@ -882,6 +897,8 @@
     if (!state.open || state.open.id !== chatId) {
       closePanels();
       show(ui.customerTyping, false);
+      show(ui.assistPanel, false);
+      hideReplyWarnings();
       ui.replyBox.value = "";
     }
     state.open = {
@@ -924,6 +941,95 @@
     renderOpenChat();
     scrollTranscript(true);
     if (chatMode(chat) === "reply") ui.replyBox.focus();
+    loadAssist(chatId, token);
+  }
+
+  // ---- 坐席辅助: summary, knowledge suggestions, alerts, the customer 360 ----------------------------
+
+  async function loadAssist(chatId, token) {
+    let data;
+    try {
+      data = await api("GET", `/api/chats/${chatId}/assist`);
+    } catch (error) {
+      if (token === state.openToken) report(error);
+      return;
+    }
+    if (token !== state.openToken || !sameChat(chatId)) return;
+    renderSummary(data.summary || []);
+    renderCustomer(data.customer);
+    renderSuggestions(data);
+    show(ui.assistPanel, true);
+  }
+
+  const SUMMARY_SECTIONS = { who: "客户", why: "原因", wanted: "诉求", did: "已办", mood: "情绪" };
+
+  function renderSummary(lines) {
+    ui.assistSummary.textContent = "";
+    lines.forEach((line) => {
+      ui.assistSummary.appendChild(el("li", {
+        dataset: { section: line.section, event: line.event === null ? "" : String(line.event) },
+        title: line.event === null ? "来自业务数据" : `来自对话第${line.event + 1}个事件`,
+      }, [
+        el("span", { className: "summary-section", text: SUMMARY_SECTIONS[line.section] || line.section }),
+        el("span", { text: line.text }),
+      ]));
+    });
+  }
+
+  /** Suggestions and alerts for the customer's latest message (pushed again for each new one). */
+  function renderSuggestions(data) {
+    ui.assistAlerts.textContent = "";
+    (data.alerts || []).forEach((alert) => {
+      ui.assistAlerts.appendChild(el("li", { dataset: { kind: alert.kind } }, [
+        el("strong", { text: alert.label }),
+        el("span", { className: "alert-advice", text: alert.advice }),
+      ]));
+    });
+    ui.assistFor.textContent = data.for_text ? `（针对“${data.for_text.slice(0, 20)}”）` : "";
+    ui.assistSuggestions.textContent = "";
+    (data.suggestions || []).forEach((suggestion) => {
+      const insert = el("button", { type: "button", className: "button button-small suggestion-insert", text: "插入" });
+      insert.disabled = !(state.open && state.open.chat && chatMode(state.open.chat) === "reply" && state.open.chat.channel !== "phone");
+      insert.addEventListener("click", () => insertReply(suggestion.insert));
+      ui.assistSuggestions.appendChild(el("li", { dataset: { documentId: suggestion.document_id } }, [
+        el("div", { className: "suggestion-title" }, [el("span", { text: suggestion.title }), insert]),
+        el("p", { className: "suggestion-passage", text: suggestion.passage }),
+      ]));
+    });
+    show(ui.assistNoSuggestions, !(data.suggestions || []).length);
+  }
+
+  /** One click puts the answer in the reply box, to edit; nothing is sent without the agent. */
+  function insertReply(text) {
+    const current = ui.replyBox.value.trim();
+    ui.replyBox.value = current ? `${current}\n${text}` : text;
+    updateComposer();
+    ui.replyBox.focus();
+  }
+
+  function renderCustomer(customer) {
+    ui.assistCustomerBody.textContent = "";
+    show(ui.assistCustomer, Boolean(customer));
+    if (!customer) return;
+    const profile = customer.profile;
+    const block = (title, items) => el("div", { className: "customer-block" }, [
+      el("h4", { text: title }),
+      items.length ? el("ul", {}, items.map((text) => el("li", { text }))) : el("p", { className: "empty-note", text: "无" }),
+    ]);
+    ui.assistCustomerBody.append(
+      el("p", { text: `${profile.name} · ${profile.phone} · ${profile.member_level}会员 · 积分${profile.points} · 钱包${profile.wallet_balance}${profile.wallet_frozen ? "（已冻结）" : ""}` }),
+      block("最近订单", customer.orders.map((o) => `${o.id} ${o.items} ${o.amount} ${o.status_name}（${o.placed_on}下单）`)),
+      block("退款", customer.refunds.map((r) => `${r.order_id} ${r.amount} ${r.reason} ${r.status_name}`)),
+      block("机票", customer.bookings.map((b) => `${b.ref} ${b.flight} ${b.departs} ${b.status_name}`)),
+      block("未结工单", customer.tickets.map((t) => `${t.id} ${t.category} ${t.status_name}，时限${t.sla_due}`)),
+      block("以前的人工服务", customer.earlier_chats.map((c) => `${c.closed} ${c.agent || ""} ${c.result}${c.rating ? `，${c.rating}分` : ""}`)),
+    );
+  }
+
+  function onAssist(data) {
+    if (!data || !sameChat(data.chat_id)) return;
+    renderSuggestions(data);
+    (data.alerts || []).forEach((alert) => toast(`${alert.label}：${alert.advice}`, "alert"));
   }
 
   /** After accepting or taking over: the chat in the middle, now writable. */
@@ -1145,7 +1251,23 @@
 
   // ---- replying ----------------------------------------------------------------------------
 
-  async function sendText(text, button) {
+  function hideReplyWarnings() {
+    state.confirming = null;
+    show(ui.replyWarnings, false);
+  }
+
+  /** The server found something to check in the draft: list it; the agent edits or confirms. */
+  function showReplyWarnings(text, warnings) {
+    state.confirming = text;
+    ui.replyWarningList.textContent = "";
+    warnings.forEach((warning) => {
+      ui.replyWarningList.appendChild(el("li", { text: `${warning.label}：${warning.advice}` }));
+    });
+    show(ui.replyWarnings, true);
+    ui.replyWarningConfirm.focus();
+  }
+
+  async function sendText(text, button, confirmed) {
     const open = state.open;
     const trimmed = (text || "").trim();
     if (!open || !open.chat || chatMode(open.chat) !== "reply" || !trimmed || state.sending) return false;
@@ -1158,12 +1280,17 @@
     updateComposer();
     if (button) button.disabled = true;
     try {
-      const message = await api("POST", `/api/chats/${chatId}/messages`, { text: trimmed });
+      const message = await api("POST", `/api/chats/${chatId}/messages`, { text: trimmed, confirmed: Boolean(confirmed) });
+      hideReplyWarnings();
       if (sameChat(chatId)) appendMessage(message);
       if (message.state === "failed") toast(message.error || "消息没有送达客户，请重发", "error");
       return true;
     } catch (error) {
-      report(error);
+      if (error.code === "confirm" && error.data && sameChat(chatId)) {
+        showReplyWarnings(trimmed, error.data.warnings || []);
+      } else {
+        report(error);
+      }
       return false;
     } finally {
       state.sending = false;
@@ -1197,6 +1324,7 @@
   }
 
   function onReplyInput() {
+    if (state.confirming) hideReplyWarnings();  // an edited draft is checked again when sent
     updateComposer();
     if (ui.replyBox.value.trim()) signalTyping(true);
   }
@@ -2079,6 +2207,14 @@
     ui.replyForm.addEventListener("submit", onReplySubmit);
     ui.replyBox.addEventListener("keydown", onReplyKeydown);
     ui.replyBox.addEventListener("input", onReplyInput);
+    ui.replyWarningCancel.addEventListener("click", () => { hideReplyWarnings(); ui.replyBox.focus(); });
+    ui.replyWarningConfirm.addEventListener("click", async () => {
+      const text = state.confirming;
+      if (!text) return;
+      const sent = await sendText(text, ui.replyWarningConfirm, true);
+      if (sent && ui.replyBox.value.trim() === text) ui.replyBox.value = "";
+      updateComposer();
+    });
     ui.handBack.addEventListener("click", onHandBack);
     ui.transferOpen.addEventListener("click", openTransfer);
     ui.transferCancel.addEventListener("click", closePanels);
