@@ -322,7 +322,10 @@ class PhoneInput(ConfiguredInput):
     ) -> str:
         if form.get("CallStatus") in ENDED_STATUSES and self.calls.close(call.sid):
             await self._record(self.records.call_ended, call.sid)
-            if call.running:  # Restart closes the call's conversation (its tracker keeps the history).
+            # Restart closes the call's conversation (its tracker keeps the history). Not after a transfer:
+            # the bot paused before listening, so Rasa would not read the restart (its default action
+            # needs a listen first) and would answer it with fallbacks; the agent's close resumes it.
+            if call.running and not call.transferred:
                 await on_new_message(
                     UserMessage("/restart", TurnOutput(self.name()), call.sid, input_channel=self.name())
                 )
@@ -377,6 +380,7 @@ class PhoneInput(ConfiguredInput):
         return answer
 
     async def _transfer(self, call: Call, spoken: str) -> str:
+        call.transferred = True
         if not self.settings.agent_number:
             return await self._callback_promise(call, "no agent line configured")
         return self.twiml.transfer(

@@ -23,6 +23,7 @@ class Call:
     prompt: str = ""  # what the caller was last asked, for a reprompt
     keypad: Dict[str, str] = field(default_factory=dict)  # key -> what it sends, for the current prompt
     ticket_id: Optional[str] = None  # the handoff ticket, for a transfer nobody answers
+    transferred: bool = False  # handed to a person (the bot's handoff paused the conversation)
     running: Dict[int, "asyncio.Task[List[BotMessage]]"] = field(default_factory=dict)  # turn -> Rasa turn
     answered: Dict[int, str] = field(default_factory=dict)  # turn -> TwiML, repeated if the gateway retries
     held: Dict[int, int] = field(default_factory=dict)  # turn -> hold loops so far

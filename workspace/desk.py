@@ -39,7 +39,7 @@ from business.store.db import session_scope
 from business.store.models import Agent, CannedReply, Customer, LiveChat, Ticket
 from business.wording import Wording
 from workspace.rasa_api import RasaApi, RasaUnavailable
-from workspace.relay import CustomerMessage, Happening, Paused, Restarted
+from workspace.relay import CustomerMessage, Happening, Paused
 
 logger = logging.getLogger(__name__)
 
@@ -739,22 +739,8 @@ class Desk:
     async def happened(self, happening: Happening) -> None:
         if isinstance(happening, Paused):
             await self.joined_queue(happening.conversation_id)
-        elif isinstance(happening, Restarted):
-            await self.conversation_restarted(happening.conversation_id)
         else:
             await self.customer_message(happening)
-
-    async def conversation_restarted(self, conversation_id: str) -> None:
-        """A call ended (the phone channel restarts its conversation): the screens following it update."""
-
-        def work(session: Session, now: datetime) -> Optional[Dict[str, Any]]:
-            chat = LiveChatService(session).latest_chat(conversation_id)
-            return self._view(session, chat, now) if chat is not None else None
-
-        view = await self._db(work)
-        if view is not None:
-            await self._signal_chat(view)
-            await self._signal_queues(view["skill_group"])
 
     async def joined_queue(self, conversation_id: str) -> None:
         """The bot queued this customer: their group's agents see them at once."""

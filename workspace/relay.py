@@ -40,16 +40,7 @@ class Paused:
     conversation_id: str
 
 
-@dataclass(frozen=True)
-class Restarted:
-    """The conversation was restarted: on the phone, the caller hung up."""
-
-    conversation_id: str
-
-
-Happening = Union[CustomerMessage, Paused, Restarted]
-# What a channel sends to end a conversation is not something the customer wrote.
-RESTART_PAYLOAD = "/restart"
+Happening = Union[CustomerMessage, Paused]
 
 
 class BrokerTail:
@@ -85,7 +76,7 @@ class BrokerTail:
             event = json.loads(data)
             if not sender_id:
                 continue
-            if event.get("event") == "user" and (event.get("text") or "") != RESTART_PAYLOAD:
+            if event.get("event") == "user":
                 found.append(
                     CustomerMessage(
                         sender_id,
@@ -96,8 +87,6 @@ class BrokerTail:
                 )
             elif event.get("event") == "pause":
                 found.append(Paused(sender_id))
-            elif event.get("event") == "restart":
-                found.append(Restarted(sender_id))
         return found
 
 

@@ -188,6 +188,9 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
             return refusal("不支持这种请求", "method_not_allowed", 405)
         if status < 500:
             return refusal("请求无效", "bad_request", status)
+        if isinstance(error, asyncio.CancelledError):  # the browser left in the middle (a long poll)
+            logger.info("workspace: %s %s: the client went away", request.method, request.path)
+            return refusal("连接已断开", "gone", 499)
         logger.exception("workspace: %s %s failed", request.method, request.path)
         return refusal("工作台出错了，请稍后再试", "server_error", 500)
 

@@ -186,6 +186,9 @@ async def test_the_agent_takes_the_call_then_the_caller_rates_them_on_the_keypad
     assert (chat.id, chat.rating, chat.agent_id, chat.status) == (chat_id, 5, "A001", "active")
 
     await call.hang_up()
+    # No restart: the bot paused before listening and would answer it with fallbacks; the agent's
+    # close resumes the conversation.
+    assert "/restart" not in fake_rasa.texts
     chat = the_chat(call.sid)
     # The agent records the result afterwards (after-call work); the call's history is on the chat.
     assert chat.status == "active"

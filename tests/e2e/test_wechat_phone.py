@@ -229,7 +229,7 @@ async def test_a_phone_transfer_nobody_answers_is_a_call_back_task_in_the_worksp
     async with http.get(f"{workspace_url}/api/queue", headers=agent) as queue:
         assert call.sid not in [c["conversation_id"] for c in (await queue.json())["queue"]]
     async with http.get(f"{workspace_url}/api/tickets", headers=agent) as listed:
-        tickets = [t for t in await listed.json() if t["status"] == "open"]
+        tickets = [t for t in (await listed.json())["tickets"] if t["status"] == "open"]
     opened = []
     for ticket in tickets:
         async with http.get(f"{workspace_url}/api/tickets/{ticket['id']}", headers=agent) as one:

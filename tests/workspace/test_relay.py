@@ -14,7 +14,7 @@ from business.wording import Wording
 from tests.conftest import NOW
 from workspace.desk import Desk, Timeouts
 from workspace.rasa_api import RasaApi
-from workspace.relay import BrokerTail, CustomerMessage, Paused, Restarted
+from workspace.relay import BrokerTail, CustomerMessage, Paused
 
 from .conftest import RASA_TOKEN
 
@@ -51,16 +51,6 @@ def test_the_tail_reads_new_customer_messages_from_rasas_sql_broker(tmp_path):
         CustomerMessage("webchat:a", "我还在等", 2.0, "webchat"),
     ]
     assert tail.new_happenings() == []
-
-
-def test_a_call_that_ended_is_a_restart_not_a_customer_message(tmp_path):
-    db = tmp_path / "events.db"
-    broker = SQLEventBroker(db=str(db))
-    tail = BrokerTail(f"sqlite:///{db}")
-    tail.new_happenings()
-    broker.publish({"sender_id": "CA1", "event": "user", "text": "/restart", "input_channel": "phone"})
-    broker.publish({"sender_id": "CA1", "event": "restart"})
-    assert tail.new_happenings() == [Restarted("CA1")]
 
 
 def test_a_tail_started_before_rasa_created_its_table_waits_for_it(tmp_path):
@@ -187,7 +177,7 @@ async def test_a_queue_changed_by_another_process_reaches_the_screens(workspace,
     await desk.tick()
     push.sent.clear()
     with session_scope() as session:  # the phone channel, in Rasa's process, queues a call
-        chat_id = LiveChatService(session).enqueue("CA-other", "phone", MALL, NOW).chat.id
+        LiveChatService(session).enqueue("CA-other", "phone", MALL, NOW)
     await desk.tick()
     assert [(e, room) for e, room, _ in push.sent if e == "queue_changed"] == [
         ("queue_changed", "group:mall"),
@@ -198,7 +188,8 @@ async def test_a_queue_changed_by_another_process_reaches_the_screens(workspace,
     assert [e for e, _, _ in push.sent if e == "queue_changed"] == []  # nothing new, no signal
     with session_scope() as session:  # the caller hung up while the agent line rang
         LiveChatService(session).call_ended("CA-other", NOW)
-    await desk.happened(Restarted("CA-other"))
-    rooms = [room for e, room, data in push.sent if e == "chat_changed" and data["id"] == chat_id]
-    assert rooms == [f"chat:{chat_id}", "supervisors"]
-    assert {d["status"] for e, _, d in push.sent if e == "chat_changed"} == {"cancelled"}
+    await desk.tick()
+    assert [(e, room) for e, room, _ in push.sent if e == "queue_changed"] == [
+        ("queue_changed", "group:mall"),
+        ("queue_changed", "supervisors"),
+    ]
