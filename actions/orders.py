@@ -20,17 +20,11 @@ from actions.common import (
 from actions.identity import VerifiedJourneyValidation
 from business import clock
 from business.formatting import PAYMENT_METHOD_NAMES, yuan
-from business.services.orders import OrderService, order_facts, parse_order_id
+from business.services.orders import OrderService, order_facts, parse_order_id, status_response
 from business.services.refunds import refund_timeline
 from business.services.tickets import TicketService
 from business.store.db import session_scope
 from business.store.models import Order, Ticket
-
-
-def status_response(order: Order) -> str:
-    if order.status == "shipped" and order.logistics_exception:
-        return "utter_order_status_shipped_exception"
-    return f"utter_order_status_{order.status}"
 
 
 def logistics_ticket(session: Session, order: Order, tracker: Tracker) -> Ticket:

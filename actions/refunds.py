@@ -20,7 +20,7 @@ from actions.common import (
 from actions.identity import VerifiedJourneyValidation
 from actions.orders import journey_order_slot
 from business import clock
-from business.formatting import PAYMENT_METHOD_NAMES, month_day, yuan
+from business.formatting import PAYMENT_METHOD_NAMES, yuan
 from business.services.orders import OrderService, order_facts
 from business.services.refunds import (
     NO_REASON_DAYS,
@@ -29,6 +29,7 @@ from business.services.refunds import (
     RefundPolicy,
     RefundService,
     classify_reason,
+    refund_status_facts,
     refund_timeline,
 )
 from business.store.db import session_scope
@@ -44,7 +45,6 @@ RETURN_SHIPPING = {
     "quality": "质量问题的来回运费由星河承担。",
     "wrong_item": "发错货/少件的来回运费由星河承担。",
 }
-REFUND_STATES = {"processing": "退款处理中", "refunded": "已退款", "rejected": "退款未通过"}
 # A finished journey forgets its order, so the next one asks which order is meant.
 FORM_SLOTS = ("order_id", "refund_reason", "refund_detail", "refund_confirmed")
 
@@ -172,22 +172,5 @@ class ActionRefundStatus(VerifiedCustomerAction):
             if not refunds:
                 dispatcher.utter_message(response="utter_refund_status_none")
             for refund in refunds[:3]:
-                dispatcher.utter_message(
-                    response="utter_refund_status_item",
-                    order_id=refund.order_id,
-                    items=refund.order.item_summary,
-                    refund_state=REFUND_STATES[refund.status],
-                    refund_amount=yuan(refund.amount),
-                    refund_method=PAYMENT_METHOD_NAMES.get(refund.method, refund.method),
-                    refund_requested_on=month_day(refund.requested_at),
-                    progress=self._progress(refund),
-                )
+                dispatcher.utter_message(response="utter_refund_status_item", **refund_status_facts(refund))
         return []
-
-    @staticmethod
-    def _progress(refund) -> str:
-        if refund.status == "refunded":
-            return f"已于{month_day(refund.completed_at)}退回，请留意账户到账记录。"
-        if refund.status == "processing":
-            return f"审核通过后原路退回，{refund_timeline(refund.method)}。"
-        return "如有疑问可以转人工客服为您说明。"

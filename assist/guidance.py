@@ -66,17 +66,27 @@ def personal_data(text: str) -> List[str]:
 class Lexicon:
     """The phrases supervisors keep in guidance.yml."""
 
-    def __init__(self, angry: Tuple[str, ...], regulator: Tuple[str, ...], promises: Tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        angry: Tuple[str, ...],
+        regulator: Tuple[str, ...],
+        promises: Tuple[str, ...],
+        refund_promises: Tuple[str, ...],
+    ) -> None:
         self.angry = angry
         self.regulator = regulator
         self.promises = promises
+        self.refund_promises = refund_promises
 
     @classmethod
     def load(cls, path: Path = LEXICON_PATH) -> "Lexicon":
         data: Dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return cls(
-            *(tuple(str(p) for p in data.get(key) or ()) for key in ("angry", "regulator", "promises"))
-        )
+        keys = ("angry", "regulator", "promises", "refund_promises")
+        return cls(*(tuple(str(p) for p in data.get(key) or ()) for key in keys))
+
+    def promises_a_refund(self, draft: str) -> bool:
+        folded = normalise(draft)
+        return any(phrase in folded for phrase in self.refund_promises)
 
     def customer_alerts(self, text: str) -> List[Alert]:
         folded = normalise(text)

@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, List, Optional, Protocol, Set, Tuple, Ty
 
 from sqlalchemy.orm import Session
 
+from assist.actions import AgentActions
 from assist.assistant import Assistant
 from business import clock
 from business.formatting import mask_name, month_day_time
@@ -338,9 +339,19 @@ class Desk:
                 AuditLog(session).record(
                     agent_id, "view_customer", now, subject=chat.customer_id, detail=f"chat {chat.id}"
                 )
-            return {"chat_id": chat.id, **self.assistant.for_chat(session, chat, events)}
+            return {"chat_id": chat.id, **self.assistant.for_chat(session, chat, events, now)}
 
         return await self._db(work)
+
+    async def act(
+        self, agent_id: str, chat_id: int, work: Callable[[AgentActions], Dict[str, Any]]
+    ) -> Dict[str, Any]:
+        """An agent's action for the customer of the chat they serve (assist.actions: the bot's rules)."""
+
+        def run(session: Session, now: datetime) -> Dict[str, Any]:
+            return work(AgentActions(session, self._agent(session, agent_id), chat_id, now, self.say))
+
+        return await self._db(run)
 
     async def overview(self) -> Dict[str, Any]:
         """The supervisor's view: who is online and busy, queue lengths and the longest wait."""
@@ -423,9 +434,6 @@ class Desk:
             raise AgentError("消息不能为空")
         if len(text) > MAX_REPLY_CHARS:
             raise AgentError(f"消息太长了（最多{MAX_REPLY_CHARS}字）")
-        warnings = [] if confirmed else self.assistant.draft_warnings(text)
-        if warnings:
-            raise NeedsConfirmation(warnings)
 
         def work(session: Session, now: datetime) -> Tuple[str, str]:
             agent = self._agent(session, agent_id)
@@ -436,6 +444,9 @@ class Desk:
             return chat.conversation_id, agent.name
 
         conversation_id, name = await self._db(work)
+        warnings = [] if confirmed else await self._draft_warnings(conversation_id, text)
+        if warnings:
+            raise NeedsConfirmation(warnings)
         message = {"id": uuid.uuid4().hex, "by": "agent", "text": text, "at": time.time(), "agent_name": name}
         try:
             await self.rasa.say(conversation_id, text, agent_id=agent_id, agent_name=name)
@@ -444,6 +455,16 @@ class Desk:
             message.update(state="failed", error=str(error))
         await self.push.emit("message", {"chat_id": chat_id, "message": message}, f"chat:{chat_id}")
         return message
+
+    async def _draft_warnings(self, conversation_id: str, text: str) -> List[Dict[str, str]]:
+        """What to check before the draft goes out: promises, personal data, a refund the rules forbid."""
+        warnings = self.assistant.draft_warnings(text)
+        if self.assistant.promises_a_refund(text):
+            events = await self.rasa.events(conversation_id)
+            warnings += await self._db(
+                lambda session, now: self.assistant.refund_promise_warning(session, events, now)
+            )
+        return warnings
 
     async def typing(self, agent_id: str, chat_id: int, on: bool) -> None:
         """The agent's typing, shown to a web chat customer (other channels have no such signal)."""

@@ -319,6 +319,51 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
             ensure_ascii=False,
         )
 
+    @app.post("/api/chats/<chat_id:int>/lookup")
+    @logged_in()
+    async def lookup(request: Request, chat_id: int) -> HTTPResponse:
+        data = body(request)
+        if text_field(data, "booking_ref"):
+            ref = text_field(data, "booking_ref", 32)
+            found = await desk.act(request.ctx.agent_id, chat_id, lambda a: a.lookup_booking(ref))
+        else:
+            order_id = text_field(data, "order_id", 32)
+            found = await desk.act(request.ctx.agent_id, chat_id, lambda a: a.lookup_order(order_id))
+        return response.json(found, ensure_ascii=False)
+
+    @app.post("/api/chats/<chat_id:int>/refund-check")
+    @logged_in()
+    async def refund_check(request: Request, chat_id: int) -> HTTPResponse:
+        data = body(request)
+        order_id, reason = text_field(data, "order_id", 32), text_field(data, "reason", 32)
+        return response.json(
+            await desk.act(request.ctx.agent_id, chat_id, lambda a: a.refund_check(order_id, reason)),
+            ensure_ascii=False,
+        )
+
+    @app.post("/api/chats/<chat_id:int>/refund")
+    @logged_in()
+    async def refund(request: Request, chat_id: int) -> HTTPResponse:
+        data = body(request)
+        order_id, reason = text_field(data, "order_id", 32), text_field(data, "reason", 32)
+        detail, override = text_field(data, "detail", 500), text_field(data, "override", 500)
+        return response.json(
+            await desk.act(
+                request.ctx.agent_id, chat_id, lambda a: a.request_refund(order_id, reason, detail, override)
+            ),
+            ensure_ascii=False,
+        )
+
+    @app.post("/api/chats/<chat_id:int>/tickets")
+    @logged_in()
+    async def open_ticket(request: Request, chat_id: int) -> HTTPResponse:
+        data = body(request)
+        category, summary = text_field(data, "category", 32), text_field(data, "summary", 1000)
+        return response.json(
+            await desk.act(request.ctx.agent_id, chat_id, lambda a: a.open_ticket(category, summary)),
+            ensure_ascii=False,
+        )
+
     @app.get("/api/chats/<chat_id:int>/assist")
     @logged_in()
     async def assist(request: Request, chat_id: int) -> HTTPResponse:

@@ -56,6 +56,13 @@ def order_facts(order: Order) -> Dict[str, str]:
     return facts
 
 
+def status_response(order: Order) -> str:
+    """The domain response that tells a customer where their order stands."""
+    if order.status == "shipped" and order.logistics_exception:
+        return "utter_order_status_shipped_exception"
+    return f"utter_order_status_{order.status}"
+
+
 class OrderService:
     def __init__(self, session: Session) -> None:
         self.session = session

@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from business.formatting import PAYMENT_METHOD_NAMES, month_day, yuan
 from business.services.tickets import TicketService
 from business.store.models import Order, Refund, Ticket
 
@@ -100,6 +101,45 @@ def refund_timeline(method: Optional[str]) -> str:
     return TIMELINES.get(method or "", "3-7个工作日到账")
 
 
+REFUND_STATES = {"processing": "退款处理中", "refunded": "已退款", "rejected": "退款未通过"}
+
+
+def refund_status_facts(refund: Refund) -> Dict[str, str]:
+    """The values of `utter_refund_status_item` for one refund."""
+    if refund.status == "refunded":
+        progress = f"已于{month_day(refund.completed_at)}退回，请留意账户到账记录。"
+    elif refund.status == "processing":
+        progress = f"审核通过后原路退回，{refund_timeline(refund.method)}。"
+    else:
+        progress = "如有疑问可以转人工客服为您说明。"
+    return {
+        "order_id": refund.order_id,
+        "items": refund.order.item_summary,
+        "refund_state": REFUND_STATES[refund.status],
+        "refund_amount": yuan(refund.amount),
+        "refund_method": PAYMENT_METHOD_NAMES.get(refund.method, refund.method),
+        "refund_requested_on": month_day(refund.requested_at),
+        "progress": progress,
+    }
+
+
+# Why a return is or is not possible, for the agent (the bot tells the customer in its own responses).
+ELIGIBILITY_NAMES = {
+    "ok": "符合退货规则",
+    "not_delivered": "订单还没发货，应取消订单而不是退货",
+    "in_transit": "订单正在运输中，签收后才能退货",
+    "refunding": "这个订单已经在退款中",
+    "refunded": "这个订单已经退过款",
+    "cancelled": "订单已取消",
+    "no_reason_expired": "签收超过7天，不能无理由退货（质量问题15天内可以）",
+    "expired": "签收超过15天，已过售后期",
+}
+
+# Past the time limits a supervisor may still grant a return; an order not delivered, refunding,
+# refunded or cancelled has nothing to return, whoever asks.
+OVERRIDABLE = frozenset({"no_reason_expired", "expired"})
+
+
 @dataclass(frozen=True)
 class Eligibility:
     allowed: bool
@@ -150,14 +190,19 @@ class RefundService:
         *,
         conversation_id: Optional[str] = None,
         context: Optional[List[Dict[str, Any]]] = None,
+        override: Optional[str] = None,
     ) -> Tuple[Refund, Ticket]:
-        """Records an eligible return: the refund, the order's new status and the review ticket."""
+        """Records an eligible return: the refund, the order's new status and the review ticket. Outside
+        the rules only with `override`, a supervisor's reason, which the ticket keeps."""
         eligibility = RefundPolicy.eligibility(order, reason, now.date())
-        if not eligibility.allowed:
+        if not eligibility.allowed and (not override or eligibility.code not in OVERRIDABLE):
             raise ValueError(f"order {order.id} is not eligible for a refund: {eligibility.code}")
+        exception = (
+            f"（规则外：{ELIGIBILITY_NAMES[eligibility.code]}；班长特批：{override}）" if override else ""
+        )
         ticket = self.tickets.open(
             "refund",
-            f"订单{order.id}申请退货退款（{REASON_NAMES[reason]}）：{detail}",
+            f"订单{order.id}申请退货退款（{REASON_NAMES[reason]}）：{detail}{exception}",
             now,
             customer_id=order.customer_id,
             order_id=order.id,

@@ -291,3 +291,39 @@ async def test_a_draft_with_a_promise_or_full_personal_data_goes_out_only_once_c
     sent = await wang.post(f"/api/chats/{chat_id}/messages", {"text": draft, "confirmed": True})
     assert (await sent.json())["state"] == "sent"
     assert [e for e in workspace.rasa.appended("webchat:draft") if e.get("text") == draft]
+
+
+async def test_agent_actions_follow_the_bots_rules_over_http(workspace):
+    with session_scope() as session:
+        chat_id = (
+            LiveChatService(session).enqueue("webchat:act", "webchat", MALL, NOW, customer_id="C001").chat.id
+        )
+    wang = await workspace.logged_in("wangfang")
+    assert (await wang.post(f"/api/chats/{chat_id}/accept")).status == 200
+    found = await (await wang.post(f"/api/chats/{chat_id}/lookup", {"order_id": "XH2611010001"})).json()
+    assert found["status_name"] == "已发货"
+    fees = await (await wang.post(f"/api/chats/{chat_id}/lookup", {"booking_ref": "K7M2QD"})).json()
+    assert "手续费" in fees["text"]
+    late = {"order_id": "XH2610150003", "reason": "quality", "detail": "坏了", "override": "我批准"}
+    refused = await wang.post(f"/api/chats/{chat_id}/refund", late)
+    assert refused.status == 409 and "班长特批" in (await refused.json())["error"]
+    opened = await wang.post(f"/api/chats/{chat_id}/tickets", {"category": "logistics", "summary": "催件"})
+    assert (await opened.json())["ticket_id"].startswith("TK")
+    li = await workspace.logged_in("liqiang")  # not serving this chat
+    other = await li.post(f"/api/chats/{chat_id}/lookup", {"order_id": "XH2611010001"})
+    assert other.status == 409
+
+
+async def test_a_draft_promising_a_refund_the_rules_forbid_is_held_until_confirmed(workspace):
+    chat_id = waiting_customer("webchat:late-return")
+    wang = await workspace.logged_in("wangfang")
+    assert (await wang.post(f"/api/chats/{chat_id}/accept")).status == 200
+    order = {"event": "slot", "name": "order_id"}
+    workspace.rasa.events["webchat:late-return"] = [{**order, "value": "XH2610150003"}]  # 20 days ago
+    held = await wang.post(f"/api/chats/{chat_id}/messages", {"text": "好的，可以给您退，您寄回来吧"})
+    body = await held.json()
+    assert held.status == 409 and [w["kind"] for w in body["warnings"]] == ["refund_rule"]
+    assert "15天" in body["warnings"][0]["label"]
+    workspace.rasa.events["webchat:late-return"].append({**order, "value": "XH2611010002"})  # 3 days ago
+    sent = await wang.post(f"/api/chats/{chat_id}/messages", {"text": "好的，可以给您退，您寄回来吧"})
+    assert (await sent.json())["state"] == "sent"

@@ -105,6 +105,21 @@
     assistNoSuggestions: $("assist-no-suggestions"),
     assistCustomer: $("assist-customer"),
     assistCustomerBody: $("assist-customer-body"),
+    assistRepliesSection: $("assist-replies-section"),
+    assistReplies: $("assist-replies"),
+    lookupForm: $("lookup-form"),
+    lookupId: $("lookup-id"),
+    refundForm: $("refund-form"),
+    refundOrder: $("refund-order"),
+    refundReason: $("refund-reason"),
+    refundDetail: $("refund-detail"),
+    refundOverride: $("refund-override"),
+    refundOverrideField: $("refund-override-field"),
+    refundCheck: $("refund-check"),
+    newTicketForm: $("new-ticket-form"),
+    newTicketCategory: $("new-ticket-category"),
+    newTicketSummary: $("new-ticket-summary"),
+    actionResult: $("action-result"),
     replyWarnings: $("reply-warnings"),
     replyWarningList: $("reply-warning-list"),
     replyWarningCancel: $("reply-warning-cancel"),
@@ -958,7 +973,85 @@
     renderSummary(data.summary || []);
     renderCustomer(data.customer);
     renderSuggestions(data);
+    renderReplies(data.replies || []);
+    show(ui.refundOverrideField, isSupervisor());
+    show(ui.actionResult, false);
     show(ui.assistPanel, true);
+  }
+
+  /** A text the agent may insert: its title and an 插入 button (off where the agent cannot write). */
+  function insertable(title, text, extra) {
+    const insert = el("button", { type: "button", className: "button button-small suggestion-insert", text: "插入" });
+    insert.disabled = !(state.open && state.open.chat && chatMode(state.open.chat) === "reply" && state.open.chat.channel !== "phone");
+    insert.addEventListener("click", () => insertReply(text));
+    return el("li", extra || {}, [
+      el("div", { className: "suggestion-title" }, [el("span", { text: title }), insert]),
+      el("p", { className: "suggestion-passage", text }),
+    ]);
+  }
+
+  function renderReplies(replies) {
+    ui.assistReplies.textContent = "";
+    replies.forEach((reply) => ui.assistReplies.appendChild(insertable(reply.label, reply.text)));
+    show(ui.assistRepliesSection, replies.length > 0);
+  }
+
+  function showActionResult(text, kind) {
+    ui.actionResult.textContent = text;
+    ui.actionResult.dataset.kind = kind || "";
+    show(ui.actionResult, true);
+  }
+
+  /** 办理: the same business rules as the bot, on the server; the answer or the refusal shows here. */
+  async function chatAction(path, payload, button, describe) {
+    const chatId = state.open && state.open.id;
+    if (!chatId) return;
+    if (button) button.disabled = true;
+    try {
+      const result = await api("POST", `/api/chats/${chatId}/${path}`, payload);
+      if (sameChat(chatId)) showActionResult(describe(result), "ok");
+    } catch (error) {
+      if (sameChat(chatId)) showActionResult(error.message, "error");
+    } finally {
+      if (button) button.disabled = false;
+    }
+  }
+
+  function onLookup(event) {
+    event.preventDefault();
+    const id = ui.lookupId.value.trim();
+    if (!id) return;
+    const isOrder = /^xh/i.test(id);
+    chatAction("lookup", isOrder ? { order_id: id } : { booking_ref: id }, null, (found) => found.text);
+  }
+
+  function refundPayload() {
+    return {
+      order_id: ui.refundOrder.value.trim(),
+      reason: ui.refundReason.value,
+      detail: ui.refundDetail.value.trim(),
+      override: ui.refundOverride.value.trim(),
+    };
+  }
+
+  function onRefundCheck() {
+    chatAction("refund-check", refundPayload(), ui.refundCheck, (check) =>
+      `订单 ${check.order_id}（${check.amount}元）：${check.explanation}${check.supervisor_may_grant ? "。班长可以特批" : ""}`);
+  }
+
+  function onRefundSubmit(event) {
+    event.preventDefault();
+    chatAction("refund", refundPayload(), null, (filed) =>
+      `已提交退货：订单 ${filed.order_id}，${filed.amount}元，工单 ${filed.ticket_id}${filed.override ? "（班长特批）" : ""}`);
+  }
+
+  function onNewTicket(event) {
+    event.preventDefault();
+    const summary = ui.newTicketSummary.value.trim();
+    chatAction("tickets", { category: ui.newTicketCategory.value, summary }, null, (opened) => {
+      ui.newTicketSummary.value = "";
+      return `已建工单 ${opened.ticket_id}（${opened.category_name}）`;
+    });
   }
 
   const SUMMARY_SECTIONS = { who: "客户", why: "原因", wanted: "诉求", did: "已办", mood: "情绪" };
@@ -988,13 +1081,9 @@
     ui.assistFor.textContent = data.for_text ? `（针对“${data.for_text.slice(0, 20)}”）` : "";
     ui.assistSuggestions.textContent = "";
     (data.suggestions || []).forEach((suggestion) => {
-      const insert = el("button", { type: "button", className: "button button-small suggestion-insert", text: "插入" });
-      insert.disabled = !(state.open && state.open.chat && chatMode(state.open.chat) === "reply" && state.open.chat.channel !== "phone");
-      insert.addEventListener("click", () => insertReply(suggestion.insert));
-      ui.assistSuggestions.appendChild(el("li", { dataset: { documentId: suggestion.document_id } }, [
-        el("div", { className: "suggestion-title" }, [el("span", { text: suggestion.title }), insert]),
-        el("p", { className: "suggestion-passage", text: suggestion.passage }),
-      ]));
+      const item = insertable(suggestion.title, suggestion.insert, { dataset: { documentId: suggestion.document_id } });
+      item.querySelector(".suggestion-passage").textContent = suggestion.passage;
+      ui.assistSuggestions.appendChild(item);
     });
     show(ui.assistNoSuggestions, !(data.suggestions || []).length);
   }
@@ -2208,6 +2297,10 @@
     ui.replyBox.addEventListener("keydown", onReplyKeydown);
     ui.replyBox.addEventListener("input", onReplyInput);
     ui.replyWarningCancel.addEventListener("click", () => { hideReplyWarnings(); ui.replyBox.focus(); });
+    ui.lookupForm.addEventListener("submit", onLookup);
+    ui.refundForm.addEventListener("submit", onRefundSubmit);
+    ui.refundCheck.addEventListener("click", onRefundCheck);
+    ui.newTicketForm.addEventListener("submit", onNewTicket);
     ui.replyWarningConfirm.addEventListener("click", async () => {
       const text = state.confirming;
       if (!text) return;
