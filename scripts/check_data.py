@@ -1,10 +1,10 @@
 """`rasa data validate`, with every warning either explained or fatal.
 
 Rasa warns about each response that no story or rule mentions; here that is
-expected for the responses that custom actions send (the `"utter_…"` names in
-actions/), the ones the agent workspace and the channels send (workspace/, connectors/)
-and the questions forms ask. Any other warning, a response code names but the domain
-lacks, or a validation error fails the check.
+expected for the responses that code sends (the `"utter_…"` names in actions/, business/,
+assist/, connectors/ and workspace/: custom actions, agent assist, the channels and the
+agent workspace) and the questions forms ask. Any other warning, a response code names but
+the domain lacks, or a validation error fails the check.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ NOT_SENT = {"utter_action"}
 
 def responses_sent_by_actions() -> tuple[set[str], set[str]]:
     names, prefixes = set(), set()
-    for package in ("actions", "workspace", "connectors"):
+    for package in ("actions", "assist", "business", "connectors", "workspace"):
         for path in (ROOT / package).rglob("*.py"):
             for name, end in SENT.findall(path.read_text(encoding="utf-8")):
                 if name not in NOT_SENT:
