@@ -456,6 +456,17 @@ class Desk:
         await self.push.emit("message", {"chat_id": chat_id, "message": message}, f"chat:{chat_id}")
         return message
 
+    async def check_draft(self, agent_id: str, chat_id: int, text: str) -> List[Dict[str, str]]:
+        """While the agent types: what sending this draft would be held for."""
+
+        def work(session: Session, now: datetime) -> str:
+            return str(
+                LiveChatService(session).agent_wrote(chat_id, self._agent(session, agent_id)).conversation_id
+            )
+
+        text = (text or "").strip()
+        return await self._draft_warnings(await self._db(work), text) if text else []
+
     async def _draft_warnings(self, conversation_id: str, text: str) -> List[Dict[str, str]]:
         """What to check before the draft goes out: promises, personal data, a refund the rules forbid."""
         warnings = self.assistant.draft_warnings(text)

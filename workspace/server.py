@@ -364,6 +364,13 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
             ensure_ascii=False,
         )
 
+    @app.post("/api/chats/<chat_id:int>/check-draft")
+    @logged_in()
+    async def check_draft(request: Request, chat_id: int) -> HTTPResponse:
+        text = text_field(body(request), "text", 4000)
+        warnings = await desk.check_draft(request.ctx.agent_id, chat_id, text)
+        return response.json({"warnings": warnings}, ensure_ascii=False)
+
     @app.get("/api/chats/<chat_id:int>/assist")
     @logged_in()
     async def assist(request: Request, chat_id: int) -> HTTPResponse:

@@ -1,5 +1,6 @@
 """Handoff summaries of real conversations: journeys through the trained bot and the action server,
-then the summary of each tracker, every line checked against the event it names."""
+then the summary of each tracker, every line checked against the event it names. The journeys
+change nothing other tests count on (no frozen wallet, no booking changed)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,16 @@ def refund_stopped_then_a_person(chat) -> Conversation:
     return talk
 
 
-def frozen_wallet(chat) -> Conversation:
-    return conversation_to_verify(chat, "查余额", "13500135005", "1024")
+def balance_then_statement(chat) -> Conversation:
+    talk = conversation_to_verify(chat, "查余额", "13800138001", "2817")
+    talk.say("最近一周的交易记录")
+    return talk
+
+
+def flight_status(chat) -> Conversation:
+    talk = Conversation(chat)
+    talk.say("MU5101几点起飞")
+    return talk
 
 
 def knowledge_then_complaint(chat) -> Conversation:
@@ -37,7 +46,11 @@ JOURNEYS: List[Tuple[Callable, List[Tuple[str, str]]]] = [
         refund_stopped_then_a_person,
         [("who", "已通过身份验证"), ("wanted", "订单号：XH2611010001"), ("mood", "客户情绪激动")],
     ),
-    (frozen_wallet, [("who", "已通过身份验证"), ("wanted", "查钱包余额"), ("did", "查了钱包")]),
+    (
+        balance_then_statement,
+        [("who", "已通过身份验证"), ("wanted", "查交易记录"), ("did", "查了钱包"), ("did", "查了交易记录")],
+    ),
+    (flight_status, [("wanted", "查航班"), ("did", "查了航班")]),
     (knowledge_then_complaint, [("did", "用知识库回答"), ("wanted", "投诉"), ("mood", "提到监管")]),
 ]
 

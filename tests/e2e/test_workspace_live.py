@@ -77,6 +77,13 @@ def test_a_web_customer_and_an_agent_talk_live_and_the_bot_steps_aside(
         )
         assert inserted.splitlines()[0] in customer.locator(".xh-log [data-role=agent]").last.inner_text()
         agent.screenshot(path=str(ARTIFACTS / "assist.png"))
+        # Guidance while typing: a full phone number in the draft is flagged before anything is sent.
+        agent.locator("#reply-box").fill("有问题打我手机13800138001")
+        expect(agent.locator("#draft-warnings")).to_contain_text("手机号", timeout=LIVE_TIMEOUT_MS)
+        agent.locator("#send-button").click()
+        expect(agent.locator("#reply-warnings")).to_contain_text("不要把完整的个人信息发给客户")
+        agent.locator("#reply-warning-cancel").click()
+        agent.locator("#reply-box").fill("")
         agent.locator("#canned-list .canned", has_text="问候").click()  # a canned reply, to edit
         expect(agent.locator("#reply-box")).to_have_value(re.compile("很高兴为您服务"))
         agent.locator("#reply-box").fill("您好，我是王芳，这就帮您联系快递催一下。")

@@ -283,6 +283,11 @@ async def test_a_draft_with_a_promise_or_full_personal_data_goes_out_only_once_c
     wang = await workspace.logged_in("wangfang")
     assert (await wang.post(f"/api/chats/{chat_id}/accept")).status == 200
     draft = "给您补偿50元，有事打我手机13800138001"
+    checked = await (await wang.post(f"/api/chats/{chat_id}/check-draft", {"text": draft})).json()
+    assert [w["kind"] for w in checked["warnings"]] == ["promise", "personal_data"]  # while typing
+    assert (await (await wang.post(f"/api/chats/{chat_id}/check-draft", {"text": " "})).json()) == {
+        "warnings": []
+    }
     held = await wang.post(f"/api/chats/{chat_id}/messages", {"text": draft})
     body = await held.json()
     assert held.status == 409 and body["code"] == "confirm"

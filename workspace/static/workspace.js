@@ -120,6 +120,7 @@
     newTicketCategory: $("new-ticket-category"),
     newTicketSummary: $("new-ticket-summary"),
     actionResult: $("action-result"),
+    draftWarnings: $("draft-warnings"),
     replyWarnings: $("reply-warnings"),
     replyWarningList: $("reply-warning-list"),
     replyWarningCancel: $("reply-warning-cancel"),
@@ -913,6 +914,7 @@
       closePanels();
       show(ui.customerTyping, false);
       show(ui.assistPanel, false);
+      show(ui.draftWarnings, false);
       hideReplyWarnings();
       ui.replyBox.value = "";
     }
@@ -1092,6 +1094,7 @@
   function insertReply(text) {
     const current = ui.replyBox.value.trim();
     ui.replyBox.value = current ? `${current}\n${text}` : text;
+    scheduleDraftCheck();
     updateComposer();
     ui.replyBox.focus();
   }
@@ -1371,6 +1374,7 @@
     try {
       const message = await api("POST", `/api/chats/${chatId}/messages`, { text: trimmed, confirmed: Boolean(confirmed) });
       hideReplyWarnings();
+      show(ui.draftWarnings, false);
       if (sameChat(chatId)) appendMessage(message);
       if (message.state === "failed") toast(message.error || "消息没有送达客户，请重发", "error");
       return true;
@@ -1412,8 +1416,32 @@
     }
   }
 
+  /** While the agent types (600 ms after the last key): what the server would hold this draft for. */
+  function scheduleDraftCheck() {
+    window.clearTimeout(state.draftTimer);
+    const chatId = state.open && state.open.id;
+    const text = ui.replyBox.value.trim();
+    if (!chatId || !text) {
+      show(ui.draftWarnings, false);
+      return;
+    }
+    state.draftTimer = window.setTimeout(async () => {
+      let result;
+      try {
+        result = await api("POST", `/api/chats/${chatId}/check-draft`, { text });
+      } catch (error) {
+        return;  // the check at sending still applies
+      }
+      if (!sameChat(chatId) || ui.replyBox.value.trim() !== text) return;
+      const warnings = result.warnings || [];
+      ui.draftWarnings.textContent = warnings.map((w) => `⚠ ${w.label}`).join("　");
+      show(ui.draftWarnings, warnings.length > 0);
+    }, 600);
+  }
+
   function onReplyInput() {
     if (state.confirming) hideReplyWarnings();  // an edited draft is checked again when sent
+    scheduleDraftCheck();
     updateComposer();
     if (ui.replyBox.value.trim()) signalTyping(true);
   }
