@@ -1,29 +1,22 @@
 """Live guidance: alerts on what the customer writes (anger, a regulator) and warnings on the
 agent's draft before it is sent (a promise the rules do not allow, full personal data).
 
-Personal data is found by shape and checked where a checksum exists (the ID card's check digit,
-Luhn for bank cards), so that order numbers and amounts are not mistaken for it; the patterns
-work where digits touch Chinese characters.
+Personal data is found by the business core's detectors (`business.privacy`: maintained
+validators, so that order numbers and amounts are not mistaken for it).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 import yaml
 
+from business.privacy import kinds as personal_data
 from business.text import normalise
 
 LEXICON_PATH = Path(__file__).with_name("guidance.yml")
-
-MOBILE = re.compile(r"(?<!\d)(?:\+?86[-\s]?)?(1[3-9]\d[-\s]?\d{4}[-\s]?\d{4})(?!\d)")
-ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx])(?![0-9A-Za-z])")
-CARD = re.compile(r"(?<!\d)((?:\d[\s-]?){15,18}\d)(?!\d)")
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_CHECK = "10X98765432"
 
 
 @dataclass(frozen=True)
@@ -31,36 +24,6 @@ class Alert:
     kind: str  # angry / regulator / promise / personal_data
     label: str  # what the agent reads
     advice: str
-
-
-def id_card_valid(number: str) -> bool:
-    """The check digit of an 18-digit resident ID (GB 11643)."""
-    body, check = number[:17], number[17].upper()
-    return ID_CHECK[sum(int(d) * w for d, w in zip(body, ID_WEIGHTS, strict=True)) % 11] == check
-
-
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for position, digit in enumerate(reversed(digits)):
-        value = int(digit) * (2 if position % 2 else 1)
-        total += value - 9 if value > 9 else value
-    return total % 10 == 0
-
-
-def personal_data(text: str) -> List[str]:
-    """The kinds of full personal data in the text: 手机号, 身份证号, 银行卡号."""
-    folded = normalise(text)
-    found: List[str] = []
-    ids = [m for m in ID_CARD.findall(folded) if id_card_valid(m)]
-    if ids:
-        found.append("身份证号")
-    without_ids = ID_CARD.sub(" ", folded) if ids else folded
-    if MOBILE.search(without_ids):
-        found.append("手机号")
-    cards = (re.sub(r"\D", "", m) for m in CARD.findall(without_ids))
-    if any(luhn_valid(card) for card in cards):
-        found.append("银行卡号")
-    return found
 
 
 class Lexicon:
@@ -109,12 +72,12 @@ class Lexicon:
                     "赔偿、补偿等规则外的承诺需要班长同意，发出前请确认",
                 )
             )
-        kinds = personal_data(draft)
-        if kinds:
+        found = personal_data(draft)
+        if found:
             warnings.append(
                 Alert(
                     "personal_data",
-                    f"回复里有完整的{'、'.join(kinds)}",
+                    f"回复里有完整的{'、'.join(found)}",
                     "不要把完整的个人信息发给客户，请只说后四位",
                 )
             )
