@@ -12,6 +12,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from business.privacy import masked_events
 from business.services.replies import ReplyKind, open_reply_kind
 
 logger = logging.getLogger(__name__)
@@ -22,7 +23,8 @@ POLITE_REFUSAL = re.compile(r"^\W*(不用|不要|不必|算了|先不|no\b)", re
 
 
 def conversation_context(tracker: Tracker, turns: int = CONTEXT_TURNS) -> List[Dict[str, Any]]:
-    """The last messages of the conversation, for the agent who picks up a ticket."""
+    """The last messages of the conversation, for the agent who picks up a ticket (stored with it, so
+    with personal data masked as in the tracker store)."""
     messages = [
         {
             "by": "customer" if event["event"] == "user" else "bot",
@@ -32,7 +34,7 @@ def conversation_context(tracker: Tracker, turns: int = CONTEXT_TURNS) -> List[D
             else None,
             "at": event.get("timestamp"),
         }
-        for event in tracker.events
+        for event in masked_events(tracker.events)
         if event.get("event") in ("user", "bot") and event.get("text")
     ]
     return messages[-turns:]

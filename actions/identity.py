@@ -27,6 +27,7 @@ from actions.common import (
 )
 from business import clock
 from business.formatting import mask_name
+from business.privacy import masked
 from business.services.identity import (
     MAX_ATTEMPTS,
     VERIFIED_CUSTOMER_KEY,
@@ -72,7 +73,11 @@ class ValidateVerifyIdentityForm(GuardedFormValidation):
         phone = parse_phone(str(value))
         if phone is None:
             dispatcher.utter_message(response="utter_invalid_phone_number")
-        return {"phone_number": phone}
+            return {"phone_number": None}
+        # The number itself does not rest: the slot keeps its masked form, the next turn its owner.
+        with session_scope() as session:
+            candidate = IdentityVerifier(session).candidate(phone)
+        return {"phone_number": masked("mobile", phone), "identity_candidate": candidate}
 
     def validate_id_last4(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -83,7 +88,8 @@ class ValidateVerifyIdentityForm(GuardedFormValidation):
             return {"id_last4": None}
         failures = int(tracker.get_slot("verification_failures") or 0)
         with session_scope() as session:
-            result = IdentityVerifier(session).verify(tracker.get_slot("phone_number"), id_last4, failures)
+            candidate = tracker.get_slot("identity_candidate") or ""
+            result = IdentityVerifier(session).verify(candidate, id_last4, failures)
             if result.verified:
                 dispatcher.utter_message(
                     response="utter_identity_verified", customer_name=mask_name(result.customer.name)
@@ -101,12 +107,18 @@ class ValidateVerifyIdentityForm(GuardedFormValidation):
                 # required_slots() now returns nothing, which ends the form.
                 return {
                     "phone_number": None,
+                    "identity_candidate": None,
                     "id_last4": None,
                     "verification_failures": failures + 1,
                     "identity_ticket_id": ticket.id,
                 }
         dispatcher.utter_message(response="utter_identity_mismatch", attempts_left=result.attempts_left)
-        return {"phone_number": None, "id_last4": None, "verification_failures": failures + 1}
+        return {
+            "phone_number": None,
+            "identity_candidate": None,
+            "id_last4": None,
+            "verification_failures": failures + 1,
+        }
 
 
 class ActionAskPhoneNumber(FormQuestion):

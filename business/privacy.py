@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import List
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import phonenumbers
 from stdnum import luhn
@@ -145,3 +145,42 @@ def kinds(text: str) -> List[str]:
         if name not in names:
             names.append(name)
     return names
+
+
+# Slots that hold personal data for a moment (verification): what rests instead of their value.
+SENSITIVE_SLOTS = {"phone_number", "id_last4"}
+# An answer to "身份证后四位" is a fragment of an ID number, with nothing around it to recognise it by.
+_ID_FRAGMENT = re.compile(r"(?<![0-9A-Za-z])\d{3}[\dXx](?![0-9A-Za-z])")
+ASKS_FOR_FRAGMENT = "id_last4"
+
+
+def mask_value(value: Any, fragment: bool = False) -> Any:
+    """Every string inside `value` masked (dicts and lists walked); `fragment` also masks 4-character
+    ID tails."""
+    if isinstance(value, str):
+        text = mask(value)
+        return _ID_FRAGMENT.sub("****", text) if fragment else text
+    if isinstance(value, Mapping):
+        return {key: mask_value(item, fragment) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_value(item, fragment) for item in value]
+    return value
+
+
+def masked_events(events: Sequence[Mapping[str, Any]], start: int = 0) -> List[Dict[str, Any]]:
+    """`events[start:]` as they may rest (tracker store, event broker): personal data in any text
+    masked, the verification slots' values replaced, and the customer's answer to the ID-tail
+    question masked whole. The events before `start` are read only for what was being asked."""
+    asked: Optional[str] = None
+    resting: List[Dict[str, Any]] = []
+    for index, event in enumerate(events):
+        kind = event.get("event")
+        if index >= start:
+            data: Dict[str, Any] = mask_value(event, fragment=kind == "user" and asked == ASKS_FOR_FRAGMENT)
+            if kind == "slot" and event.get("name") in SENSITIVE_SLOTS and event.get("value"):
+                value = str(event["value"])
+                data["value"] = masked("mobile", value) if event.get("name") == "phone_number" else "****"
+            resting.append(data)
+        if kind == "slot" and event.get("name") == "requested_slot":
+            asked = event.get("value")
+    return resting

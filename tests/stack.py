@@ -7,8 +7,8 @@ What the session fixture does:
   * model: ``$XINGHE_MODEL`` if set, else the newest ``models/*.tar.gz``; no
     model is a failure ("no trained model: run `make train`"), never a skip;
   * a temp dir with a fresh SQLite business DB (``DATABASE_URL``, seeded by
-    run.sh as on a new machine), a copy of endpoints.yml with no
-    ``tracker_store`` (Rasa keeps conversations in memory), and run.sh's run
+    run.sh as on a new machine), a copy of endpoints.yml whose tracker store writes to the run
+    directory, and run.sh's run
     directory (``XINGHE_RUN_DIR``: the API and action tokens it creates, the
     runtime endpoints, the logs);
   * no RASA_API_TOKEN or ACTIONS_TOKEN in the environment, so the tokens are
@@ -187,7 +187,8 @@ class E2EStack:
         if not src.is_file():
             pytest.fail(f"{src} not found", pytrace=False)
         data = yaml.safe_load(src.read_text(encoding="utf-8")) or {}
-        data.pop("tracker_store", None)  # in-memory tracker store
+        # The shipped tracker store (personal data masked at rest), in this run's own file.
+        data["tracker_store"]["db"] = str(self.run_dir / "tracker.db")
         self.endpoints.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
     def _fail_with_logs(self, message: str) -> None:

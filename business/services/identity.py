@@ -51,9 +51,16 @@ class IdentityVerifier:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def verify(self, phone: str, id_last4: str, failures_so_far: int = 0) -> VerificationResult:
-        """Checks the pair; a mismatch never says which half was wrong."""
+    def candidate(self, phone: str) -> str:
+        """Whose registered phone this is: the customer's id, or "" for nobody. The conversation keeps
+        this for the ID check of the next turn instead of the number, which never rests in clear;
+        the customer is told nothing about it until that check."""
         customer = self.session.execute(select(Customer).where(Customer.phone == phone)).scalar_one_or_none()
+        return str(customer.id) if customer is not None else ""
+
+    def verify(self, candidate: str, id_last4: str, failures_so_far: int = 0) -> VerificationResult:
+        """Checks the ID tail against the phone's owner; a mismatch never says which half was wrong."""
+        customer = self.session.get(Customer, candidate) if candidate else None
         if customer is not None and customer.id_card_last4.upper() == id_last4.upper():
             return VerificationResult(customer, MAX_ATTEMPTS - failures_so_far)
         return VerificationResult(None, MAX_ATTEMPTS - failures_so_far - 1)

@@ -16,6 +16,7 @@ from sqlalchemy import Column, DateTime, Integer, String, Text, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import declarative_base
 
+from business.privacy import mask_value
 from business.store.db import get_engine, session_scope
 
 Base = declarative_base()
@@ -57,7 +58,8 @@ class Transcripts:
                     conversation_id=conversation_id,
                     message_id=message["id"],
                     role=message["role"],
-                    body=json.dumps(message, ensure_ascii=False),
+                    # Kept for reloads and for the agents: personal data masked, as in the tracker store.
+                    body=json.dumps(mask_value(message), ensure_ascii=False),
                 )
             )
 

@@ -7,10 +7,16 @@ from tests.actions.conftest import make_tracker
 FORM = "verify_identity_form"
 
 
-def answer_id(id_last4, phone="13800138001", failures=0, **kwargs):
+def answer_id(id_last4, candidate="C001", failures=0, **kwargs):
+    """The customer answers the ID-tail question; the phone they gave before belongs to `candidate`."""
     return make_tracker(
         id_last4,
-        slots={"phone_number": phone, "requested_slot": "id_last4", "verification_failures": failures},
+        slots={
+            "phone_number": "138****8001",
+            "identity_candidate": candidate,
+            "requested_slot": "id_last4",
+            "verification_failures": failures,
+        },
         extracted={"id_last4": id_last4},
         active_loop=FORM,
         **kwargs,
@@ -27,7 +33,12 @@ def test_the_right_pair_verifies_and_greets_by_masked_name(run):
 def test_a_wrong_pair_asks_again_and_counts(run):
     result = run(ValidateVerifyIdentityForm(), answer_id("0000"))
     # Both halves are cleared, so the form asks for the phone number again.
-    assert result.slots() == {"phone_number": None, "id_last4": None, "verification_failures": 1}
+    assert result.slots() == {
+        "phone_number": None,
+        "identity_candidate": None,
+        "id_last4": None,
+        "verification_failures": 1,
+    }
     assert result.message("utter_identity_mismatch")["attempts_left"] == 2
 
 
@@ -68,6 +79,17 @@ def test_a_malformed_phone_gets_a_format_hint(run):
     result = run(ValidateVerifyIdentityForm(), tracker)
     assert result.responses == ["utter_invalid_phone_number"]
     assert result.slots()["phone_number"] is None
+
+
+def test_a_phone_number_rests_masked_and_the_next_turn_knows_only_its_owner(run):
+    tracker = make_tracker(
+        "13800138001",
+        slots={"requested_slot": "phone_number"},
+        extracted={"phone_number": "13800138001"},
+        active_loop=FORM,
+    )
+    slots = run(ValidateVerifyIdentityForm(), tracker).slots()
+    assert (slots["phone_number"], slots["identity_candidate"]) == ("138****8001", "C001")
 
 
 def test_a_malformed_id_tail_does_not_count_as_a_failure(run):

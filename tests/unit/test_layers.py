@@ -17,7 +17,17 @@ from typing import Iterator, Set, Tuple
 
 ROOT = Path(__file__).resolve().parents[2]
 RASA_PACKAGES = {"rasa", "rasa_sdk", "sanic", "tensorflow"}
-ABOVE_THE_CORE = {"actions", "connectors", "kb", "nlu", "scripts", "tests"}
+ABOVE_THE_CORE = {
+    "actions",
+    "assist",
+    "connectors",
+    "kb",
+    "nlu",
+    "persistence",
+    "scripts",
+    "tests",
+    "workspace",
+}
 
 
 def imported_packages(path: Path) -> Iterator[Tuple[int, str]]:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from stdnum import luhn
 from stdnum.cn import ric
 
-from business.privacy import find, kinds, mask
+from business.privacy import find, kinds, mask, masked_events
 
 CHINESE = st.text(
     alphabet=st.sampled_from("我的手机号是身份证银行卡请帮查一下订单退款到哪了，。！？ 好的谢谢"), max_size=12
@@ -106,3 +106,27 @@ def test_what_is_not_personal_data_is_not_found(text):
 
 def test_the_kinds_for_the_agent_in_the_order_they_appear():
     assert kinds("手机13800138001，身份证11010519491231002X，再发一遍13900139002") == ["手机号", "身份证号"]
+
+
+def test_events_rest_masked_and_the_id_tail_answer_is_masked_by_what_was_asked():
+    events = [
+        {"event": "slot", "name": "requested_slot", "value": "id_last4"},
+        {"event": "user", "text": "后四位是351X", "parse_data": {"text": "后四位是351X", "entities": []}},
+        {"event": "slot", "name": "id_last4", "value": "351X"},
+        {"event": "slot", "name": "requested_slot", "value": None},
+        {
+            "event": "user",
+            "text": "订单XH2611010001，我手机13800138001",
+            "parse_data": {"entities": [{"entity": "phone_number", "value": "13800138001"}]},
+        },
+        {"event": "slot", "name": "phone_number", "value": "13800138001"},
+    ]
+    resting = masked_events(events)
+    assert resting[1]["text"] == resting[1]["parse_data"]["text"] == "后四位是****"
+    assert resting[2]["value"] == "****"
+    assert resting[4]["text"] == "订单XH2611010001，我手机138****8001"  # the order id stays
+    assert resting[4]["parse_data"]["entities"][0]["value"] == "138****8001"
+    assert resting[5]["value"] == "138****8001"
+    # Only the events from `start` are returned; the earlier ones still say what was asked.
+    assert masked_events(events[:3], start=1)[0]["text"] == "后四位是****"
+    assert events[1]["text"] == "后四位是351X"  # the conversation in memory is not touched

@@ -1,0 +1,1 @@
+"""Rasa's stores, extended so that personal data never rests in clear (business.privacy)."""

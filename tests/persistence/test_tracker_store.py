@@ -1,0 +1,65 @@
+"""Rasa's SQL tracker store as the product configures it: what rests in its database and what its
+event broker publishes carries no personal data in clear, while the conversation goes on."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from rasa.core.brokers.sql import SQLEventBroker
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from persistence.tracker_store import MaskingSQLTrackerStore
+
+DOMAIN = Domain.load("domain.yml")
+PHONE, ID_TAIL, CARD = "13800138001", "2817", "6222020200112233446"
+
+
+def rows(db, table="events") -> list[str]:
+    with sqlite3.connect(db) as connection:
+        return [row[0] for row in connection.execute(f"SELECT data FROM {table} ORDER BY id")]
+
+
+async def test_what_rests_and_what_the_broker_streams_is_masked_turn_after_turn(tmp_path):
+    broker = SQLEventBroker(db=str(tmp_path / "events.db"))
+    store = MaskingSQLTrackerStore(
+        DOMAIN, dialect="sqlite", db=str(tmp_path / "tracker.db"), event_broker=broker
+    )
+    tracker = DialogueStateTracker("web:c1", DOMAIN.slots)
+    tracker.update(SlotSet("requested_slot", "phone_number"))
+    tracker.update(
+        UserUttered(
+            f"我的手机是{PHONE}",
+            {"name": "inform"},
+            [{"entity": "phone_number", "value": PHONE, "start": 5, "end": 16}],
+        )
+    )
+    tracker.update(SlotSet("phone_number", "138****8001"))
+    tracker.update(SlotSet("requested_slot", "id_last4"))
+    await store.save(tracker)
+    assert tracker.latest_message.text == f"我的手机是{PHONE}"  # the turn in memory keeps it
+
+    tracker.update(UserUttered(ID_TAIL, {"name": "inform"}))  # the next turn: the ID tail alone
+    tracker.update(SlotSet("id_last4", ID_TAIL))
+    tracker.update(SlotSet("requested_slot", None))
+    tracker.update(UserUttered(f"退款打到卡号{CARD}吧", {"name": "inform"}))
+    tracker.update(ActionExecuted("action_listen"))
+    tracker.update(BotUttered("好的，收件人 张* 138****8001"))
+    await store.save(tracker)
+
+    resting = rows(tmp_path / "tracker.db")
+    streamed = rows(tmp_path / "events.db")
+    assert len(resting) == len(streamed) == len(tracker.events)  # each event once, none lost
+    for stored in (resting, streamed):
+        everything = "\n".join(stored)
+        assert PHONE not in everything and CARD not in everything
+        assert json.loads(stored[4])["text"] == "****"  # the answer to the ID-tail question
+        assert json.loads(stored[5])["value"] == "****"  # the id_last4 slot
+    restored = await store.retrieve("web:c1")
+    assert [e.text for e in restored.events if isinstance(e, UserUttered)] == [
+        "我的手机是138****8001",
+        "****",
+        "退款打到卡号***************3446吧",
+    ]
