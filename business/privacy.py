@@ -167,20 +167,18 @@ def mask_value(value: Any, fragment: bool = False) -> Any:
     return value
 
 
-def masked_events(events: Sequence[Mapping[str, Any]], start: int = 0) -> List[Dict[str, Any]]:
-    """`events[start:]` as they may rest (tracker store, event broker): personal data in any text
-    masked, the verification slots' values replaced, and the customer's answer to the ID-tail
-    question masked whole. The events before `start` are read only for what was being asked."""
-    asked: Optional[str] = None
+def masked_events(events: Sequence[Mapping[str, Any]], asked: Optional[str] = None) -> List[Dict[str, Any]]:
+    """Events as they may rest (tracker store, event broker): personal data in any text masked, the
+    verification slots' values replaced, and the customer's answer to the ID-tail question masked
+    whole. `asked` is the slot the bot was asking for before the first of them."""
     resting: List[Dict[str, Any]] = []
-    for index, event in enumerate(events):
+    for event in events:
         kind = event.get("event")
-        if index >= start:
-            data: Dict[str, Any] = mask_value(event, fragment=kind == "user" and asked == ASKS_FOR_FRAGMENT)
-            if kind == "slot" and event.get("name") in SENSITIVE_SLOTS and event.get("value"):
-                value = str(event["value"])
-                data["value"] = masked("mobile", value) if event.get("name") == "phone_number" else "****"
-            resting.append(data)
+        data: Dict[str, Any] = mask_value(event, fragment=kind == "user" and asked == ASKS_FOR_FRAGMENT)
+        if kind == "slot" and event.get("name") in SENSITIVE_SLOTS and event.get("value"):
+            value = str(event["value"])
+            data["value"] = masked("mobile", value) if event.get("name") == "phone_number" else "****"
         if kind == "slot" and event.get("name") == "requested_slot":
             asked = event.get("value")
+        resting.append(data)
     return resting

@@ -3,8 +3,8 @@ masked events to the event broker (which only ever hears from the tracker store)
 
 The conversation in memory keeps the clear values for the turn that needs them (the bot reads a
 phone number and checks it in the same turn); what rests, and so what every later turn, the
-workspace and analytics read, is masked (`business.privacy.masked_events`). Events are counted the
-way Rasa counts them (already stored, or already streamed), so only new ones are written.
+workspace and analytics read, is masked (`business.privacy.masked_events`). Only the events not
+stored yet are written and streamed, counted the way Rasa counts them.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import logging
 from typing import Any, Dict, List
 
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.constants import REQUESTED_SLOT
+from rasa.shared.core.events import SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
@@ -24,26 +26,37 @@ logger = logging.getLogger(__name__)
 
 def resting_events(tracker: DialogueStateTracker, start: int) -> List[Dict[str, Any]]:
     """The tracker's events from `start` on, as they may rest."""
-    return masked_events([event.as_dict() for event in tracker.events], start)
+    events = list(tracker.events)
+    asked = next(
+        (e.value for e in reversed(events[:start]) if isinstance(e, SlotSet) and e.key == REQUESTED_SLOT),
+        None,
+    )
+    return masked_events([event.as_dict() for event in events[start:]], asked)
 
 
 class MaskingSQLTrackerStore(SQLTrackerStore):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.engine.dialect.name == "sqlite":  # a commit appends to the log instead of rewriting
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+
     async def stream_events(self, tracker: DialogueStateTracker) -> None:
-        if self.event_broker is None:
-            return
-        stored = await self.retrieve(tracker.sender_id)
-        offset = len(stored.events) if stored else 0
-        for data in resting_events(tracker, offset):
-            self.event_broker.publish({"sender_id": tracker.sender_id, **data})
+        """Streaming happens in `save`, from the same masked events it writes."""
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        await self.stream_events(tracker)
         with self.session_scope() as session:
+            # What is stored already is counted, not read back: Rasa's own `stream_events` rebuilds the
+            # whole tracker from the database on every save only to count its events.
             stored = self._event_query(
                 session, tracker.sender_id, fetch_events_from_all_sessions=False
             ).count()
             new = list(tracker.events)[stored:]
-            for event, data in zip(new, resting_events(tracker, stored), strict=True):
+            resting = resting_events(tracker, stored)
+            if self.event_broker is not None:
+                for data in resting:
+                    self.event_broker.publish({"sender_id": tracker.sender_id, **data})
+            for event, data in zip(new, resting, strict=True):
                 session.add(
                     self.SQLEvent(
                         sender_id=tracker.sender_id,

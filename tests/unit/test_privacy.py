@@ -127,6 +127,6 @@ def test_events_rest_masked_and_the_id_tail_answer_is_masked_by_what_was_asked()
     assert resting[4]["text"] == "订单XH2611010001，我手机138****8001"  # the order id stays
     assert resting[4]["parse_data"]["entities"][0]["value"] == "138****8001"
     assert resting[5]["value"] == "138****8001"
-    # Only the events from `start` are returned; the earlier ones still say what was asked.
-    assert masked_events(events[:3], start=1)[0]["text"] == "后四位是****"
+    # Events read on their own still know what was asked before them.
+    assert masked_events(events[1:3], asked="id_last4")[0]["text"] == "后四位是****"
     assert events[1]["text"] == "后四位是351X"  # the conversation in memory is not touched
