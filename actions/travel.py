@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, Callable, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Tracker
@@ -23,7 +22,7 @@ from actions.common import (
 )
 from actions.identity import VerifiedJourneyValidation
 from business import clock
-from business.formatting import month_day, month_day_time, yuan
+from business.formatting import month_day, month_day_time, percent, yuan
 from business.services.dates import names_a_day, only_ruled_out_days, resolve_date, resolve_new_date
 from business.services.tickets import TicketService
 from business.services.travel import (
@@ -46,10 +45,6 @@ MAX_BOOKINGS_SHOWN = 3
 
 def clock_time(moment: datetime) -> str:
     return f"{moment:%H:%M}"
-
-
-def percent(rate: Decimal) -> str:
-    return f"{rate * 100:.0f}"
 
 
 def booking_facts(booking: FlightBooking) -> Dict[str, str]:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from business.formatting import PAYMENT_METHOD_NAMES, mask_name, mask_phone, month_day, month_day_time, yuan
 from business.services.live_chat import RESULTS
-from business.services.refunds import REASON_NAMES
+from business.services.refunds import REASON_NAMES, REFUND_STATES
 from business.services.tickets import CATEGORY_NAMES, OPEN_STATUSES
 from business.services.tickets import STATUS_NAMES as TICKET_STATUS_NAMES
 from business.store.models import Customer, FlightBooking, LiveChat, Order, Refund, Ticket
@@ -24,7 +24,6 @@ ORDER_STATUS_NAMES = {
     "refunding": "退款中",
     "refunded": "已退款",
 }
-REFUND_STATUS_NAMES = {"processing": "处理中", "refunded": "已退款", "rejected": "已驳回"}
 BOOKING_STATUS_NAMES = {"confirmed": "已出票", "flown": "已出行", "cancelled": "已退票"}
 RECENT = 5
 
@@ -103,7 +102,7 @@ def customer_360(session: Session, customer_id: str, conversation_id: Optional[s
                 "order_id": refund.order_id,
                 "amount": yuan(refund.amount),
                 "reason": REASON_NAMES.get(refund.reason, refund.reason),
-                "status_name": REFUND_STATUS_NAMES.get(refund.status, refund.status),
+                "status_name": REFUND_STATES.get(refund.status, refund.status),
                 "requested_on": month_day(refund.requested_at),
             }
             for refund in refunds

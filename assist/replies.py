@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from sqlalchemy.orm import Session
 
-from business.formatting import month_day_time, yuan
+from business.formatting import month_day_time, percent, yuan
 from business.services.orders import OrderService, order_facts, status_response
 from business.services.refunds import refund_status_facts
 from business.services.tickets import TicketService
@@ -86,9 +86,9 @@ def fee_text(booking: FlightBooking, now: datetime, say: Wording) -> str:
         return say("utter_agent_fee_not_allowed", why=FEE_REFUSALS.get(change.band, "状态不允许"), **values)
     return say(
         "utter_agent_fee_quote",
-        change_rate=f"{(change.rate * 100).normalize():f}",
+        change_rate=percent(change.rate),
         change_fee=yuan(change.fee),
-        refund_rate=f"{(refund.rate * 100).normalize():f}",
+        refund_rate=percent(refund.rate),
         refund_fee=yuan(refund.fee),
         refund_amount=yuan(refund.refund_amount),
         **values,

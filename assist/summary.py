@@ -13,6 +13,7 @@ import yaml
 
 from assist.guidance import Lexicon
 from business.formatting import mask_name
+from business.services.live_chat import REASONS
 from business.wording import DOMAIN
 
 # What the customer wanted, by the intent the bot recognised.
@@ -64,12 +65,6 @@ FORMS: Dict[str, str] = {
     "change_flight_form": "改签",
     "cancel_flight_form": "退票",
     "complaint_form": "投诉登记",
-}
-REASONS: Dict[str, str] = {
-    "asked": "客户要求人工",
-    "complaint": "客户投诉",
-    "wallet_frozen": "钱包被冻结，需要人工核实",
-    "not_understood": "机器人多次没听懂",
 }
 QUOTE_CHARS = 60
 

@@ -20,6 +20,11 @@ def yuan(amount: Decimal) -> str:
     return f"{Decimal(amount).quantize(Decimal('0.01')):.2f}"
 
 
+def percent(rate: Decimal) -> str:
+    """0.10 -> '10' (fee rates are whole percents)."""
+    return f"{rate * 100:.0f}"
+
+
 def mask_phone(phone: str) -> str:
     return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 7 else "****"
 

@@ -15,7 +15,7 @@ from typing import Any, Dict, List
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.constants import REQUESTED_SLOT
-from rasa.shared.core.events import SlotSet
+from rasa.shared.core.events import Event, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
@@ -24,9 +24,8 @@ from business.privacy import masked_events
 logger = logging.getLogger(__name__)
 
 
-def resting_events(tracker: DialogueStateTracker, start: int) -> List[Dict[str, Any]]:
-    """The tracker's events from `start` on, as they may rest."""
-    events = list(tracker.events)
+def resting_events(events: List[Event], start: int) -> List[Dict[str, Any]]:
+    """The events from `start` on, as they may rest."""
     asked = next(
         (e.value for e in reversed(events[:start]) if isinstance(e, SlotSet) and e.key == REQUESTED_SLOT),
         None,
@@ -51,8 +50,9 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             stored = self._event_query(
                 session, tracker.sender_id, fetch_events_from_all_sessions=False
             ).count()
-            new = list(tracker.events)[stored:]
-            resting = resting_events(tracker, stored)
+            events = list(tracker.events)
+            new = events[stored:]
+            resting = resting_events(events, stored)
             if self.event_broker is not None:
                 for data in resting:
                     self.event_broker.publish({"sender_id": tracker.sender_id, **data})

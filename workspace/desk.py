@@ -181,6 +181,16 @@ def ticket_view(
     return view
 
 
+def reply_text(text: Optional[str]) -> str:
+    """What an agent writes to a customer, trimmed; empty or too long is refused in Chinese."""
+    text = (text or "").strip()
+    if not text:
+        raise AgentError("消息不能为空")
+    if len(text) > MAX_REPLY_CHARS:
+        raise AgentError(f"消息太长了（最多{MAX_REPLY_CHARS}字）")
+    return text
+
+
 def canned_view(reply: CannedReply) -> Dict[str, Any]:
     return {
         "id": reply.id,
@@ -293,6 +303,16 @@ class Desk:
     async def my_chats(self, agent_id: str) -> List[Dict[str, Any]]:
         def work(session: Session, now: datetime) -> List[Dict[str, Any]]:
             return [self._view(session, chat, now) for chat in LiveChatService(session).active_for(agent_id)]
+
+        return await self._db(work)
+
+    async def may_watch(self, agent_id: str, chat_id: int) -> bool:
+        """Whether the agent may follow this chat live (the chat's transcript is read when opened)."""
+
+        def work(session: Session, now: datetime) -> bool:
+            service = LiveChatService(session)
+            chat = service.chat(chat_id)
+            return chat is not None and service.may_see(self._agent(session, agent_id), chat)
 
         return await self._db(work)
 
@@ -429,11 +449,7 @@ class Desk:
     async def send(self, agent_id: str, chat_id: int, text: str, confirmed: bool = False) -> Dict[str, Any]:
         """The agent's reply, delivered through the customer's own channel; its delivery state. A
         draft with a warning (a promise, personal data) goes out only once the agent confirmed it."""
-        text = (text or "").strip()
-        if not text:
-            raise AgentError("消息不能为空")
-        if len(text) > MAX_REPLY_CHARS:
-            raise AgentError(f"消息太长了（最多{MAX_REPLY_CHARS}字）")
+        text = reply_text(text)
 
         def work(session: Session, now: datetime) -> Tuple[str, str]:
             agent = self._agent(session, agent_id)
@@ -632,6 +648,12 @@ class Desk:
             raise AgentError("没有这个工单，或您无权查看")
         return ticket
 
+    @staticmethod
+    def _ticket_view(session: Session, ticket: Ticket, now: datetime) -> Dict[str, Any]:
+        """One ticket in full, with its customer (masked)."""
+        customer = session.get(Customer, ticket.customer_id) if ticket.customer_id else None
+        return ticket_view(ticket, customer, now, full=True)
+
     async def tickets(self, agent_id: str, filters: Dict[str, str]) -> List[Dict[str, Any]]:
         """The worklist: open tickets of the agent's groups (all for supervisors), filtered."""
 
@@ -665,8 +687,7 @@ class Desk:
             agent = self._agent(session, agent_id)
             ticket = self._ticket(session, agent, ticket_id)
             AuditLog(session).record(agent.id, "view_ticket", now, subject=ticket.id)
-            customer = session.get(Customer, ticket.customer_id) if ticket.customer_id else None
-            return ticket_view(ticket, customer, now, full=True)
+            return self._ticket_view(session, ticket, now)
 
         return await self._db(work)
 
@@ -687,8 +708,7 @@ class Desk:
                 ticket, status, note, now, agent_id=agent.id, for_customer=for_customer
             )
             AuditLog(session).record(agent.id, "ticket_status", now, subject=ticket.id, detail=status)
-            customer = session.get(Customer, ticket.customer_id) if ticket.customer_id else None
-            return ticket_view(ticket, customer, now, full=True)
+            return self._ticket_view(session, ticket, now)
 
         return await self._signal_ticket(await self._db(work), agent_id)
 
@@ -709,18 +729,13 @@ class Desk:
             AuditLog(session).record(
                 agent.id, "ticket_assign", now, subject=ticket.id, detail=assignee_id or ""
             )
-            customer = session.get(Customer, ticket.customer_id) if ticket.customer_id else None
-            return ticket_view(ticket, customer, now, full=True)
+            return self._ticket_view(session, ticket, now)
 
         return await self._signal_ticket(await self._db(work), agent_id)
 
     async def reply_on_ticket(self, agent_id: str, ticket_id: str, text: str) -> Dict[str, Any]:
         """Writes to the customer in the conversation the ticket came from, through their channel."""
-        text = (text or "").strip()
-        if not text:
-            raise AgentError("消息不能为空")
-        if len(text) > MAX_REPLY_CHARS:
-            raise AgentError(f"消息太长了（最多{MAX_REPLY_CHARS}字）")
+        text = reply_text(text)
 
         def find(session: Session, now: datetime) -> Tuple[str, str]:
             agent = self._agent(session, agent_id)
@@ -743,8 +758,7 @@ class Desk:
                 ticket, ticket.status, text, now, agent_id=agent.id, for_customer=True
             )
             AuditLog(session).record(agent.id, "ticket_reply", now, subject=ticket.id)
-            customer = session.get(Customer, ticket.customer_id) if ticket.customer_id else None
-            return ticket_view(ticket, customer, now, full=True)
+            return self._ticket_view(session, ticket, now)
 
         return await self._signal_ticket(await self._db(record), agent_id)
 

@@ -530,8 +530,10 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
         if not isinstance(chat_id, int):
             return {"ok": False}
         try:
-            await desk.chat(agent_id, chat_id)
-        except (AgentError, RasaUnavailable):
+            allowed = await desk.may_watch(agent_id, chat_id)
+        except AgentError:
+            return {"ok": False}
+        if not allowed:
             return {"ok": False}
         for room in list(sio.rooms(sid)):
             if room.startswith("chat:"):

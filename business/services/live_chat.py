@@ -38,8 +38,8 @@ GROUP_OF_INTENT: Dict[str, str] = {
 }
 REASONS: Dict[str, str] = {
     "asked": "客户要求人工",
-    "complaint": "投诉",
-    "wallet_frozen": "钱包冻结",
+    "complaint": "客户投诉",
+    "wallet_frozen": "钱包冻结，需人工核实",
     "not_understood": "机器人多次没听懂",
 }
 NOT_UNDERSTOOD_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
