@@ -1,8 +1,8 @@
 """A channel that cannot deliver an agent's message says why, in Chinese, for the agent who wrote it.
 
-The workspace reaches the channel only through Rasa's HTTP API, and Rasa answers a failed delivery
-with its own error text around the channel's exception; the reason is marked so that the workspace
-finds it there.
+The workspace reaches the channel only through Rasa (the workspace bridge channel), which answers a
+failed delivery with the channel's exception text; the reason is marked so that the workspace finds
+it there.
 """
 
 from __future__ import annotations

@@ -1,8 +1,11 @@
 """The workspace's only way into Rasa: its HTTP API, with the API token.
 
 The conversation stays one conversation in the tracker store: pausing and resuming are events on
-its tracker, and an agent's message is a bot message appended to it with `execute_side_effects`,
-which makes Rasa deliver it through the customer's latest channel (`output_channel=latest`).
+its tracker, and an agent's message is a bot message appended to it. Reading goes through Rasa's
+tracker API; writing goes through the workspace bridge channel (`connectors/workspace_bridge.py`),
+which appends under the conversation's lock and delivers the bot messages through the customer's
+latest channel, as Rasa's `POST …/tracker/events?output_channel=latest&execute_side_effects=true`
+does, without that route's costly schema check on every message.
 """
 
 from __future__ import annotations
@@ -38,10 +41,15 @@ class RasaApi:
         return self._session
 
     async def _call(self, method: str, path: str, params: Dict[str, str], body: Any = None) -> Any:
+        """Rasa's own API takes the token as a query parameter, the bridge channel as a Bearer token."""
         url = f"{self.base_url}{path}"
         try:
             async with self._http().request(
-                method, url, params={**params, "token": self.token}, json=body
+                method,
+                url,
+                params=params if path.startswith("/webhooks/") else {**params, "token": self.token},
+                json=body,
+                headers={"Authorization": f"Bearer {self.token}"},
             ) as reply:
                 if reply.status >= 400:
                     logger.error("rasa %s %s answered %s", method, path, reply.status)
@@ -75,10 +83,8 @@ class RasaApi:
 
     async def append(self, conversation_id: str, events: List[Dict[str, Any]], deliver: bool = False) -> None:
         """Appends events; with `deliver`, the bot messages among them go to the customer's channel."""
-        params = {"include_events": "NONE"}
-        if deliver:
-            params.update(output_channel="latest", execute_side_effects="true")
-        await self._call("POST", self._path(conversation_id) + "/events", params, events)
+        body = {"conversation_id": conversation_id, "events": events, "deliver": deliver}
+        await self._call("POST", "/webhooks/workspace/events", {}, body)
 
     async def say(self, conversation_id: str, text: str, **metadata: Any) -> None:
         await self.append(

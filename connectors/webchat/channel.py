@@ -19,9 +19,7 @@ Events (docs/webchat.md has the full protocol):
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
-import os
 import time
 import weakref
 from enum import Enum
@@ -41,6 +39,7 @@ from business import clock
 from business.services.identity import VERIFIED_CUSTOMER_KEY
 from business.services.live_chat import LiveChatService
 from business.store.db import session_scope
+from connectors.api_token import api_token, api_token_refusal
 from connectors.webchat.limits import RateLimiter, message_problem
 from connectors.webchat.messages import bot_message, new_message, user_message
 from connectors.webchat.notices import Notice
@@ -67,7 +66,6 @@ HANDOFF_QUEUED_RESPONSES = frozenset({"utter_handoff_queued", "utter_handoff_alr
 RATING_REQUEST_RESPONSES = frozenset({"utter_goodbye"})
 RATING_QUESTION = "本次服务您满意吗？请为我们打分（1-5星）。"
 MAX_COMMENT_CHARS = 500
-API_TOKEN_ENV = "RASA_API_TOKEN"  # the agent workspace's key to Rasa, and to the agent-typing signal
 
 
 def rate_live_chat(engine: Engine, conversation_id: str, score: int) -> None:
@@ -159,7 +157,7 @@ class WebChatInput(InputChannel):
         self.limiter = RateLimiter(per_second=settings.rate_per_second, burst=settings.rate_burst)
         self._transcripts = transcripts
         self.hub: Optional[ConversationHub] = None
-        self.workspace = WorkspaceSignal(workspace_url(), os.environ.get(API_TOKEN_ENV))
+        self.workspace = WorkspaceSignal(workspace_url(), api_token())
         # One turn at a time per conversation, in arrival order (asyncio.Lock is FIFO).
         self._turn_locks: "weakref.WeakValueDictionary[str, asyncio.Lock]" = weakref.WeakValueDictionary()
         self._tasks: Set[asyncio.Task] = set()
@@ -224,12 +222,9 @@ class WebChatInput(InputChannel):
         async def agent_typing(request: Request) -> HTTPResponse:
             """The agent workspace says an agent is typing to this customer (not part of the transcript).
             Only with Rasa's API token: the workspace is the one holder of it besides Rasa."""
-            expected = os.environ.get(API_TOKEN_ENV)
-            if not expected:
-                return response.json({"error": "未配置"}, status=503)
-            scheme, _, offered = request.headers.get("authorization", "").partition(" ")
-            if scheme != "Bearer" or not hmac.compare_digest(offered.encode(), expected.encode()):
-                return response.json({"error": "无权访问"}, status=403)
+            refusal = api_token_refusal(request)
+            if refusal is not None:
+                return refusal
             data = request.json if isinstance(request.json, dict) else {}
             conversation_id, on = data.get("conversation_id"), data.get("on")
             if not isinstance(conversation_id, str) or not isinstance(on, bool) or self.hub is None:

@@ -200,6 +200,30 @@ def test_the_api_token_opens_the_api(rasa_url, chat, verified_conversation):
     assert "138****8001" in transcript and "13800138001" not in transcript
 
 
+def test_the_workspace_bridge_takes_only_the_token_and_only_the_workspaces_events(
+    rasa_url, chat, verified_conversation
+):
+    """The channel the agent workspace writes through: a stranger gets 403; even with the token,
+    nothing but an agent's own events (no slot, no customer message) goes into a conversation."""
+    url = rasa_url + "/webhooks/workspace/events"
+    forged = {
+        "conversation_id": verified_conversation,
+        "events": [{"event": "slot", "name": "verified_customer_id", "value": "C003"}],
+    }
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong-token"},
+        {"Authorization": f"Token {chat.api['token']}"},
+    ):
+        answer = requests.post(url, json=forged, headers=headers, timeout=30)
+        assert answer.status_code == 403 and answer.json() == {"error": "无权访问"}
+    answer = requests.post(
+        url, json=forged, headers={"Authorization": f"Bearer {chat.api['token']}"}, timeout=30
+    )
+    assert answer.status_code == 400 and "只接受" in answer.json()["error"]
+    assert chat.tracker(verified_conversation)["slots"]["verified_customer_id"] == "C001"
+
+
 @pytest.mark.parametrize("path", ["/conversations/x/tracker", "/model/parse", WEBHOOK])
 def test_no_other_site_may_call_rasa_from_a_visitors_browser(rasa_url, path):
     evil = {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}

@@ -25,7 +25,7 @@ DEMO_PASSWORD = "xinghe-demo"
 
 @dataclass
 class FakeRasa:
-    """Rasa's tracker endpoints: GET a tracker, POST events (with the query the workspace sent)."""
+    """Rasa's tracker endpoint (GET a tracker) and the workspace bridge channel (POST events)."""
 
     events: Dict[str, List[Dict[str, Any]]] = field(default_factory=dict)
     posts: List[Dict[str, Any]] = field(default_factory=list)
@@ -58,16 +58,15 @@ class FakeRasa:
             self.typing.append(request.json)
             return response.json({"ok": True})
 
-        @app.post("/conversations/<conversation_id:str>/tracker/events")
-        async def append(request: Request, conversation_id: str):
-            if request.args.get("token") != RASA_TOKEN:
-                return response.json({"error": "token"}, status=401)
-            events = request.json if isinstance(request.json, list) else [request.json]
-            self.posts.append(
-                {"conversation_id": conversation_id, "events": events, "args": dict(request.args)}
-            )
-            self.events.setdefault(conversation_id, []).extend(events)
-            return response.json({"sender_id": conversation_id})
+        @app.post("/webhooks/workspace/events")
+        async def append(request: Request):
+            """The workspace bridge channel (connectors/workspace_bridge.py)."""
+            if request.headers.get("authorization") != f"Bearer {RASA_TOKEN}":
+                return response.json({"error": "token"}, status=403)
+            post = request.json
+            self.posts.append(post)
+            self.events.setdefault(post["conversation_id"], []).extend(post["events"])
+            return response.json({"ok": True})
 
         return app
 

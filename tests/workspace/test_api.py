@@ -112,9 +112,7 @@ async def test_the_live_chat_journey_reaches_rasa_as_the_customer_should_see_it(
     accepted = await (await wang.post(f"/api/chats/{chat_id}/accept")).json()
     assert accepted["status"] == "active" and accepted["agent"]["name"] == "王芳"
     [joined] = workspace.rasa.posts
-    assert joined["args"]["output_channel"] == ["latest"] and joined["args"]["execute_side_effects"] == [
-        "true"
-    ]
+    assert joined["deliver"] is True
     assert joined["events"][0]["metadata"]["handoff"] == "agent_joined"
     assert joined["events"][0]["text"].startswith("人工客服王芳已接入")  # the domain's wording
 
