@@ -27,6 +27,7 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 from business import clock
+from business.services.callbacks import CallbackNumbers, masked_number
 from business.services.live_chat import LiveChatService
 from business.services.tickets import TicketService
 from business.store.db import session_scope
@@ -80,13 +81,15 @@ class CallRecords:
         agents' queue; returns the ticket's id."""
         with session_scope() as session:
             tickets, now = TicketService(session), clock.now()
-            note = f"电话转人工未接通（{reason}），请回电 {caller}"
+            # The note shows the number masked; the agent reveals it in the workspace (audited).
+            note = f"电话转人工未接通（{reason}），请回电 {masked_number(caller)}"
             LiveChatService(session).unanswered(conversation_id, now, note)
             ticket = tickets.find(ticket_id) if ticket_id else None
             if ticket is None:
                 ticket = tickets.open("handoff", note, now, conversation_id=conversation_id)
             else:
                 tickets.set_status(ticket, "open", note, now)
+            CallbackNumbers(session).keep(ticket.id, caller, now)
             return ticket.id
 
     def agent_call_ended(self, conversation_id: str, seconds: int) -> Optional[str]:

@@ -5,11 +5,17 @@
 # or the action server gets the same token and defaults.
 # Usage: . scripts/project_env.sh PROJECT_ROOT [RUN_DIR]   (bash or zsh)
 # The token is $ACTIONS_TOKEN when set, else the one kept in RUN_DIR/actions_token
-# (default PROJECT_ROOT/var; scripts/secret.sh creates it once).
+# (default PROJECT_ROOT/var; scripts/secret.sh creates it once); the data key likewise.
 if [ -z "${ACTIONS_TOKEN:-}" ]; then
     ACTIONS_TOKEN=$("$1/scripts/secret.sh" "${2:-$1/var}/actions_token")
 fi
 export ACTIONS_TOKEN
+# The key that seals the personal data kept for one purpose (a caller's number for the call back;
+# business/sealing.py): $XINGHE_DATA_KEY when set, else the one kept in RUN_DIR/data_key.
+if [ -z "${XINGHE_DATA_KEY:-}" ]; then
+    XINGHE_DATA_KEY=$("$1/scripts/secret.sh" "${2:-$1/var}/data_key")
+fi
+export XINGHE_DATA_KEY
 # No network at run time: Rasa's telemetry would try to phone home.
 export RASA_TELEMETRY_ENABLED="${RASA_TELEMETRY_ENABLED:-false}"
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"

@@ -253,6 +253,7 @@ if [ "$MODE" = serve ]; then
     port_busy "$WORKSPACE_PORT" && die "port $WORKSPACE_PORT is in use (another \`make run\`?); set WORKSPACE_PORT=..."
     # The agent workspace: talks to this Rasa with the API token, reads its event broker.
     start_bg "workspace" "$WORKSPACE_LOG" env WORKSPACE_PORT="$WORKSPACE_PORT" RASA_PORT="$RASA_PORT" \
+        XINGHE_ENDPOINTS_RUNTIME="$ENDPOINTS" \
         "$BIN/python" -m workspace
     info "Rasa 启动约需 1 分钟 / Rasa takes about a minute to load the model"
     wait_for "action server + rasa + workspace" \

@@ -148,7 +148,7 @@ class E2EStack:
             "workspace": self.run_dir / "workspace.log",
         }
         # What an activated venv exports would point at the project's own var/.
-        private = ("RASA_API_TOKEN", "ACTIONS_TOKEN", "XINGHE_EVENTS_DB")
+        private = ("RASA_API_TOKEN", "ACTIONS_TOKEN", "XINGHE_EVENTS_DB", "XINGHE_DATA_KEY")
         self.env = {k: v for k, v in os.environ.items() if k not in private}
         self.env.update(
             DATABASE_URL=self.database_url,

@@ -21,9 +21,11 @@ from sqlalchemy.orm import Session
 from assist.actions import AgentActions
 from assist.assistant import Assistant
 from business import clock
-from business.formatting import mask_name, month_day_time
+from business.formatting import mask_name, mask_phone, month_day_time
+from business.sealing import SealingUnavailable
 from business.services.agents import SKILL_GROUPS, STATUSES, AgentDirectory, AgentError
 from business.services.audit import AuditLog
+from business.services.callbacks import CallbackNumbers
 from business.services.canned import CannedReplies
 from business.services.live_chat import REASONS, RESULTS, LiveChatService, wants_to_leave
 from business.services.tickets import (
@@ -650,9 +652,45 @@ class Desk:
 
     @staticmethod
     def _ticket_view(session: Session, ticket: Ticket, now: datetime) -> Dict[str, Any]:
-        """One ticket in full, with its customer (masked)."""
+        """One ticket in full, with its customer and the number to call them on (masked)."""
         customer = session.get(Customer, ticket.customer_id) if ticket.customer_id else None
-        return ticket_view(ticket, customer, now, full=True)
+        view = ticket_view(ticket, customer, now, full=True)
+        view["phone"] = CallbackNumbers(session).masked(ticket.id) or (
+            mask_phone(customer.phone) if customer is not None else None
+        )
+        return view
+
+    async def reveal_phone(
+        self, agent_id: str, ticket_id: Optional[str] = None, chat_id: Optional[int] = None
+    ) -> Dict[str, str]:
+        """The number to call the customer of a ticket or a chat on, in clear: the number a caller
+        left for a call back, else the verified customer's own. Each reveal is in the audit log."""
+
+        def work(session: Session, now: datetime) -> Dict[str, str]:
+            agent = self._agent(session, agent_id)
+            if ticket_id is not None:
+                ticket = self._ticket(session, agent, ticket_id)
+                subject, callback_ticket, customer_id = ticket.id, ticket.id, ticket.customer_id
+            else:
+                service = LiveChatService(session)
+                chat = service.chat(chat_id or 0)
+                if chat is None or not service.may_see(agent, chat):
+                    raise AgentError("没有这个会话，或您无权查看")
+                subject, callback_ticket, customer_id = f"chat {chat.id}", chat.ticket_id, chat.customer_id
+            numbers = CallbackNumbers(session)
+            if callback_ticket and numbers.masked(callback_ticket):
+                try:
+                    phone, source = numbers.reveal(callback_ticket), "callback"
+                except SealingUnavailable as error:
+                    raise AgentError(str(error)) from error
+            elif customer_id and (customer := session.get(Customer, customer_id)) is not None:
+                phone, source = customer.phone, f"customer {customer_id}"
+            else:
+                raise AgentError("没有可以显示的号码")
+            AuditLog(session).record(agent.id, "reveal_phone", now, subject=subject, detail=source)
+            return {"phone": phone}
+
+        return await self._db(work)
 
     async def tickets(self, agent_id: str, filters: Dict[str, str]) -> List[Dict[str, Any]]:
         """The worklist: open tickets of the agent's groups (all for supervisors), filtered."""

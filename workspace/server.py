@@ -12,7 +12,8 @@ import functools
 import hmac
 import logging
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import asdict, dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any, Callable, Coroutine, Dict, Optional, Set
@@ -28,6 +29,8 @@ from business.services.agent_sessions import AgentSessions, LoginThrottled
 from business.services.agents import AgentError
 from business.store.db import session_scope
 from business.wording import Wording
+from privacy.rights import CustomerRecords, NoSuchCustomer
+from privacy.stores import Stores, default_endpoints
 from workspace.desk import Desk, NeedsConfirmation, Timeouts
 from workspace.rasa_api import RasaApi, RasaUnavailable
 from workspace.relay import BrokerTail, relay
@@ -50,6 +53,7 @@ TICK_S = 2.0
 PUBLIC_ROUTES = frozenset({"/", "/static/<name:str>", "/api/login", "/health"})
 # Called by Rasa's channels, not by browsers: Rasa's API token instead of an agent's session.
 INTERNAL_ROUTES = frozenset({"/internal/customer_typing"})
+CUSTOMER_ID = re.compile(r"[A-Za-z0-9_-]{1,16}")
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; frame-ancestors 'none'",
     "X-Frame-Options": "DENY",
@@ -67,6 +71,7 @@ class Settings:
     rasa_token: str
     events_url: str
     timeouts: Timeouts
+    endpoints: Path  # Rasa's endpoints file: where customers' conversations rest (privacy actions)
 
     @classmethod
     def from_environment(cls) -> "Settings":
@@ -83,6 +88,7 @@ class Settings:
             rasa_token=token,
             events_url=os.environ.get("XINGHE_EVENTS_URL") or f"sqlite:///{events_db}",
             timeouts=Timeouts(),
+            endpoints=default_endpoints(),
         )
 
 
@@ -364,6 +370,11 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
             ensure_ascii=False,
         )
 
+    @app.post("/api/chats/<chat_id:int>/reveal-phone")
+    @logged_in()
+    async def chat_phone(request: Request, chat_id: int) -> HTTPResponse:
+        return response.json(await desk.reveal_phone(request.ctx.agent_id, chat_id=chat_id))
+
     @app.post("/api/chats/<chat_id:int>/check-draft")
     @logged_in()
     async def check_draft(request: Request, chat_id: int) -> HTTPResponse:
@@ -463,6 +474,11 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
     async def ticket(request: Request, ticket_id: str) -> HTTPResponse:
         return response.json(await desk.ticket(request.ctx.agent_id, ticket_id[:24]), ensure_ascii=False)
 
+    @app.post("/api/tickets/<ticket_id:str>/reveal-phone")
+    @logged_in()
+    async def ticket_phone(request: Request, ticket_id: str) -> HTTPResponse:
+        return response.json(await desk.reveal_phone(request.ctx.agent_id, ticket_id=ticket_id[:24]))
+
     @app.post("/api/tickets/<ticket_id:str>/status")
     @logged_in()
     async def ticket_status(request: Request, ticket_id: str) -> HTTPResponse:
@@ -498,6 +514,43 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
     @logged_in(supervisor=True)
     async def overview(request: Request) -> HTTPResponse:
         return response.json(await desk.overview(), ensure_ascii=False)
+
+    # A customer's rights (PIPL): the export and the erasure, each in the audit log.
+
+    def customer_records(customer_id: str) -> CustomerRecords:
+        if not CUSTOMER_ID.fullmatch(customer_id):
+            raise AgentError("客户编号无效")
+        return CustomerRecords(Stores.from_endpoints(settings.endpoints))
+
+    @app.get("/api/supervisor/customers/<customer_id:str>/export")
+    @logged_in(supervisor=True)
+    async def export_customer(request: Request, customer_id: str) -> HTTPResponse:
+        records = customer_records(customer_id)
+        try:
+            document = await asyncio.to_thread(records.export, customer_id, request.ctx.agent_id)
+        except NoSuchCustomer as error:
+            raise AgentError(str(error)) from error
+        return response.json(
+            document,
+            ensure_ascii=False,
+            headers={"Content-Disposition": f'attachment; filename="customer-{customer_id}.json"'},
+        )
+
+    @app.post("/api/supervisor/customers/<customer_id:str>/erase")
+    @logged_in(supervisor=True)
+    async def erase_customer(request: Request, customer_id: str) -> HTTPResponse:
+        data = body(request)
+        records = customer_records(customer_id)
+        if text_field(data, "confirm", 16) != customer_id:
+            raise AgentError("请再输入一遍客户编号，确认删除")
+        reason = text_field(data, "reason", 500)
+        if not reason:
+            raise AgentError("请写明删除的依据（如客户的申请、工单号）")
+        try:
+            erased = await asyncio.to_thread(records.erase, customer_id, request.ctx.agent_id, reason)
+        except NoSuchCustomer as error:
+            raise AgentError(str(error)) from error
+        return response.json(asdict(erased), ensure_ascii=False)
 
     @app.post("/api/chats/<chat_id:int>/take-over")
     @logged_in(supervisor=True)

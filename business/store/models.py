@@ -194,6 +194,18 @@ class Ticket(Base):
     )
 
 
+class CallbackNumber(Base):
+    """The number to call a caller back on, for a ticket the phone channel opened: sealed
+    (business/sealing.py), with the masked form the ticket's notes and the workspace show."""
+
+    __tablename__ = "callback_numbers"
+
+    ticket_id = Column(String(24), ForeignKey("tickets.id"), primary_key=True)
+    masked = Column(String(24), nullable=False)
+    sealed = Column(Text)  # None: no data key was configured, only the masked form is kept
+    created_at = Column(DateTime, nullable=False)
+
+
 class TicketEvent(Base):
     """One status change or note in a ticket's history."""
 

@@ -10,7 +10,9 @@ from urllib.parse import urljoin
 import pytest
 from twilio.request_validator import RequestValidator
 
+from business import sealing
 from business.services.agents import AgentDirectory
+from business.services.callbacks import CallbackNumbers
 from business.services.live_chat import LiveChatService, Routing
 from business.services.tickets import TicketService
 from business.store.db import session_scope
@@ -236,7 +238,8 @@ async def test_a_caller_who_hangs_up_while_the_agent_line_rings_leaves_the_queue
         assert ticket.status == "open" and "请回电" in ticket.events[-1].note
 
 
-async def test_transfer_nobody_answers_keeps_the_ticket_for_a_call_back(phone, fake_rasa):
+async def test_transfer_nobody_answers_keeps_the_ticket_for_a_call_back(phone, fake_rasa, monkeypatch):
+    monkeypatch.setenv(sealing.KEY_ENV, "ab" * 32)
     call = await transferred(phone, fake_rasa)
     ticket = the_chat(call.sid).ticket_id
     await call.dial_ends("no-answer")
@@ -246,7 +249,9 @@ async def test_transfer_nobody_answers_keeps_the_ticket_for_a_call_back(phone, f
     with session_scope() as session:
         stored = TicketService(session).find(ticket)
         assert stored.status == "open"
-        assert f"请回电 {CALLER}" in stored.events[-1].note
+        # The note shows the number masked; the number itself rests sealed, for the audited reveal.
+        assert "请回电 138****8001" in stored.events[-1].note and CALLER not in stored.events[-1].note
+        assert CallbackNumbers(session).reveal(ticket) == CALLER
         assert LiveChatService(session).open_chat(call.sid) is None  # out of the agents' queue
 
 

@@ -8,11 +8,13 @@ Phone: the twilio library signs every webhook and the TwiML is followed like a g
 
 from __future__ import annotations
 
+import json
 import time
 
 import aiohttp
 import pytest
 
+from business.services.audit import AuditLog
 from business.store.models import LiveChat
 from tests.connectors.drivers import CALLER, OPENID, FakeWeChatApi, Gateway, Served, WeChat, text_xml
 
@@ -218,7 +220,7 @@ async def test_a_phone_caller_is_transferred_and_the_agent_works_the_call_in_the
 
 
 async def test_a_phone_transfer_nobody_answers_is_a_call_back_task_in_the_workspace(
-    workspace_url, http, agent, phone_call
+    workspace_url, http, store, agent, phone_call
 ):
     call = phone_call()
     await call.dial_in()
@@ -234,5 +236,14 @@ async def test_a_phone_transfer_nobody_answers_is_a_call_back_task_in_the_worksp
     for ticket in tickets:
         async with http.get(f"{workspace_url}/api/tickets/{ticket['id']}", headers=agent) as one:
             opened.append(await one.json())
-    [callback] = [t for t in opened if any(CALLER in e["note"] for e in t["events"])]
-    assert "电话转人工未接通" in callback["events"][-1]["note"]
+    # The note and the ticket show the number masked; the agent reveals it to call back.
+    [callback] = [t for t in opened if any("请回电 138****8001" in e["note"] for e in t["events"])]
+    assert "电话转人工未接通" in callback["events"][-1]["note"] and callback["phone"] == "138****8001"
+    assert CALLER not in json.dumps(opened, ensure_ascii=False)
+    async with http.post(
+        f"{workspace_url}/api/tickets/{callback['id']}/reveal-phone", headers=agent
+    ) as revealed:
+        assert revealed.status == 200 and await revealed.json() == {"phone": CALLER}
+    with store() as session:
+        [entry] = [e for e in AuditLog(session).latest(50) if e.action == "reveal_phone"]
+        assert (entry.agent_id, entry.subject, entry.detail) == ("A001", callback["id"], "callback")

@@ -14,7 +14,8 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from business.store.models import LiveChat, Ticket
+from business.store.models import AuditEntry, LiveChat, Ticket
+from tests.e2e.conversation import conversation_to_verify
 from tests.e2e.test_webchat import REPLY_TIMEOUT_MS, bot_messages, open_chat, say
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "workspace"
@@ -138,10 +139,13 @@ def test_a_supervisor_works_a_ticket_and_sees_the_floor(browser, workspace_url, 
     talk = chat.new_sender()
     chat.say(talk, "我的快递到哪了")
     chat.say(talk, "转人工")  # nobody online: a call-back ticket
+    verified = conversation_to_verify(chat, "查余额", "13800138001", "2817")
+    verified.say("转人工")
     with store() as session:
-        ticket = session.execute(
-            select(Ticket).where(Ticket.conversation_id == chat.conversation_id(talk))
-        ).scalar_one()
+        ticket, callback = (
+            session.execute(select(Ticket).where(Ticket.conversation_id == conversation)).scalar_one()
+            for conversation in (chat.conversation_id(talk), verified.conversation_id)
+        )
     page = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900}).new_page()
     try:
         log_in(page, workspace_url, "chenjing")
@@ -162,6 +166,26 @@ def test_a_supervisor_works_a_ticket_and_sees_the_floor(browser, workspace_url, 
             assert session.get(Ticket, ticket.id).status == "in_progress"
         owner_hears = " ".join(chat.texts(talk, f"工单{ticket.id}进度"))
         assert "处理中" in owner_hears or "正在处理" in owner_hears
+        # The verified customer's call-back ticket: the number shows masked until she asks for it.
+        if page.locator("#ticket-back").is_visible():  # a narrow pane shows the list or one ticket
+            page.locator("#ticket-back").click()
+        page.locator(f'#ticket-list li[data-ticket-id="{callback.id}"]').click()
+        facts = page.locator("#ticket-facts")
+        expect(facts).to_contain_text("138****8001")
+        assert "13800138001" not in page.content()
+        facts.locator(".reveal-phone").click()
+        expect(facts).to_contain_text("13800138001")
+        with store() as session:
+            assert (
+                session.execute(
+                    select(AuditEntry).where(
+                        AuditEntry.action == "reveal_phone", AuditEntry.subject == callback.id
+                    )
+                )
+                .scalar_one()
+                .agent_id
+                == "S001"
+            )
         if not page.locator("#supervisor-view").is_visible():  # shown or hidden by the 班长视图 button
             page.locator("#supervisor-toggle").click()
         expect(page.locator("#supervisor-view")).to_be_visible()

@@ -24,6 +24,7 @@ ABOVE_THE_CORE = {
     "kb",
     "nlu",
     "persistence",
+    "privacy",
     "scripts",
     "tests",
     "workspace",
@@ -59,7 +60,7 @@ def test_channels_knowledge_base_and_nlu_never_import_the_action_server_package(
 
 
 def test_the_workspace_and_agent_assist_reach_rasa_only_through_its_http_api():
-    for package in ("workspace", "assist"):
+    for package in ("workspace", "assist", "privacy"):
         assert offending_imports(package, {"rasa", "rasa_sdk", "tensorflow", "actions", "connectors"}) == []
 
 

@@ -7,11 +7,13 @@ import asyncio
 import json
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import aiohttp
 import pytest
 import socketio
+import yaml
 from sanic import Sanic, response
 from sanic.request import Request
 
@@ -69,6 +71,22 @@ class FakeRasa:
             return response.json({"ok": True})
 
         return app
+
+
+def endpoints_in(directory: Path) -> Path:
+    """An endpoints file whose SQL tracker store and event broker live in this test's directory."""
+    path = directory / "endpoints.yml"
+    stores = {"dialect": "sqlite"}
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "tracker_store": {"type": "SQL", **stores, "db": str(directory / "tracker.db")},
+                "event_broker": {"type": "SQL", **stores, "db": str(directory / "events.db")},
+            }
+        ),
+        encoding="utf-8",
+    )
+    return path
 
 
 @dataclass
@@ -191,6 +209,7 @@ async def workspace(database_url, tmp_path):
         rasa_token=RASA_TOKEN,
         events_url=f"sqlite:///{tmp_path / 'events.db'}",
         timeouts=Timeouts(),
+        endpoints=endpoints_in(tmp_path),
     )
     app = build_app(settings, name=f"workspace_test_{uuid.uuid4().hex}")
     port = await serve(app)

@@ -274,6 +274,14 @@ async def test_agent_assist_shows_the_summary_the_customer_and_suggestions_and_a
         assert viewed.subject == "C001"
     zhao = await workspace.logged_in("zhaomin")  # 投诉 and 钱包: not this customer's agent
     assert (await zhao.get(f"/api/chats/{chat_id}/assist")).status == 409
+    assert (await zhao.post(f"/api/chats/{chat_id}/reveal-phone")).status == 409
+
+    # The 360 shows the number masked; calling the customer takes an explicit, audited reveal.
+    revealed = await wang.post(f"/api/chats/{chat_id}/reveal-phone")
+    assert await revealed.json() == {"phone": "13800138001"}
+    with session_scope() as session:
+        [entry] = session.execute(select(AuditEntry).where(AuditEntry.action == "reveal_phone")).scalars()
+        assert (entry.agent_id, entry.subject, entry.detail) == ("A001", f"chat {chat_id}", "customer C001")
 
 
 async def test_a_draft_with_a_promise_or_full_personal_data_goes_out_only_once_confirmed(workspace):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import timedelta
+from typing import Optional
 
+from business import sealing
+from business.services.callbacks import CallbackNumbers
 from business.services.tickets import TicketService
 from business.store.db import session_scope
 from business.store.models import AuditEntry, Ticket
@@ -14,7 +18,10 @@ from .conftest import LiveSignals
 
 
 def ticket(
-    category: str, customer_id: str = "C001", conversation_id: str = "webchat:c001", hours_left: int = 4
+    category: str,
+    customer_id: Optional[str] = "C001",
+    conversation_id: str = "webchat:c001",
+    hours_left: int = 4,
 ) -> str:
     with session_scope() as session:
         opened = TicketService(session).open(
@@ -105,6 +112,7 @@ async def test_another_groups_ticket_is_out_of_reach(workspace):
         await wang.get(f"/api/tickets/{ticket_id}"),
         await wang.post(f"/api/tickets/{ticket_id}/status", {"status": "closed", "note": "x"}),
         await wang.post(f"/api/tickets/{ticket_id}/reply", {"text": "x"}),
+        await wang.post(f"/api/tickets/{ticket_id}/reveal-phone"),
     ):
         assert reply.status == 409 and "无权查看" in (await reply.json())["error"]
 
@@ -173,3 +181,45 @@ async def test_a_colleagues_change_to_a_ticket_reaches_the_agents_who_may_work_i
     finally:
         await colleague.close()
         await outsider.close()
+
+
+def reveals() -> list:
+    with session_scope() as session:
+        return [
+            (e.agent_id, e.subject, e.detail)
+            for e in session.query(AuditEntry).filter_by(action="reveal_phone").order_by(AuditEntry.id)
+        ]
+
+
+async def test_a_call_back_number_shows_masked_and_each_reveal_is_audited(workspace, monkeypatch):
+    monkeypatch.setenv(sealing.KEY_ENV, "cd" * 32)
+    callback = ticket("handoff", customer_id=None, conversation_id="CA-call-1")
+    with session_scope() as session:
+        CallbackNumbers(session).keep(callback, "+8613911112222", NOW)
+    wang = await workspace.logged_in("wangfang")
+    shown = await (await wang.get(f"/api/tickets/{callback}")).json()
+    assert shown["phone"] == "139****2222" and "13911112222" not in json.dumps(shown)
+    assert reveals() == []  # opening the ticket reveals nothing
+    revealed = await wang.post(f"/api/tickets/{callback}/reveal-phone")
+    assert revealed.status == 200 and await revealed.json() == {"phone": "+8613911112222"}
+    assert reveals() == [("A001", callback, "callback")]
+
+    # A verified customer's ticket: their own number, the same way.
+    own = ticket("logistics", customer_id="C001")
+    assert (await (await wang.get(f"/api/tickets/{own}")).json())["phone"] == "138****8001"
+    assert await (await wang.post(f"/api/tickets/{own}/reveal-phone")).json() == {"phone": "13800138001"}
+    assert reveals()[-1] == ("A001", own, "customer C001")
+
+
+async def test_a_number_that_cannot_be_opened_is_refused_in_chinese_and_not_audited(workspace, monkeypatch):
+    monkeypatch.delenv(sealing.KEY_ENV, raising=False)
+    callback = ticket("handoff", customer_id=None, conversation_id="CA-call-2")
+    with session_scope() as session:
+        CallbackNumbers(session).keep(callback, "+8613911112222", NOW)  # no key: masked form only
+    nothing = ticket("logistics", customer_id=None)
+    wang = await workspace.logged_in("wangfang")
+    refused = await wang.post(f"/api/tickets/{callback}/reveal-phone")
+    assert refused.status == 409 and "只保存了打码后的信息" in (await refused.json())["error"]
+    refused = await wang.post(f"/api/tickets/{nothing}/reveal-phone")
+    assert refused.status == 409 and (await refused.json())["error"] == "没有可以显示的号码"
+    assert reveals() == []

@@ -147,6 +147,10 @@
     closeCancel: $("close-cancel"),
     supervisorView: $("supervisor-view"),
     overviewRefresh: $("overview-refresh"),
+    rightsCustomer: $("rights-customer"),
+    rightsExport: $("rights-export"),
+    rightsErase: $("rights-erase"),
+    rightsResult: $("rights-result"),
     groupRows: $("group-rows"),
     agentRows: $("agent-rows"),
     activeList: $("active-list"),
@@ -973,7 +977,7 @@
     }
     if (token !== state.openToken || !sameChat(chatId)) return;
     renderSummary(data.summary || []);
-    renderCustomer(data.customer);
+    renderCustomer(data.customer, chatId);
     renderSuggestions(data);
     renderReplies(data.replies || []);
     show(ui.refundOverrideField, isSupervisor());
@@ -1099,7 +1103,65 @@
     ui.replyBox.focus();
   }
 
-  function renderCustomer(customer) {
+  /**
+   * A masked phone number and a "显示号码" button: the number in clear only on this explicit request,
+   * which the workspace writes to the audit log.
+   */
+  function phoneWithReveal(masked, path) {
+    const number = el("span", { className: "phone-number", text: masked });
+    const reveal = el("button", { type: "button", className: "button button-small reveal-phone", text: "显示号码", title: "显示完整号码（会记入审计日志）" });
+    reveal.addEventListener("click", async () => {
+      reveal.disabled = true;
+      try {
+        number.textContent = (await api("POST", path)).phone;
+        reveal.remove();
+      } catch (error) {
+        toast(error.message, "error");
+        reveal.disabled = false;
+      }
+    });
+    return el("span", { className: "phone" }, [number, reveal]);
+  }
+
+  // ---- a customer's rights: export and erasure (supervisors; both written to the audit log) ----
+
+  function rightsCustomerId() {
+    const id = ui.rightsCustomer.value.trim();
+    if (!id) ui.rightsResult.textContent = "请先填写客户编号";
+    return id;
+  }
+
+  async function exportCustomer() {
+    const id = rightsCustomerId();
+    if (!id) return;
+    try {
+      const document = await api("GET", `/api/supervisor/customers/${encodeURIComponent(id)}/export`);
+      const blob = new Blob([JSON.stringify(document, null, 2)], { type: "application/json" });
+      const link = el("a", { href: URL.createObjectURL(blob), download: `customer-${id}.json` });
+      link.click();
+      URL.revokeObjectURL(link.href);
+      ui.rightsResult.textContent = `已导出客户 ${id} 的信息`;
+    } catch (error) {
+      ui.rightsResult.textContent = error.message;
+    }
+  }
+
+  async function eraseCustomer() {
+    const id = rightsCustomerId();
+    if (!id) return;
+    const reason = window.prompt(`删除客户 ${id} 的全部对话并匿名化其个人信息，不能撤销。请写明依据（如客户的申请、工单号）：`);
+    if (!reason) return;
+    const confirm = window.prompt(`请再输入一遍客户编号 ${id} 确认删除：`);
+    if (confirm === null) return;
+    try {
+      const erased = await api("POST", `/api/supervisor/customers/${encodeURIComponent(id)}/erase`, { confirm: confirm.trim(), reason });
+      ui.rightsResult.textContent = `已删除客户 ${id} 的 ${erased.conversations.length} 个对话，匿名化 ${erased.tickets} 个工单、${erased.live_chats} 次人工服务`;
+    } catch (error) {
+      ui.rightsResult.textContent = error.message;
+    }
+  }
+
+  function renderCustomer(customer, chatId) {
     ui.assistCustomerBody.textContent = "";
     show(ui.assistCustomer, Boolean(customer));
     if (!customer) return;
@@ -1109,7 +1171,8 @@
       items.length ? el("ul", {}, items.map((text) => el("li", { text }))) : el("p", { className: "empty-note", text: "无" }),
     ]);
     ui.assistCustomerBody.append(
-      el("p", { text: `${profile.name} · ${profile.phone} · ${profile.member_level}会员 · 积分${profile.points} · 钱包${profile.wallet_balance}${profile.wallet_frozen ? "（已冻结）" : ""}` }),
+      el("p", { text: `${profile.name} · ${profile.member_level}会员 · 积分${profile.points} · 钱包${profile.wallet_balance}${profile.wallet_frozen ? "（已冻结）" : ""}` }),
+      el("p", {}, [phoneWithReveal(profile.phone, `/api/chats/${chatId}/reveal-phone`)]),
       block("最近订单", customer.orders.map((o) => `${o.id} ${o.items} ${o.amount} ${o.status_name}（${o.placed_on}下单）`)),
       block("退款", customer.refunds.map((r) => `${r.order_id} ${r.amount} ${r.reason} ${r.status_name}`)),
       block("机票", customer.bookings.map((b) => `${b.ref} ${b.flight} ${b.departs} ${b.status_name}`)),
@@ -2068,6 +2131,12 @@
         el("dd", { text: value || "—" }),
       ]));
     });
+    if (ticket.phone) {
+      ui.ticketFacts.appendChild(el("div", { className: "fact" }, [
+        el("dt", { text: "联系电话" }),
+        el("dd", {}, [phoneWithReveal(ticket.phone, `/api/tickets/${encodeURIComponent(ticket.id)}/reveal-phone`)]),
+      ]));
+    }
     ui.ticketSummary.textContent = ticket.summary || "（没有摘要）";
 
     renderTicketContext(ticket);
@@ -2347,6 +2416,8 @@
     ui.closeCancel.addEventListener("click", closePanels);
     ui.closeConfirm.addEventListener("click", onCloseConfirm);
     ui.overviewRefresh.addEventListener("click", () => scheduleRefresh("overview", "queue"));
+    ui.rightsExport.addEventListener("click", exportCustomer);
+    ui.rightsErase.addEventListener("click", eraseCustomer);
     ui.supervisorToggle.addEventListener("click", toggleSupervisorView);
     [ui.transferPanel, ui.closePanel].forEach((panel) => {
       panel.addEventListener("keydown", (event) => { if (event.key === "Escape") closePanels(); });

@@ -1,0 +1,58 @@
+"""Numbers to call customers back on: kept sealed, shown masked, revealed only on an agent's request
+(the workspace writes each reveal to the audit log)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy.orm import Session
+
+from business import sealing
+from business.privacy import mask, masked
+from business.store.models import CallbackNumber
+
+logger = logging.getLogger(__name__)
+
+PURPOSE = "callback_number"
+
+
+def masked_number(number: str) -> str:
+    """The number as notes and screens show it (a mobile as 138****8001)."""
+    shown = mask(number)
+    if shown == number and len(re.sub(r"\D", "", number)) >= 5:  # a number the detector does not know
+        shown = masked("landline", number)
+    return shown
+
+
+class CallbackNumbers:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def keep(self, ticket_id: str, number: str, now: datetime) -> str:
+        """Keeps the number for the ticket; returns its masked form, for the ticket's note."""
+        shown = masked_number(number)
+        sealed: Optional[str] = None
+        if sealing.available():
+            sealed = sealing.seal(number, PURPOSE)
+        else:
+            logger.warning(
+                "no data key (%s): ticket %s keeps the masked number only", sealing.KEY_ENV, ticket_id
+            )
+        row = self.session.get(CallbackNumber, ticket_id)
+        if row is None:
+            self.session.add(CallbackNumber(ticket_id=ticket_id, masked=shown, sealed=sealed, created_at=now))
+        else:
+            row.masked, row.sealed = shown, sealed
+        return shown
+
+    def masked(self, ticket_id: str) -> Optional[str]:
+        row = self.session.get(CallbackNumber, ticket_id)
+        return row.masked if row is not None else None
+
+    def reveal(self, ticket_id: str) -> str:
+        """The number in clear; `SealingUnavailable` when none can be opened."""
+        row = self.session.get(CallbackNumber, ticket_id)
+        return sealing.unseal(row.sealed if row is not None else None, PURPOSE)

@@ -1,0 +1,114 @@
+"""Where a customer's conversations rest: the business database, and Rasa's tracker store and event
+broker as the endpoints file configures them (SQL ones; the tables are Rasa's `events`).
+
+Read with plain SQLAlchemy, so nothing here needs Rasa: the workspace and the command line use it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, List, Mapping, Optional
+
+import yaml
+from sqlalchemy import MetaData, Table, inspect
+from sqlalchemy.engine import URL, Engine
+
+from business.store.db import engine_for, get_engine
+
+# make run writes the endpoints Rasa runs with here (scripts/run.sh); the workspace gets the path.
+ENDPOINTS_ENV = "XINGHE_ENDPOINTS_RUNTIME"
+SQL_TRACKER_STORES = frozenset({"sql", "persistence.tracker_store.maskingsqltrackerstore"})
+# Variables endpoints.yml names, with the defaults scripts/project_env.sh gives them.
+DEFAULTS = {"XINGHE_EVENTS_DB": "var/events.db"}
+
+
+def expand(value: str) -> str:
+    for name, default in DEFAULTS.items():
+        value = value.replace("${" + name + "}", os.environ.get(name) or default)
+    return os.path.expandvars(value)
+
+
+def sql_url(config: Mapping[str, Any]) -> Optional[str]:
+    """The SQLAlchemy URL of an SQL store's settings in endpoints.yml, as Rasa builds it."""
+    dialect = str(config.get("dialect") or "sqlite")
+    db = expand(str(config.get("db") or ""))
+    if not db or "${" in db:
+        return None
+    if dialect == "sqlite":
+        return f"sqlite:///{db}"
+    url: str = URL.create(
+        dialect,
+        username=config.get("username"),
+        password=config.get("password"),
+        host=config.get("url") or config.get("host"),
+        port=int(config["port"]) if config.get("port") else None,
+        database=db,
+    ).render_as_string(hide_password=False)
+    return url
+
+
+def default_endpoints() -> Path:
+    configured = os.environ.get(ENDPOINTS_ENV)
+    if configured:
+        return Path(configured)
+    runtime = Path("var/endpoints.runtime.yml")
+    return runtime if runtime.exists() else Path("endpoints.yml")
+
+
+@dataclass
+class Stores:
+    business: Engine
+    tracker: Optional[Engine]  # None: not an SQL tracker store (nothing of Rasa's is reachable)
+    broker: Optional[Engine]
+
+    @classmethod
+    def from_endpoints(cls, path: Optional[Path] = None) -> "Stores":
+        with open(path or default_endpoints(), encoding="utf-8") as f:
+            endpoints = yaml.safe_load(f) or {}
+        tracker = endpoints.get("tracker_store") or {}
+        broker = endpoints.get("event_broker") or {}
+        tracker_url = sql_url(tracker) if str(tracker.get("type", "")).lower() in SQL_TRACKER_STORES else None
+        broker_url = sql_url(broker) if str(broker.get("type", "")).lower() == "sql" else None
+        return cls(
+            business=get_engine(),
+            tracker=engine_for(tracker_url) if tracker_url else None,
+            broker=engine_for(broker_url) if broker_url else None,
+        )
+
+    def unreachable(self) -> List[str]:
+        """The conversation stores this code cannot reach (not SQL): erase and purge miss them."""
+        missing = [] if self.tracker is not None else ["对话存储（tracker store）不是 SQL 存储"]
+        if self.broker is None:
+            missing.append("事件代理不是 SQL 代理：请在代理一侧（如 RabbitMQ 的队列）设置保存期限")
+        return missing
+
+
+def events_table(engine: Optional[Engine]) -> Optional[Table]:
+    """Rasa's `events` table in that store, if the store exists and has one yet."""
+    if engine is None or not inspect(engine).has_table("events"):
+        return None
+    return Table("events", MetaData(), autoload_with=engine)
+
+
+def table(engine: Engine, name: str) -> Optional[Table]:
+    """A table of the business database that another part creates (the web chat's), if present."""
+    if not inspect(engine).has_table(name):
+        return None
+    return Table(name, MetaData(), autoload_with=engine)
+
+
+def scrub(engine: Optional[Engine]) -> None:
+    """After deleting: SQLite keeps deleted rows' bytes in free pages and in its write-ahead log
+    until they are reused; the erasing connections set `secure_delete`, and this folds the log
+    back into the database and empties it."""
+    if engine is not None and engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def secure(connection: Any) -> None:
+    """Makes this connection's deletes overwrite the deleted bytes (SQLite; others free them)."""
+    if connection.engine.dialect.name == "sqlite":
+        connection.exec_driver_sql("PRAGMA secure_delete = ON")
