@@ -41,7 +41,7 @@ endif
 REQUIRE_MODEL = @if [ -z "$${XINGHE_MODEL:-}" ] && ! ls models/*.tar.gz >/dev/null 2>&1; then \
 	echo "error: no trained model in models/: run \`make train\` first" >&2; exit 1; fi
 
-.PHONY: help venv install seed seed-reset train run shell interactive lint validate evaluate assist-eval kb-eval bench faq-review \
+.PHONY: help venv install seed seed-reset train run shell interactive lint validate evaluate assist-eval kb-eval bench purge faq-review \
 	test test-unit test-stories test-e2e lock clean distclean
 
 help: ## 列出命令 / list the targets
@@ -146,6 +146,9 @@ kb-eval: install ## 知识库检索评测 / KB retrieval evaluation: top-1/top-3
 bench: install ## 坐席消息送达客户的延迟（50 坐席、500 网页客户）/ agent → web chat customer delivery under load (slow)
 	$(REQUIRE_MODEL)
 	$(PY) scripts/bench_workspace.py
+
+purge: install ## 删除超过保存期限的对话数据（默认 180 天）/ delete conversation data past the retention period (XINGHE_RETENTION_DAYS); docs/privacy.md
+	$(PY) -m privacy purge
 
 faq-review: install ## 列出知识库没答上的问题 / questions the KB could not answer (last 7 days)
 	$(PY) -m business.services.faq_log

@@ -1,4 +1,5 @@
 """python -m privacy export C001 [--out FILE] | erase C001 --confirm C001 [--reason …] | purge [--days N]
+| remask
 
 The stores are the ones make run uses (var/endpoints.runtime.yml, else endpoints.yml; DATABASE_URL
 for the business database); --endpoints names another endpoints file.
@@ -14,6 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from business import clock
+from privacy.remask import remask
 from privacy.rights import RETENTION_DAYS, CustomerRecords, NoSuchCustomer
 from privacy.stores import Stores
 
@@ -44,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         default=int(os.environ.get(RETENTION_ENV, RETENTION_DAYS)),
         help=f"保存天数（默认 ${RETENTION_ENV} 或 {RETENTION_DAYS}）",
     )
+    commands.add_parser("remask", help="把脱敏上线之前存下的数据补做脱敏（可重复运行）")
     args = parser.parse_args(argv)
     stores = Stores.from_endpoints(args.endpoints)
     for missing in stores.unreachable():
@@ -63,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             erased = records.erase(args.customer_id, by="cli", reason=args.reason)
             print(json.dumps(asdict(erased), ensure_ascii=False))
+        elif args.command == "remask":
+            print(json.dumps(asdict(remask(stores)), ensure_ascii=False))
         else:
             if args.days < 1:
                 print("--days 至少为 1", file=sys.stderr)

@@ -13,14 +13,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 from rasa.core.brokers.sql import SQLEventBroker
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import func, select
 
-from business import sealing
 from business.services.callbacks import CallbackNumbers
 from business.services.live_chat import LiveChatService, Routing
 from business.services.tickets import TicketService
@@ -31,33 +29,13 @@ from connectors.webchat.transcript import Transcripts
 from persistence.tracker_store import MaskingSQLTrackerStore
 from privacy.__main__ import main
 from privacy.rights import CustomerRecords
-from privacy.stores import Stores, scrub, secure, sql_url
+from privacy.stores import scrub, secure, sql_url
 from tests.conftest import NOW
+from tests.privacy.conftest import files, held
 
 DOMAIN = Domain.load("domain.yml")
 ZHANG, OTHER = "web:zhang-visitor", "web:li-visitor"
 MALL = Routing("mall", 2, "asked", "order_status")
-
-
-@pytest.fixture
-def stores(tmp_path, database_url, monkeypatch) -> Stores:
-    monkeypatch.setenv(sealing.KEY_ENV, "ef" * 32)
-    endpoints = tmp_path / "endpoints.yml"
-    endpoints.write_text(
-        yaml.safe_dump(
-            {
-                "tracker_store": {
-                    "type": "persistence.tracker_store.MaskingSQLTrackerStore",
-                    "dialect": "sqlite",
-                    "db": str(tmp_path / "tracker.db"),
-                },
-                "event_broker": {"type": "SQL", "dialect": "sqlite", "db": "${XINGHE_EVENTS_DB}"},
-            }
-        ),
-        encoding="utf-8",
-    )
-    monkeypatch.setenv("XINGHE_EVENTS_DB", str(tmp_path / "events.db"))
-    return Stores.from_endpoints(endpoints)
 
 
 async def converse(tmp_path: Path, sender: str, customer_id: str, said: str, at: float) -> None:
@@ -104,16 +82,6 @@ def counts() -> dict:
             "ratings": session.scalar(select(func.sum(LiveChat.rating))),
             "tickets": session.scalar(select(func.count()).select_from(Ticket)),
         }
-
-
-def files(tmp_path: Path) -> bytes:
-    """Every byte of every SQLite file, with their logs."""
-    return b"".join(path.read_bytes() for path in sorted(tmp_path.glob("*.db*")))
-
-
-def held(text: str, raw: bytes) -> bool:
-    """Whether the text is in the bytes, as UTF-8 or as JSON escapes (Rasa stores events so)."""
-    return text.encode() in raw or json.dumps(text)[1:-1].encode() in raw
 
 
 def test_the_export_holds_everything_about_the_customer_and_is_audited(zhang):
