@@ -7,7 +7,8 @@ from datetime import datetime
 
 import pytest
 
-from business.store.db import create_schema, engine_for, session_scope
+from business.store.db import engine_for, session_scope
+from business.store.models import Base
 from business.store.seed import load_demo_data, seed
 
 pytest_plugins = ("tests.stack",)
@@ -22,7 +23,7 @@ def database_url(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("XINGHE_NOW", NOW.isoformat())
     engine = engine_for(url)
-    create_schema(engine)
+    Base.metadata.create_all(engine)  # what the migrations make (tests/unit/test_migrations.py), faster
     with session_scope(engine) as session:
         seed(session, load_demo_data(), now=NOW)
     return url

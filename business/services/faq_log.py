@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from business import clock
-from business.store.db import create_schema, session_scope
+from business.store.db import session_scope
+from business.store.migrate import upgrade
 from business.store.models import FaqQuestion
 
 
@@ -59,7 +60,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="List the questions the knowledge base could not answer.")
     parser.add_argument("--days", type=int, default=7)
     args = parser.parse_args(argv)
-    create_schema()
+    upgrade()
     with session_scope() as session:
         rows = FaqLog(session).unanswered(clock.now() - timedelta(days=args.days))
     for question, count in rows:

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,23 +44,6 @@ def engine_for(url: str) -> Engine:
 
 def get_engine() -> Engine:
     return engine_for(database_url())
-
-
-def create_schema(engine: Engine | None = None) -> None:
-    """Creates missing tables, and adds the nullable columns a newer version added to existing ones
-    (a store seeded by an earlier version keeps its data)."""
-    from business.store.models import Base
-
-    engine = engine or get_engine()
-    Base.metadata.create_all(engine)
-    present = inspect(engine)
-    with engine.begin() as connection:
-        for table in Base.metadata.sorted_tables:
-            known = {column["name"] for column in present.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in known and column.nullable:
-                    kind = column.type.compile(dialect=engine.dialect)
-                    connection.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
 
 
 @contextmanager

@@ -8,6 +8,7 @@ SQLite and PostgreSQL give the same exact amounts.
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, List, Optional
 
@@ -186,7 +187,7 @@ class Ticket(Base):
     created_at = Column(DateTime, nullable=False)
     updated_at = Column(DateTime, nullable=False)
     # The agent working on it, if any. No foreign key: older stores get the column by ALTER TABLE
-    # (create_schema), which cannot add constraints on SQLite, and the two must be the same.
+    # (the baseline migration), which cannot add constraints on SQLite, and the two must be the same.
     assignee_id = Column(String(16))
 
     events: List["TicketEvent"] = relationship(
@@ -360,3 +361,30 @@ class AgentSession(Base):
     last_seen_at = Column(DateTime, nullable=False)
 
     agent: Agent = relationship("Agent")
+
+
+# ---- the web chat's own tables (connectors/webchat/transcript.py writes them) ----
+
+
+class WebchatMessage(Base):
+    """One message as the web chat widget drew it (personal data masked), replayed on reload."""
+
+    __tablename__ = "webchat_messages"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    conversation_id = Column(String(80), nullable=False, index=True)
+    message_id = Column(String(32), nullable=False, unique=True)
+    role = Column(String(8), nullable=False)  # user | bot | event
+    body = Column(Text, nullable=False)  # the widget message as JSON
+    created_at = Column(DateTime, nullable=False, default=datetime.utcnow)
+
+
+class WebchatRating(Base):
+    __tablename__ = "webchat_ratings"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    conversation_id = Column(String(80), nullable=False, index=True)
+    customer_id = Column(String(16))
+    score = Column(Integer, nullable=False)
+    comment = Column(Text)
+    created_at = Column(DateTime, nullable=False, default=datetime.utcnow)

@@ -25,11 +25,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from business import clock
-from business.store.db import create_schema, get_engine, session_scope
+from business.store.db import get_engine, session_scope
+from business.store.migrate import downgrade, upgrade
 from business.store.models import (
     Agent,
     AgentSkill,
-    Base,
     CannedReply,
     Customer,
     FlightBooking,
@@ -261,8 +261,11 @@ def is_empty(session: Session) -> bool:
 
 
 def reset(engine: Engine) -> None:
-    Base.metadata.drop_all(engine)
-    Base.metadata.create_all(engine)
+    """Every table dropped and made anew (a database from before migrations is adopted first, so
+    that dropping knows its tables)."""
+    upgrade(engine)
+    downgrade(engine)
+    upgrade(engine)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -276,7 +279,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.reset:
         reset(engine)
     else:
-        create_schema(engine)
+        upgrade(engine)
     with session_scope(engine) as session:
         if args.if_empty and not is_empty(session):
             print("database already has data: not seeding")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from connectors.webchat.transcript import WebchatRating
+from business.store.models import WebchatRating
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "webchat"
 REPLY_TIMEOUT_MS = 60_000  # a turn on a busy 2-core CI machine

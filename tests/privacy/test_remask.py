@@ -12,11 +12,11 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
-from sqlalchemy import text
 
 from business.services.callbacks import CallbackNumbers
 from business.services.tickets import TicketService
-from business.store.db import get_engine, session_scope
+from business.store.db import session_scope
+from business.store.models import WebchatMessage
 from persistence.tracker_store import MaskingSQLTrackerStore
 from privacy.__main__ import main
 from privacy.remask import Remasked, remask
@@ -44,16 +44,14 @@ async def test_what_an_older_version_stored_in_clear_is_masked_in_place(stores, 
     tracker.update(SlotSet("requested_slot", None))
     tracker.update(UserUttered(f"退到卡{CARD}"))
     await unmasked.save(tracker)
-    with get_engine().begin() as connection:
-        connection.exec_driver_sql(
-            "CREATE TABLE IF NOT EXISTS webchat_messages (id INTEGER PRIMARY KEY, conversation_id TEXT, "
-            "message_id TEXT, role TEXT, body TEXT, created_at DATETIME)"
-        )
-        connection.execute(
-            text(
-                "INSERT INTO webchat_messages (conversation_id, message_id, role, body) VALUES ('web:old', 'm1', 'user', :b)"
-            ),
-            {"b": json.dumps({"text": f"我的手机{PHONE}"}, ensure_ascii=False)},
+    with session_scope() as session:  # the web chat kept its transcript in clear then
+        session.add(
+            WebchatMessage(
+                conversation_id="web:old",
+                message_id="m1",
+                role="user",
+                body=json.dumps({"text": f"我的手机{PHONE}"}, ensure_ascii=False),
+            )
         )
     with session_scope() as session:
         ticket = TicketService(session).open(

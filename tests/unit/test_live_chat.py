@@ -17,8 +17,8 @@ from business.services.live_chat import (
     route,
 )
 from business.services.tickets import TicketService
-from business.store.db import create_schema, engine_for, session_scope
-from business.store.models import Agent, LiveChat
+from business.store.db import engine_for, session_scope
+from business.store.models import Agent, Base, LiveChat
 from tests.conftest import NOW
 from tests.servers import postgres_url  # noqa: F401 (fixture)
 
@@ -326,12 +326,12 @@ def accept_storm(url: str, agents: int = 20, customers: int = 200) -> Counter:
 
 def test_twenty_agents_accepting_two_hundred_customers_at_once_on_sqlite(tmp_path):
     url = f"sqlite:///{tmp_path / 'storm.db'}"
-    create_schema(engine_for(url))
+    Base.metadata.create_all(engine_for(url))
     per_agent = accept_storm(url)
     assert sum(per_agent.values()) == 200 and max(per_agent.values()) <= 10
 
 
 def test_twenty_agents_accepting_two_hundred_customers_at_once_on_postgresql(postgres_url):  # noqa: F811
-    create_schema(engine_for(postgres_url))
+    Base.metadata.create_all(engine_for(postgres_url))
     per_agent = accept_storm(postgres_url)
     assert sum(per_agent.values()) == 200 and max(per_agent.values()) <= 10

@@ -4,7 +4,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from business.store.db import engine_for, session_scope
-from business.store.models import Customer, FlightBooking, Order, Refund, WalletTransaction
+from business.store.models import Base, Customer, FlightBooking, Order, Refund, WalletTransaction
 from business.store.seed import load_demo_data, main, seed
 from tests.conftest import NOW
 
@@ -67,3 +67,15 @@ def test_cli_if_empty_and_reset(tmp_path, monkeypatch, capsys):
     with session_scope(engine_for(url)) as session:
         assert session.get(Order, "XH2611050004").status == "paid"
         assert counts(session)["Customer"] == 5
+
+
+def test_reset_restores_a_database_made_before_migrations(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    Base.metadata.create_all(engine_for(url))  # as the product made it before migrations
+    with session_scope(engine_for(url)) as session:
+        seed(session, load_demo_data(), now=NOW)
+        session.get(Order, "XH2611050004").status = "cancelled"
+    assert main(["--reset"]) == 0
+    with session_scope(engine_for(url)) as session:
+        assert session.get(Order, "XH2611050004").status == "paid"

@@ -18,7 +18,8 @@ import socketio
 from rasa.core.channels.channel import UserMessage, register
 from sanic import Sanic
 
-from business.store.db import create_schema, engine_for
+from business.store.db import engine_for
+from business.store.models import Base
 from connectors.webchat import WebChatInput
 from connectors.webchat.limits import RateLimiter
 from connectors.webchat.settings import WebChatSettings
@@ -149,7 +150,7 @@ async def running_server(tmp_path_factory):
     agent = FakeAgent()
     database = tmp_path_factory.mktemp("webchat") / "webchat.db"
     engine = engine_for(f"sqlite:///{database}")
-    create_schema(engine)  # the business store the web chat shares (ratings of live chats)
+    Base.metadata.create_all(engine)  # the business store the web chat shares (ratings of live chats)
     channel = WebChatInput(SETTINGS, Transcripts(engine))
     app = Sanic(f"webchat_test_{uuid.uuid4().hex}")
     app.ctx.agent = agent
