@@ -14,13 +14,14 @@ from typing import Any, Dict, List, Optional
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from business import clock
 from business.privacy import mask, mask_value, masked_events
 from business.services.callbacks import CallbackNumbers
 from business.store.db import session_scope
-from business.store.models import Ticket, TicketEvent
-from privacy.stores import Stores, events_table, scrub, secure, table
+from business.store.models import Ticket, TicketEvent, WebchatMessage
+from privacy.stores import Stores, events_table, scrub, secure
 
 CALL_BACK_NOTE = re.compile(r"请回电\s*(\+?\d[\d\- ]{6,}\d)")
 
@@ -37,12 +38,11 @@ class Remasked:
 
 def remask(stores: Stores) -> Remasked:
     done = Remasked(
-        tracker_events=_remask_events(stores.tracker),
-        broker_events=_remask_events(stores.broker),
-        webchat_messages=_remask_webchat(stores.business),
+        tracker_events=_remask_events(stores.tracker), broker_events=_remask_events(stores.broker)
     )
     with session_scope(stores.business) as session:
         secure(session.connection())
+        done.webchat_messages = _remask_webchat(session)
         for ticket in session.execute(select(Ticket)).scalars():
             summary, context = mask(ticket.summary), _masked_json(ticket.context)
             if (summary, context) != (ticket.summary, ticket.context):
@@ -95,16 +95,11 @@ def _remask_events(engine: Optional[Engine]) -> int:
     return changed
 
 
-def _remask_webchat(engine: Engine) -> int:
-    messages = table(engine, "webchat_messages")
-    if messages is None:
-        return 0
+def _remask_webchat(session: Session) -> int:
     changed = 0
-    with engine.begin() as connection:
-        secure(connection)
-        for row_id, body in connection.execute(select(messages.c.id, messages.c.body)).all():
-            masked = _masked_json(body)
-            if masked != body:
-                connection.execute(update(messages).where(messages.c.id == row_id).values(body=masked))
-                changed += 1
+    for message in session.execute(select(WebchatMessage)).scalars():
+        masked = _masked_json(message.body)
+        if masked != message.body:
+            message.body = masked
+            changed += 1
     return changed

@@ -36,8 +36,10 @@ from business.store.models import (
     Refund,
     Ticket,
     WalletTransaction,
+    WebchatMessage,
+    WebchatRating,
 )
-from privacy.stores import Stores, events_table, scrub, secure, table
+from privacy.stores import Stores, events_table, scrub, secure
 
 logger = logging.getLogger(__name__)
 
@@ -107,18 +109,11 @@ class CustomerRecords:
         for column, owner in (
             (LiveChat.conversation_id, LiveChat.customer_id),
             (Ticket.conversation_id, Ticket.customer_id),
+            (WebchatRating.conversation_id, WebchatRating.customer_id),
         ):
             found.update(
                 c for c in session.execute(select(column).where(owner == customer.id)).scalars() if c
             )
-        ratings = table(self.stores.business, "webchat_ratings")
-        if ratings is not None:
-            with self.stores.business.connect() as connection:
-                found.update(
-                    connection.execute(
-                        select(ratings.c.conversation_id).where(ratings.c.customer_id == customer.id)
-                    ).scalars()
-                )
         if customer.wechat_openid:
             found.add(customer.wechat_openid)
         found.update(self._verified_in(customer.id))
@@ -190,18 +185,15 @@ class CustomerRecords:
                     for t in tickets
                 ],
                 "人工服务": [{**row(c), "经过": [row(e, "chat_id") for e in c.events]} for c in chats],
+                "评价": [
+                    row(r)
+                    for r in session.execute(
+                        select(WebchatRating).where(WebchatRating.conversation_id.in_(conversations))
+                    ).scalars()
+                ],
             }
-        document["评价"] = self._webchat_ratings(conversations)
         document["对话"] = {conversation: self._transcript(conversation) for conversation in conversations}
         return document
-
-    def _webchat_ratings(self, conversations: List[str]) -> List[Dict[str, Any]]:
-        ratings = table(self.stores.business, "webchat_ratings")
-        if ratings is None or not conversations:
-            return []
-        with self.stores.business.connect() as connection:
-            found = connection.execute(select(ratings).where(ratings.c.conversation_id.in_(conversations)))
-            return [{k: plain(v) for k, v in r._mapping.items()} for r in found]
 
     def _transcript(self, conversation_id: str) -> List[Dict[str, Any]]:
         """What the customer and the bot (or an agent) said, with the time, as stored."""
@@ -282,34 +274,24 @@ class CustomerRecords:
                 subject=customer_id,
                 detail=f"{len(conversations)} 个对话；{reason}"[:500],
             )
-        erased.webchat_messages = self._delete_webchat(conversations)
         erased.tracker_events = self._delete_events(self.stores.tracker, conversations)
         erased.broker_events = self._delete_events(self.stores.broker, conversations)
         with session_scope(self.stores.business) as session:
             secure(session.connection())
-            ratings = table(self.stores.business, "webchat_ratings")
-            for conversation in conversations:
-                if ratings is None:
-                    break
-                session.execute(
-                    update(ratings)
-                    .where(ratings.c.conversation_id == conversation)
-                    .values(customer_id=None, comment=None, conversation_id=unlinked(conversation))
-                )
+            for rating in session.execute(
+                select(WebchatRating).where(WebchatRating.conversation_id.in_(conversations))
+            ).scalars():
+                rating.customer_id, rating.comment = None, None
+                rating.conversation_id = unlinked(rating.conversation_id)
+            deleted = session.execute(
+                delete(WebchatMessage)
+                .where(WebchatMessage.conversation_id.in_(conversations))
+                .execution_options(synchronize_session=False)
+            )
+            erased.webchat_messages = int(deleted.rowcount)
         self._scrub()
         logger.info("erased customer %s: %s", customer_id, asdict(erased))
         return erased
-
-    def _delete_webchat(self, conversations: Iterable[str]) -> int:
-        messages = table(self.stores.business, "webchat_messages")
-        ids = list(conversations)
-        if messages is None or not ids:
-            return 0
-        with self.stores.business.begin() as connection:
-            secure(connection)
-            return int(
-                connection.execute(delete(messages).where(messages.c.conversation_id.in_(ids))).rowcount
-            )
 
     @staticmethod
     def _delete_events(engine: Any, conversations: Iterable[str]) -> int:
@@ -338,15 +320,15 @@ class CustomerRecords:
                     ).rowcount
                 )
         purged.broker_events = self._purge_broker(cutoff)
-        messages = table(self.stores.business, "webchat_messages")
-        if messages is not None:
-            with self.stores.business.begin() as connection:
-                secure(connection)
-                purged.webchat_messages = int(
-                    connection.execute(delete(messages).where(messages.c.created_at < cutoff)).rowcount
-                )
         with session_scope(self.stores.business) as session:
             secure(session.connection())
+            purged.webchat_messages = int(
+                session.execute(
+                    delete(WebchatMessage)
+                    .where(WebchatMessage.created_at < cutoff)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+            )
             old = select(Ticket.id).where(Ticket.status.in_(CLOSED_TICKETS), Ticket.updated_at < cutoff)
             purged.ticket_contexts = int(
                 session.execute(

@@ -92,13 +92,6 @@ def events_table(engine: Optional[Engine]) -> Optional[Table]:
     return Table("events", MetaData(), autoload_with=engine)
 
 
-def table(engine: Engine, name: str) -> Optional[Table]:
-    """A table of the business database that another part creates (the web chat's), if present."""
-    if not inspect(engine).has_table(name):
-        return None
-    return Table(name, MetaData(), autoload_with=engine)
-
-
 def scrub(engine: Optional[Engine]) -> None:
     """After deleting: SQLite keeps deleted rows' bytes in free pages and in its write-ahead log
     until they are reused; the erasing connections set `secure_delete`, and this folds the log
