@@ -26,7 +26,7 @@ from socketio import AsyncServer
 from assist.assistant import Assistant
 from business import clock
 from business.services.agent_sessions import AgentSessions, LoginThrottled
-from business.services.agents import AgentError
+from business.services.agents import SKILL_GROUPS, AgentError
 from business.store.db import session_scope
 from business.wording import Wording
 from privacy.rights import CustomerRecords, NoSuchCustomer
@@ -250,7 +250,8 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
         if done is None:
             return refusal("账号或密码不对", "login_failed", 401)
         reply = response.json(
-            {"csrf_token": done.csrf_token, "agent": await desk.me(done.agent.id)}, ensure_ascii=False
+            {"csrf_token": done.csrf_token, "agent": await desk.me(done.agent.id), "skill_groups": SKILL_GROUPS},
+            ensure_ascii=False,
         )
         reply.cookies[COOKIE] = done.token
         cookie = reply.cookies[COOKIE]
@@ -278,7 +279,8 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
     @logged_in()
     async def me(request: Request) -> HTTPResponse:
         return response.json(
-            {"agent": await desk.me(request.ctx.agent_id), "csrf_token": request.ctx.csrf}, ensure_ascii=False
+            {"agent": await desk.me(request.ctx.agent_id), "csrf_token": request.ctx.csrf, "skill_groups": SKILL_GROUPS},
+            ensure_ascii=False,
         )
 
     @app.post("/api/status")

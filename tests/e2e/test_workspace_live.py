@@ -149,6 +149,11 @@ def test_a_supervisor_works_a_ticket_and_sees_the_floor(browser, workspace_url, 
     page = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900}).new_page()
     try:
         log_in(page, workspace_url, "chenjing")
+        # The groups come from the server: every select that offers them lists all four.
+        for select in ("#transfer-group", "#canned-group"):
+            expect(page.locator(f"{select} option")).to_have_text(
+                ["请选择" if "transfer" in select else "通用", "商城", "钱包", "旅行", "投诉"]
+            )
         page.locator("#tab-tickets").click()
         row = page.locator(f'#ticket-list li[data-ticket-id="{ticket.id}"]')
         expect(row).to_be_visible(timeout=LIVE_TIMEOUT_MS)

@@ -58,6 +58,7 @@ async def test_a_login_sets_a_hardened_cookie_and_keeps_only_its_hash(workspace)
         assert stored.token_hash != browser.cookie and len(stored.token_hash) == 64
     me = await (await browser.get("/api/me")).json()
     assert me["agent"]["name"] == "王芳" and me["csrf_token"] == browser.csrf
+    assert me["skill_groups"] == {"mall": "商城", "wallet": "钱包", "travel": "旅行", "complaint": "投诉"}
 
 
 async def test_wrong_passwords_are_refused_in_chinese_then_throttled(workspace):

@@ -29,7 +29,8 @@
 
   const ROLE_NAMES = { agent: "坐席", supervisor: "班长" };
   const STATUS_NAMES = { online: "在线", busy: "忙碌", away: "离开", offline: "离线" };
-  const GROUP_NAMES = { mall: "商城", wallet: "钱包", travel: "旅行", complaint: "投诉" };
+  // The skill groups and their names, as the server has them (login and /api/me send them).
+  let GROUP_NAMES = {};
   // What an agent may set on a ticket ("queued" belongs to the live queue).
   const TICKET_STATUS_NAMES = { open: "待处理", in_progress: "处理中", resolved: "已解决", closed: "已关闭" };
   const OPEN_TICKET_STATUSES = ["open", "queued", "in_progress"];
@@ -463,7 +464,7 @@
     try {
       const data = await api("POST", "/api/login", { login, password });
       ui.loginPassword.value = "";
-      enterWorkspace(data.agent, data.csrf_token);
+      enterWorkspace(data.agent, data.csrf_token, data.skill_groups);
     } catch (error) {
       ui.loginError.textContent = error.message;
       show(ui.loginError, true);
@@ -473,7 +474,18 @@
     }
   }
 
-  function enterWorkspace(agent, csrf) {
+  /** Every group as an option after the select's first one ("请选择", "通用"). */
+  function fillGroupOptions(select) {
+    const chosen = select.value;
+    while (select.options.length > 1) select.remove(1);
+    Object.keys(GROUP_NAMES).forEach((group) => select.appendChild(el("option", { value: group, text: GROUP_NAMES[group] })));
+    select.value = chosen in GROUP_NAMES ? chosen : "";
+  }
+
+  function enterWorkspace(agent, csrf, groups) {
+    GROUP_NAMES = groups || {};
+    fillGroupOptions(ui.transferGroup);
+    fillGroupOptions(ui.cannedGroup);
     state.generation += 1;
     state.agent = agent;
     state.csrf = csrf;
@@ -2453,7 +2465,7 @@
     updateComposer();
     try {
       const data = await api("GET", "/api/me");
-      enterWorkspace(data.agent, data.csrf_token);
+      enterWorkspace(data.agent, data.csrf_token, data.skill_groups);
     } catch (error) {
       showLogin(error.status === 401 ? "" : error.message);
     }
