@@ -150,9 +150,9 @@ def test_a_supervisor_works_a_ticket_and_sees_the_floor(browser, workspace_url, 
     try:
         log_in(page, workspace_url, "chenjing")
         # The groups come from the server: every select that offers them lists all four.
-        for select in ("#transfer-group", "#canned-group"):
-            expect(page.locator(f"{select} option")).to_have_text(
-                ["请选择" if "transfer" in select else "通用", "商城", "钱包", "旅行", "投诉"]
+        for dropdown in ("#transfer-group", "#canned-group"):
+            expect(page.locator(f"{dropdown} option")).to_have_text(
+                ["请选择" if "transfer" in dropdown else "通用", "商城", "钱包", "旅行", "投诉"]
             )
         page.locator("#tab-tickets").click()
         row = page.locator(f'#ticket-list li[data-ticket-id="{ticket.id}"]')
