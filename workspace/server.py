@@ -250,7 +250,11 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
         if done is None:
             return refusal("账号或密码不对", "login_failed", 401)
         reply = response.json(
-            {"csrf_token": done.csrf_token, "agent": await desk.me(done.agent.id), "skill_groups": SKILL_GROUPS},
+            {
+                "csrf_token": done.csrf_token,
+                "agent": await desk.me(done.agent.id),
+                "skill_groups": SKILL_GROUPS,
+            },
             ensure_ascii=False,
         )
         reply.cookies[COOKIE] = done.token
@@ -279,7 +283,11 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
     @logged_in()
     async def me(request: Request) -> HTTPResponse:
         return response.json(
-            {"agent": await desk.me(request.ctx.agent_id), "csrf_token": request.ctx.csrf, "skill_groups": SKILL_GROUPS},
+            {
+                "agent": await desk.me(request.ctx.agent_id),
+                "csrf_token": request.ctx.csrf,
+                "skill_groups": SKILL_GROUPS,
+            },
             ensure_ascii=False,
         )
 
