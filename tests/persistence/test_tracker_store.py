@@ -4,29 +4,56 @@ event broker publishes carries no personal data in clear, while the conversation
 from __future__ import annotations
 
 import json
-import sqlite3
 
+import pytest
 from rasa.core.brokers.sql import SQLEventBroker
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
+from business.store.db import engine_for
 from persistence.tracker_store import MaskingSQLTrackerStore
+from tests.servers import postgres_url  # noqa: F401 (fixture)
 
 DOMAIN = Domain.load("domain.yml")
 PHONE, ID_TAIL, CARD = "13800138001", "2817", "6222020200112233446"
 
 
-def rows(db, table="events") -> list[str]:
-    with sqlite3.connect(db) as connection:
-        return [row[0] for row in connection.execute(f"SELECT data FROM {table} ORDER BY id")]
+def rows(url: str) -> list[str]:
+    with engine_for(url).connect() as connection:
+        return [row[0] for row in connection.execute(text("SELECT data FROM events ORDER BY id"))]
 
 
-async def test_what_rests_and_what_the_broker_streams_is_masked_turn_after_turn(tmp_path):
-    broker = SQLEventBroker(db=str(tmp_path / "events.db"))
-    store = MaskingSQLTrackerStore(
-        DOMAIN, dialect="sqlite", db=str(tmp_path / "tracker.db"), event_broker=broker
+@pytest.fixture(params=["sqlite", "postgresql"])
+def tracker_url(request, tmp_path) -> str:
+    """The tracker store's database: a SQLite file (make run) or PostgreSQL (production)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'tracker.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+def masking_store(url: str, broker: SQLEventBroker) -> MaskingSQLTrackerStore:
+    """The store as endpoints.yml configures it, for either engine."""
+    where = make_url(url)
+    if where.drivername == "sqlite":
+        return MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=where.database, event_broker=broker)
+    return MaskingSQLTrackerStore(
+        DOMAIN,
+        dialect="postgresql",
+        host=where.host,
+        port=where.port,
+        db=where.database,
+        username=where.username,
+        password=where.password,
+        event_broker=broker,
     )
+
+
+async def test_what_rests_and_what_the_broker_streams_is_masked_turn_after_turn(tmp_path, tracker_url):
+    broker = SQLEventBroker(db=str(tmp_path / "events.db"))
+    store = masking_store(tracker_url, broker)
     tracker = DialogueStateTracker("web:c1", DOMAIN.slots)
     tracker.update(SlotSet("requested_slot", "phone_number"))
     tracker.update(
@@ -49,8 +76,8 @@ async def test_what_rests_and_what_the_broker_streams_is_masked_turn_after_turn(
     tracker.update(BotUttered("好的，收件人 张* 138****8001"))
     await store.save(tracker)
 
-    resting = rows(tmp_path / "tracker.db")
-    streamed = rows(tmp_path / "events.db")
+    resting = rows(tracker_url)
+    streamed = rows(f"sqlite:///{tmp_path / 'events.db'}")
     assert len(resting) == len(streamed) == len(tracker.events)  # each event once, none lost
     for stored in (resting, streamed):
         everything = "\n".join(stored)

@@ -13,11 +13,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 from rasa.core.brokers.sql import SQLEventBroker
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
 
 from business.services.callbacks import CallbackNumbers
 from business.services.live_chat import LiveChatService, Routing
@@ -29,9 +31,10 @@ from connectors.webchat.transcript import Transcripts
 from persistence.tracker_store import MaskingSQLTrackerStore
 from privacy.__main__ import main
 from privacy.rights import CustomerRecords
-from privacy.stores import scrub, secure, sql_url
+from privacy.stores import Stores, scrub, secure, sql_url
 from tests.conftest import NOW
 from tests.privacy.conftest import files, held
+from tests.servers import postgres_url  # noqa: F401 (fixture)
 
 DOMAIN = Domain.load("domain.yml")
 ZHANG, OTHER = "web:zhang-visitor", "web:li-visitor"
@@ -192,3 +195,48 @@ def test_the_stores_are_found_where_rasa_finds_them(config, url, monkeypatch):
     monkeypatch.delenv("XINGHE_EVENTS_DB", raising=False)
     monkeypatch.delenv("SOMETHING_UNSET", raising=False)
     assert sql_url(config) == url
+
+
+async def test_erasure_reaches_a_postgresql_tracker_store(tmp_path, database_url, postgres_url, monkeypatch):  # noqa: F811
+    """Production keeps conversations in PostgreSQL: the same erasure, read back with SQL."""
+    where = make_url(postgres_url)
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text(
+        yaml.safe_dump(
+            {
+                "tracker_store": {
+                    "type": "persistence.tracker_store.MaskingSQLTrackerStore",
+                    "dialect": "postgresql",
+                    "url": where.host,
+                    "port": where.port,
+                    "db": where.database,
+                    "username": where.username,
+                },
+                "event_broker": {"type": "SQL", "dialect": "sqlite", "db": str(tmp_path / "events.db")},
+            }
+        ),
+        encoding="utf-8",
+    )
+    store = MaskingSQLTrackerStore(
+        DOMAIN,
+        dialect="postgresql",
+        host=where.host,
+        port=where.port,
+        db=where.database,
+        username=where.username,
+    )
+    for sender, customer, said in (
+        (ZHANG, "C001", "我的订单XH2611010002到哪了"),
+        (OTHER, "C002", "我的机票能改签吗"),
+    ):
+        tracker = DialogueStateTracker(sender, DOMAIN.slots)
+        tracker.update(UserUttered(said, {"name": "order_status"}, input_channel="webchat"))
+        tracker.update(SlotSet("verified_customer_id", customer))
+        await store.save(tracker)
+    stores = Stores.from_endpoints(endpoints)
+    assert stores.unreachable() == []
+    erased = CustomerRecords(stores).erase("C001", by="S001", reason="客户来电要求删除")
+    assert ZHANG in erased.conversations and erased.tracker_events == 2
+    with engine_for(postgres_url).connect() as connection:
+        left = connection.execute(text("SELECT DISTINCT sender_id FROM events")).scalars().all()
+    assert left == [OTHER]
