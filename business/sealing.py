@@ -54,9 +54,9 @@ def unseal(sealed: Optional[str], purpose: str) -> str:
     version, _, body = (sealed or "").partition(":")
     if version != VERSION or not body:
         raise SealingUnavailable("只保存了打码后的信息（当时未配置数据加密密钥），无法显示完整内容")
-    raw = base64.urlsafe_b64decode(body.encode("ascii"))
     try:
+        raw = base64.urlsafe_b64decode(body.encode("ascii"))
         value = _cipher().decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], purpose.encode("utf-8"))
-    except InvalidTag as error:
+    except (InvalidTag, ValueError) as error:  # ValueError: not base64, or too short to hold a nonce
         raise SealingUnavailable("无法解开保存的信息（数据加密密钥已更换？）") from error
     return value.decode("utf-8")

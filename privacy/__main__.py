@@ -22,6 +22,12 @@ from privacy.stores import Stores
 RETENTION_ENV = "XINGHE_RETENTION_DAYS"
 
 
+def retention_days(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"保存天数须为正整数（{RETENTION_ENV} 或 --days），而不是 {text!r}")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m privacy", description="客户的个人信息：导出、删除、按保存期限清理"
@@ -42,8 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     purge = commands.add_parser("purge", help="删除超过保存期限的对话数据（适合每天定时运行）")
     purge.add_argument(
         "--days",
-        type=int,
-        default=int(os.environ.get(RETENTION_ENV, RETENTION_DAYS)),
+        type=retention_days,
+        # a string default goes through `type` too: a bad XINGHE_RETENTION_DAYS is refused the same way
+        default=os.environ.get(RETENTION_ENV) or str(RETENTION_DAYS),
         help=f"保存天数（默认 ${RETENTION_ENV} 或 {RETENTION_DAYS}）",
     )
     commands.add_parser("remask", help="把脱敏上线之前存下的数据补做脱敏（可重复运行）")
@@ -69,9 +76,6 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "remask":
             print(json.dumps(asdict(remask(stores)), ensure_ascii=False))
         else:
-            if args.days < 1:
-                print("--days 至少为 1", file=sys.stderr)
-                return 2
             print(json.dumps(asdict(records.purge(clock.now(), args.days)), ensure_ascii=False))
     except NoSuchCustomer as error:
         print(str(error), file=sys.stderr)

@@ -24,6 +24,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from business import clock
+from business.services.agents import AgentError
 from business.services.audit import AuditLog
 from business.store.db import session_scope
 from business.store.models import (
@@ -50,8 +51,8 @@ EXPIRED_TEXT = "（超过保存期限，已删除）"
 CLOSED_TICKETS = ("resolved", "closed")
 
 
-class NoSuchCustomer(Exception):
-    pass
+class NoSuchCustomer(AgentError):
+    """No customer has that id (the workspace answers it as any refused request)."""
 
 
 def plain(value: Any) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 import yaml
 from sqlalchemy import MetaData, Table, inspect
@@ -85,11 +85,16 @@ class Stores:
         return missing
 
 
+_REFLECTED: Dict[Engine, Table] = {}
+
+
 def events_table(engine: Optional[Engine]) -> Optional[Table]:
-    """Rasa's `events` table in that store, if the store exists and has one yet."""
-    if engine is None or not inspect(engine).has_table("events"):
+    """Rasa's `events` table in that store, if the store has one yet (reflected once per store)."""
+    if engine is None:
         return None
-    return Table("events", MetaData(), autoload_with=engine)
+    if engine not in _REFLECTED and inspect(engine).has_table("events"):
+        _REFLECTED[engine] = Table("events", MetaData(), autoload_with=engine)
+    return _REFLECTED.get(engine)
 
 
 def scrub(engine: Optional[Engine]) -> None:

@@ -41,15 +41,12 @@ class RasaApi:
         return self._session
 
     async def _call(self, method: str, path: str, params: Dict[str, str], body: Any = None) -> Any:
-        """Rasa's own API takes the token as a query parameter, the bridge channel as a Bearer token."""
+        """The token goes as a Bearer header (the bridge channel's key); Rasa's own API wants it as the
+        `token` parameter, which its callers add."""
         url = f"{self.base_url}{path}"
         try:
             async with self._http().request(
-                method,
-                url,
-                params=params if path.startswith("/webhooks/") else {**params, "token": self.token},
-                json=body,
-                headers={"Authorization": f"Bearer {self.token}"},
+                method, url, params=params, json=body, headers={"Authorization": f"Bearer {self.token}"}
             ) as reply:
                 if reply.status >= 400:
                     logger.error("rasa %s %s answered %s", method, path, reply.status)
@@ -77,7 +74,9 @@ class RasaApi:
 
     async def events(self, conversation_id: str) -> List[Dict[str, Any]]:
         """Every event of the conversation (the transcript the bot and the customer wrote)."""
-        tracker = await self._call("GET", self._path(conversation_id), {"include_events": "ALL"})
+        tracker = await self._call(
+            "GET", self._path(conversation_id), {"include_events": "ALL", "token": self.token}
+        )
         events: List[Dict[str, Any]] = tracker.get("events") or []
         return events
 

@@ -23,13 +23,14 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from assist.actions import AgentActions
 from assist.assistant import Assistant
 from business import clock
 from business.services.agent_sessions import AgentSessions, LoginThrottled
 from business.services.agents import SKILL_GROUPS, AgentError
 from business.store.db import session_scope
 from business.wording import Wording
-from privacy.rights import CustomerRecords, NoSuchCustomer
+from privacy.rights import CustomerRecords
 from privacy.stores import Stores, default_endpoints
 from workspace.desk import Desk, NeedsConfirmation, Timeouts
 from workspace.rasa_api import RasaApi, RasaUnavailable
@@ -335,27 +336,28 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
             ensure_ascii=False,
         )
 
+    async def acted(
+        request: Request, chat_id: int, work: Callable[[AgentActions], Dict[str, Any]]
+    ) -> HTTPResponse:
+        """An agent's action for the customer of the chat they serve, under the bot's rules."""
+        return response.json(await desk.act(request.ctx.agent_id, chat_id, work), ensure_ascii=False)
+
     @app.post("/api/chats/<chat_id:int>/lookup")
     @logged_in()
     async def lookup(request: Request, chat_id: int) -> HTTPResponse:
         data = body(request)
         if text_field(data, "booking_ref"):
             ref = text_field(data, "booking_ref", 32)
-            found = await desk.act(request.ctx.agent_id, chat_id, lambda a: a.lookup_booking(ref))
-        else:
-            order_id = text_field(data, "order_id", 32)
-            found = await desk.act(request.ctx.agent_id, chat_id, lambda a: a.lookup_order(order_id))
-        return response.json(found, ensure_ascii=False)
+            return await acted(request, chat_id, lambda a: a.lookup_booking(ref))
+        order_id = text_field(data, "order_id", 32)
+        return await acted(request, chat_id, lambda a: a.lookup_order(order_id))
 
     @app.post("/api/chats/<chat_id:int>/refund-check")
     @logged_in()
     async def refund_check(request: Request, chat_id: int) -> HTTPResponse:
         data = body(request)
         order_id, reason = text_field(data, "order_id", 32), text_field(data, "reason", 32)
-        return response.json(
-            await desk.act(request.ctx.agent_id, chat_id, lambda a: a.refund_check(order_id, reason)),
-            ensure_ascii=False,
-        )
+        return await acted(request, chat_id, lambda a: a.refund_check(order_id, reason))
 
     @app.post("/api/chats/<chat_id:int>/refund")
     @logged_in()
@@ -363,22 +365,14 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
         data = body(request)
         order_id, reason = text_field(data, "order_id", 32), text_field(data, "reason", 32)
         detail, override = text_field(data, "detail", 500), text_field(data, "override", 500)
-        return response.json(
-            await desk.act(
-                request.ctx.agent_id, chat_id, lambda a: a.request_refund(order_id, reason, detail, override)
-            ),
-            ensure_ascii=False,
-        )
+        return await acted(request, chat_id, lambda a: a.request_refund(order_id, reason, detail, override))
 
     @app.post("/api/chats/<chat_id:int>/tickets")
     @logged_in()
     async def open_ticket(request: Request, chat_id: int) -> HTTPResponse:
         data = body(request)
         category, summary = text_field(data, "category", 32), text_field(data, "summary", 1000)
-        return response.json(
-            await desk.act(request.ctx.agent_id, chat_id, lambda a: a.open_ticket(category, summary)),
-            ensure_ascii=False,
-        )
+        return await acted(request, chat_id, lambda a: a.open_ticket(category, summary))
 
     @app.post("/api/chats/<chat_id:int>/reveal-phone")
     @logged_in()
@@ -536,10 +530,7 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
     @logged_in(supervisor=True)
     async def export_customer(request: Request, customer_id: str) -> HTTPResponse:
         records = customer_records(customer_id)
-        try:
-            document = await asyncio.to_thread(records.export, customer_id, request.ctx.agent_id)
-        except NoSuchCustomer as error:
-            raise AgentError(str(error)) from error
+        document = await asyncio.to_thread(records.export, customer_id, request.ctx.agent_id)
         return response.json(
             document,
             ensure_ascii=False,
@@ -556,10 +547,7 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
         reason = text_field(data, "reason", 500)
         if not reason:
             raise AgentError("请写明删除的依据（如客户的申请、工单号）")
-        try:
-            erased = await asyncio.to_thread(records.erase, customer_id, request.ctx.agent_id, reason)
-        except NoSuchCustomer as error:
-            raise AgentError(str(error)) from error
+        erased = await asyncio.to_thread(records.erase, customer_id, request.ctx.agent_id, reason)
         return response.json(asdict(erased), ensure_ascii=False)
 
     @app.post("/api/chats/<chat_id:int>/take-over")

@@ -17,12 +17,17 @@ from business.store.models import CallbackNumber
 logger = logging.getLogger(__name__)
 
 PURPOSE = "callback_number"
+MIN_DIGITS = 5  # shorter is no number one can call back
+
+
+def dialable(number: str) -> bool:
+    return len(re.sub(r"\D", "", number)) >= MIN_DIGITS
 
 
 def masked_number(number: str) -> str:
     """The number as notes and screens show it (a mobile as 138****8001)."""
     shown = mask(number)
-    if shown == number and len(re.sub(r"\D", "", number)) >= 5:  # a number the detector does not know
+    if shown == number and dialable(number):  # a number the detector does not know
         shown = masked("landline", number)
     return shown
 
@@ -32,8 +37,11 @@ class CallbackNumbers:
         self.session = session
 
     def keep(self, ticket_id: str, number: str, now: datetime) -> str:
-        """Keeps the number for the ticket; returns its masked form, for the ticket's note."""
+        """Keeps the number for the ticket; returns its masked form, for the ticket's note. A caller id
+        that is no number (a withheld one: "anonymous") is not kept: there is nothing to dial."""
         shown = masked_number(number)
+        if not dialable(number):
+            return shown
         sealed: Optional[str] = None
         if sealing.available():
             sealed = sealing.seal(number, PURPOSE)

@@ -7,17 +7,14 @@ import json
 
 import pytest
 from rasa.core.brokers.sql import SQLEventBroker
-from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from business.store.db import engine_for
-from persistence.tracker_store import MaskingSQLTrackerStore
 from tests.servers import postgres_url  # noqa: F401 (fixture)
+from tests.tracker_stores import DOMAIN, masking_store
 
-DOMAIN = Domain.load("domain.yml")
 PHONE, ID_TAIL, CARD = "13800138001", "2817", "6222020200112233446"
 
 
@@ -32,23 +29,6 @@ def tracker_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'tracker.db'}"
     return request.getfixturevalue("postgres_url")
-
-
-def masking_store(url: str, broker: SQLEventBroker) -> MaskingSQLTrackerStore:
-    """The store as endpoints.yml configures it, for either engine."""
-    where = make_url(url)
-    if where.drivername == "sqlite":
-        return MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=where.database, event_broker=broker)
-    return MaskingSQLTrackerStore(
-        DOMAIN,
-        dialect="postgresql",
-        host=where.host,
-        port=where.port,
-        db=where.database,
-        username=where.username,
-        password=where.password,
-        event_broker=broker,
-    )
 
 
 async def test_what_rests_and_what_the_broker_streams_is_masked_turn_after_turn(tmp_path, tracker_url):

@@ -9,7 +9,6 @@ import time
 
 from rasa.core.brokers.sql import SQLEventBroker
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -17,13 +16,12 @@ from business.services.callbacks import CallbackNumbers
 from business.services.tickets import TicketService
 from business.store.db import session_scope
 from business.store.models import WebchatMessage
-from persistence.tracker_store import MaskingSQLTrackerStore
 from privacy.__main__ import main
 from privacy.remask import Remasked, remask
 from tests.conftest import NOW
 from tests.privacy.conftest import files, held
+from tests.tracker_stores import DOMAIN, masking_store
 
-DOMAIN = Domain.load("domain.yml")
 PHONE, ID_TAIL, CARD, CALLER = (
     "13312345678",
     "2817",
@@ -72,9 +70,7 @@ async def test_what_an_older_version_stored_in_clear_is_masked_in_place(stores, 
     after = files(tmp_path)
     for clear in (PHONE, CARD, CALLER, "13911112222"):
         assert not held(clear, after), clear
-    restored = await MaskingSQLTrackerStore(
-        DOMAIN, dialect="sqlite", db=str(tmp_path / "tracker.db")
-    ).retrieve("web:old")
+    restored = await masking_store(f"sqlite:///{tmp_path / 'tracker.db'}").retrieve("web:old")
     assert [e.text for e in restored.events if isinstance(e, UserUttered)] == [
         "手机133****5678",
         "****",

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 import yaml
 from rasa.core.brokers.sql import SQLEventBroker
-from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import func, select, text
@@ -28,24 +27,21 @@ from business.store.db import engine_for, get_engine, session_scope
 from business.store.models import AuditEntry, Customer, LiveChat, Ticket
 from connectors.webchat.messages import new_message
 from connectors.webchat.transcript import Transcripts
-from persistence.tracker_store import MaskingSQLTrackerStore
 from privacy.__main__ import main
 from privacy.rights import CustomerRecords
 from privacy.stores import Stores, scrub, secure, sql_url
 from tests.conftest import NOW
 from tests.privacy.conftest import files, held
 from tests.servers import postgres_url  # noqa: F401 (fixture)
+from tests.tracker_stores import DOMAIN, masking_store
 
-DOMAIN = Domain.load("domain.yml")
 ZHANG, OTHER = "web:zhang-visitor", "web:li-visitor"
 MALL = Routing("mall", 2, "asked", "order_status")
 
 
 async def converse(tmp_path: Path, sender: str, customer_id: str, said: str, at: float) -> None:
     broker = SQLEventBroker(db=str(tmp_path / "events.db"))
-    store = MaskingSQLTrackerStore(
-        DOMAIN, dialect="sqlite", db=str(tmp_path / "tracker.db"), event_broker=broker
-    )
+    store = masking_store(f"sqlite:///{tmp_path / 'tracker.db'}", broker)
     tracker = await store.retrieve(sender) or DialogueStateTracker(sender, DOMAIN.slots)
     tracker.update(UserUttered(said, {"name": "order_status"}, timestamp=at, input_channel="webchat"))
     tracker.update(SlotSet("verified_customer_id", customer_id, timestamp=at))
@@ -138,7 +134,7 @@ async def test_the_purge_drops_what_is_older_than_the_retention_period(zhang, tm
     assert held("我的机票能改签吗", raw) and held("我的订单XH2611010002到哪了", raw)  # recent: kept
 
 
-def test_the_command_exports_erases_with_confirmation_and_purges(zhang, tmp_path, capsys):
+def test_the_command_exports_erases_with_confirmation_and_purges(zhang, tmp_path, capsys, monkeypatch):
     endpoints = next(tmp_path.glob("endpoints.yml"))
     out = tmp_path / "exports" / "C001.json"
     assert main(["--endpoints", str(endpoints), "export", "C001", "--out", str(out)]) == 0
@@ -150,7 +146,14 @@ def test_the_command_exports_erases_with_confirmation_and_purges(zhang, tmp_path
     assert not held("张伟", files(tmp_path))
     assert main(["--endpoints", str(endpoints), "export", "C404"]) == 1
     assert "没有客户 C404" in capsys.readouterr().err
-    assert main(["--endpoints", str(endpoints), "purge", "--days", "0"]) == 2
+    for days in (["--days", "0"], ["--days", "半年"]):
+        with pytest.raises(SystemExit) as refused:
+            main(["--endpoints", str(endpoints), "purge", *days])
+        assert refused.value.code == 2 and "保存天数须为正整数" in capsys.readouterr().err
+    monkeypatch.setenv("XINGHE_RETENTION_DAYS", "abc")  # the variable is checked the same way
+    with pytest.raises(SystemExit):
+        main(["--endpoints", str(endpoints), "purge"])
+    monkeypatch.delenv("XINGHE_RETENTION_DAYS")
     assert main(["--endpoints", str(endpoints), "purge"]) == 0
 
 
@@ -217,14 +220,7 @@ async def test_erasure_reaches_a_postgresql_tracker_store(tmp_path, database_url
         ),
         encoding="utf-8",
     )
-    store = MaskingSQLTrackerStore(
-        DOMAIN,
-        dialect="postgresql",
-        host=where.host,
-        port=where.port,
-        db=where.database,
-        username=where.username,
-    )
+    store = masking_store(postgres_url)
     for sender, customer, said in (
         (ZHANG, "C001", "我的订单XH2611010002到哪了"),
         (OTHER, "C002", "我的机票能改签吗"),

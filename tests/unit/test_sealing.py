@@ -33,6 +33,12 @@ def test_a_sealed_value_opens_with_its_key_and_purpose_only(key, monkeypatch):
         sealing.unseal(sealed, "callback_number")
 
 
+@pytest.mark.parametrize("damaged", ["v1:not base64!", "v1:AAAA", "v1:" + "A" * 40])
+def test_a_damaged_seal_is_refused_like_one_that_does_not_open(key, damaged):
+    with pytest.raises(sealing.SealingUnavailable):
+        sealing.unseal(damaged, "callback_number")
+
+
 @pytest.mark.parametrize("value", [None, "", "abc", "1234"])
 def test_without_a_usable_key_nothing_is_sealed(monkeypatch, value):
     if value is None:
@@ -70,6 +76,13 @@ def test_the_number_rests_sealed_and_is_revealed_in_clear(key, database_url):
         row = session.get(CallbackNumber, ticket)
         assert row.masked == "138****8001" and "13800138001" not in row.sealed
         assert CallbackNumbers(session).reveal(ticket) == "+8613800138001"
+
+
+def test_a_withheld_caller_id_is_not_kept(key, database_url):
+    ticket = call_back_ticket()
+    with session_scope() as session:
+        assert CallbackNumbers(session).keep(ticket, "anonymous", NOW) == "anonymous"
+        assert CallbackNumbers(session).masked(ticket) is None
 
 
 def test_without_a_key_only_the_masked_number_is_kept(monkeypatch, database_url):
