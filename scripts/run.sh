@@ -55,135 +55,12 @@ ACTIONS_LOG=$RUN_DIR/actions.log
 RASA_LOG=$RUN_DIR/rasa.log
 WORKSPACE_LOG=$RUN_DIR/workspace.log
 
-die() { printf '错误 / error: %s\n' "$*" >&2; exit 1; }
-info() { printf '==> %s\n' "$*"; }
+# Helpers (http_ok, port_busy, start_bg, stop_all, wait_for ...) and the signal traps.
+. scripts/processes.sh
 
 case $MODE in serve | shell | interactive) ;; *) die "unknown mode '$MODE' (serve|shell|interactive)" ;; esac
 [ -x "$BIN/rasa" ] || die "$BIN/rasa not found: run \`make install\` first"
 mkdir -p var "$RUN_DIR"
-
-# --- helpers (Python from the venv, so curl is not required) -----------------
-
-# http_ok URL: true if URL answers 200 within 2 s.
-http_ok() {
-    "$BIN/python" - "$1" <<'EOF' 2>/dev/null
-import sys, urllib.request
-try:
-    with urllib.request.urlopen(sys.argv[1], timeout=2) as r:
-        sys.exit(0 if r.status == 200 else 1)
-except Exception:
-    sys.exit(1)
-EOF
-}
-
-# port_busy PORT: true if something listens on localhost:PORT.
-port_busy() {
-    "$BIN/python" - "$1" <<'EOF' 2>/dev/null
-import socket, sys
-s = socket.socket()
-s.settimeout(1)
-sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)
-EOF
-}
-
-free_port() {
-    "$BIN/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-tail_log() {
-    printf '\n----- last 40 lines of %s -----\n' "$1" >&2
-    tail -n 40 "$1" >&2 2>/dev/null || true
-    printf -- '-----\n' >&2
-}
-
-# --- process management -------------------------------------------------------
-# Each server starts in its own process group (job control, `set -m`), so that
-# stopping kills the whole group (Rasa/Sanic may fork) and a Ctrl-C reaches only
-# this script, which then stops the servers in order.
-PIDS=()
-NAMES=()
-LOGS=()
-
-start_bg() { # start_bg NAME LOGFILE CMD...
-    local name=$1 log=$2
-    shift 2
-    set -m
-    "$@" >"$log" 2>&1 &
-    local pid=$!
-    set +m
-    PIDS+=("$pid")
-    NAMES+=("$name")
-    LOGS+=("$log")
-    info "started $name (pid $pid), log: $log"
-}
-
-alive() { kill -0 "$1" 2>/dev/null; }
-
-stop_all() {
-    local pid i
-    ((${#PIDS[@]})) || return 0
-    for pid in "${PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
-    for ((i = 0; i < 30; i++)); do # up to 15 s for a clean shutdown
-        local any=0
-        for pid in "${PIDS[@]}"; do alive "$pid" && any=1; done
-        ((any)) || break
-        sleep 0.5
-    done
-    for pid in "${PIDS[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    PIDS=()
-}
-
-on_signal() {
-    trap - INT TERM
-    printf '\n'
-    info "正在停止 / stopping ..."
-    stop_all
-    info "已停止 / stopped."
-    exit 0
-}
-trap on_signal INT TERM
-trap stop_all EXIT # also on errors: never leave servers behind
-
-# check_alive: fail with the log tail if one of our servers has exited.
-check_alive() {
-    local i
-    for i in "${!PIDS[@]}"; do
-        if ! alive "${PIDS[$i]}"; then
-            printf '\n' >&2
-            tail_log "${LOGS[$i]}"
-            die "${NAMES[$i]} exited unexpectedly (see ${LOGS[$i]})"
-        fi
-    done
-}
-
-# wait_for NAME URL...: poll until every URL answers, up to START_TIMEOUT s.
-wait_for() {
-    local what=$1 start=$SECONDS url pending
-    shift
-    local tty=0
-    [ -t 1 ] && tty=1
-    while :; do
-        pending=0
-        for url in "$@"; do http_ok "$url" || pending=1; done
-        ((pending)) || break
-        check_alive
-        local waited=$((SECONDS - start))
-        if ((waited >= START_TIMEOUT)); then
-            printf '\n' >&2
-            for i in "${!LOGS[@]}"; do tail_log "${LOGS[$i]}"; done
-            die "$what did not answer within ${START_TIMEOUT}s (START_TIMEOUT)"
-        fi
-        if ((tty)); then
-            printf '\r    等待 / waiting for %s ... %3ds' "$what" "$waited"
-        elif ((waited % 10 == 0)); then
-            printf '    等待 / waiting for %s ... %ds\n' "$what" "$waited"
-        fi
-        sleep 2
-    done
-    ((tty)) && printf '\r\033[K'
-    info "$what is up ($((SECONDS - start))s)"
-}
 
 # --- set-up ---------------------------------------------------------------------
 
@@ -198,24 +75,7 @@ export ACTIONS_URL
 # The endpoints Rasa runs with: the base file plus where the action server is and
 # the token it wants (so this copy is private, like the token files).
 ENDPOINTS=$RUN_DIR/endpoints.runtime.yml
-"$BIN/python" - "${XINGHE_ENDPOINTS:-endpoints.yml}" "$ENDPOINTS" <<'EOF'
-import os
-import sys
-
-import yaml
-
-src, dst = sys.argv[1:]
-with open(src, encoding="utf-8") as f:
-    data = yaml.safe_load(f) or {}
-data["action_endpoint"] = {
-    **(data.get("action_endpoint") or {}),
-    "url": os.environ["ACTIONS_URL"],
-    "headers": {"Authorization": "Bearer " + os.environ["ACTIONS_TOKEN"]},
-}
-with open(dst, "w", encoding="utf-8") as f:
-    yaml.safe_dump(data, f, allow_unicode=True, sort_keys=False)
-EOF
-chmod 600 "$ENDPOINTS" # rewriting keeps an older copy's mode
+"$BIN/python" scripts/runtime_endpoints.py "${XINGHE_ENDPOINTS:-endpoints.yml}" "$ENDPOINTS"
 
 # Rasa's SQL event broker commits every event on its event loop: in WAL mode (kept by the file)
 # a commit appends to the log instead of rewriting the database.
@@ -260,35 +120,8 @@ if [ "$MODE" = serve ]; then
         "$ACTIONS_HEALTH" "http://localhost:$RASA_PORT/status?token=$RASA_API_TOKEN" \
         "http://localhost:$WORKSPACE_PORT/health"
 
-    TOKEN_HINT='$RASA_API_TOKEN'
-    if [ -s "$RUN_DIR/api_token" ] && [ "$(<"$RUN_DIR/api_token")" = "$RASA_API_TOKEN" ]; then
-        TOKEN_HINT="\$(cat $RUN_DIR/api_token)"
-    fi
-    cat <<EOF
-
-============================================================================
- 星河智能客服已启动 / Xinghe customer-service assistant is running
-   Rasa (channels):  http://localhost:$RASA_PORT/webhooks/...
-   Action server:    http://localhost:$ACTIONS_PORT (only Rasa, with ACTIONS_TOKEN)
-   坐席工作台 / agent workspace:  http://localhost:$WORKSPACE_PORT
-     （演示账号，仅限本机 / demo logins, local use only: wangfang, liqiang, zhaomin,
-       班长 chenjing；密码 / password xinghe-demo）
- 对话方式 / How to talk to it (anonymous customer):
-   curl -s -X POST http://localhost:$RASA_PORT/webhooks/rest/webhook \\
-        -H 'Content-Type: application/json' \\
-        -d '{"sender":"demo","message":"你好"}'
-   或在另一个终端 / or, in another terminal:  make shell
- Rasa HTTP API (needs the token / 需要令牌):
-   curl -s "http://localhost:$RASA_PORT/status?token=$TOKEN_HINT"
-EOF
-    if [ -n "$WEBCHAT_PATH" ] && http_ok "http://localhost:$RASA_PORT$WEBCHAT_PATH"; then
-        echo "   网页聊天 / web chat:  http://localhost:$RASA_PORT$WEBCHAT_PATH"
-    fi
-    cat <<EOF
- 日志 / logs: $RASA_LOG, $ACTIONS_LOG, $WORKSPACE_LOG
- 按 Ctrl-C 停止 / press Ctrl-C to stop.
-============================================================================
-EOF
+    running_banner "$RASA_PORT" "http://localhost:$ACTIONS_PORT (only Rasa, with ACTIONS_TOKEN)" \
+        "$WORKSPACE_PORT" "$RASA_LOG, $ACTIONS_LOG, $WORKSPACE_LOG"
     # Stay up until a signal arrives or a server dies. `sleep & wait` keeps the
     # trap responsive (a trapped signal interrupts `wait` at once).
     while :; do
