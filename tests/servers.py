@@ -10,6 +10,8 @@ from typing import Iterator
 import pytest
 
 POSTGRES_ADMIN_URL = os.environ.get("XINGHE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+RABBITMQ_URL = os.environ.get("XINGHE_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672/")
+REDIS_URL = os.environ.get("XINGHE_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
 def _admin_connection():
@@ -42,3 +44,24 @@ def postgres_url() -> Iterator[str]:
         with admin.cursor() as cursor:
             cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.close()
+
+
+def reachable(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        probe.settimeout(2)
+        return probe.connect_ex((host, port)) == 0
+
+
+@pytest.fixture
+def rabbitmq_url() -> str:
+    """The local RabbitMQ (tests name their own exchanges and queues, and delete them)."""
+    from urllib.parse import urlparse
+
+    parsed = urlparse(RABBITMQ_URL)
+    if not reachable(parsed.hostname or "127.0.0.1", parsed.port or 5672):
+        pytest.skip(
+            f"RabbitMQ is not reachable at {parsed.hostname}:{parsed.port}; start it to run this test"
+        )
+    return RABBITMQ_URL

@@ -2,9 +2,13 @@
 
 Rasa keeps writing every event of a paused conversation (the customer's messages are still parsed
 and stored in the tracker) and publishes each one through its event broker; the pause that starts a
-wait in the queue goes the same way. With the default SQL
-broker that is a table `events` (id, sender_id, data) in its own database; the relay follows it
-from the row it found last and hands each customer message to the desk.
+wait in the queue goes the same way. Two brokers are followed:
+
+* the default SQL broker, a table `events` (id, sender_id, data) in its own database: `BrokerTail`
+  polls it from the row it found last;
+* RabbitMQ in production (Rasa's Pika broker, a fanout exchange): `QueueTail` consumes the
+  workspace's own durable queue bound to it, and acknowledges an event once the desk has had it, so
+  what arrives while the workspace restarts waits in the queue instead of being lost.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
-from typing import Awaitable, Callable, List, Optional, Tuple, Union
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional, Protocol, Tuple, Union
 
+import aio_pika
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
@@ -23,6 +28,9 @@ logger = logging.getLogger(__name__)
 
 POLL_INTERVAL_S = 0.2
 BATCH = 500
+RECONNECT_S = 2.0
+# Rasa's Pika broker publishes to this fanout exchange unless its endpoints say otherwise.
+RASA_EXCHANGE = "rasa-exchange"
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,24 @@ class Paused:
 
 
 Happening = Union[CustomerMessage, Paused]
+
+
+def happening_of(sender_id: Optional[str], event: Dict[str, Any]) -> Optional[Happening]:
+    """What a broker event means to the desk, if anything."""
+    if not sender_id:
+        return None
+    if event.get("event") == "user":
+        return CustomerMessage(
+            sender_id, event.get("text") or "", event.get("timestamp") or 0.0, event.get("input_channel")
+        )
+    if event.get("event") == "pause":
+        return Paused(sender_id)
+    return None
+
+
+class EventSource(Protocol):
+    def happenings(self) -> AsyncIterator[Happening]:
+        """Every happening from now on, in the broker's order; runs until cancelled."""
 
 
 class BrokerTail:
@@ -71,31 +97,67 @@ class BrokerTail:
         except OperationalError as error:  # Rasa has not created the table yet
             logger.debug("event broker not ready: %s", error)
             return []
-        found: List[Happening] = []
-        for _, sender_id, data in rows:
-            event = json.loads(data)
-            if not sender_id:
-                continue
-            if event.get("event") == "user":
-                found.append(
-                    CustomerMessage(
-                        sender_id,
-                        event.get("text") or "",
-                        event.get("timestamp") or 0.0,
-                        event.get("input_channel"),
-                    )
-                )
-            elif event.get("event") == "pause":
-                found.append(Paused(sender_id))
-        return found
+        found = (happening_of(sender_id, json.loads(data)) for _, sender_id, data in rows)
+        return [happening for happening in found if happening is not None]
+
+    async def happenings(self) -> AsyncIterator[Happening]:
+        while True:
+            for happening in await asyncio.to_thread(self.new_happenings):
+                yield happening
+            await asyncio.sleep(POLL_INTERVAL_S)
 
 
-async def relay(tail: BrokerTail, deliver: Callable[[Happening], Awaitable[None]]) -> None:
-    """Runs until cancelled; a failure to hand over one event is logged and the rest go on."""
+class QueueTail:
+    """Consumes the workspace's durable queue on Rasa's RabbitMQ exchange."""
+
+    def __init__(self, url: str, queue: str, exchange: str = RASA_EXCHANGE) -> None:
+        self.url = url
+        self.queue = queue
+        self.exchange = exchange
+
+    async def happenings(self) -> AsyncIterator[Happening]:
+        connection = await aio_pika.connect_robust(self.url)
+        async with connection:
+            channel = await connection.channel()
+            await channel.set_qos(prefetch_count=BATCH)
+            # Declared as Rasa declares it, so whichever starts first, the other finds the same one.
+            exchange = await channel.declare_exchange(self.exchange, type=aio_pika.ExchangeType.FANOUT)
+            queue = await channel.declare_queue(self.queue, durable=True)
+            await queue.bind(exchange, "")
+            logger.info("workspace: following RabbitMQ queue %s", self.queue)
+            async with queue.iterator() as messages:
+                async for message in messages:
+                    # Acknowledged when the desk is done with it (the relay resumes this generator).
+                    async with message.process(requeue=False):
+                        try:
+                            event = json.loads(message.body)
+                        except ValueError:
+                            logger.warning("workspace: an unreadable broker message was dropped")
+                            continue
+                        happening = happening_of(event.get("sender_id"), event)
+                        if happening is not None:
+                            yield happening
+
+
+def event_source(url: str, queue: str) -> EventSource:
+    """RabbitMQ for an amqp:// URL, else the SQL broker's database."""
+    if url.startswith(("amqp://", "amqps://")):
+        return QueueTail(url, queue)
+    return BrokerTail(url)
+
+
+async def relay(source: EventSource, deliver: Callable[[Happening], Awaitable[None]]) -> None:
+    """Runs until cancelled; a failure to hand over one event is logged and the rest go on, and a
+    broker that goes away is followed again once it is back."""
     while True:
-        for happening in await asyncio.to_thread(tail.new_happenings):
-            try:
-                await deliver(happening)
-            except Exception:  # noqa: BLE001 - one bad event must not stop the relay
-                logger.exception("relay: could not hand over an event of %s", happening.conversation_id)
-        await asyncio.sleep(POLL_INTERVAL_S)
+        try:
+            async for happening in source.happenings():
+                try:
+                    await deliver(happening)
+                except Exception:  # noqa: BLE001 - one bad event must not stop the relay
+                    logger.exception("relay: could not hand over an event of %s", happening.conversation_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the broker is down or not there yet
+            logger.warning("relay: event broker unavailable (%s), trying again", error)
+        await asyncio.sleep(RECONNECT_S)

@@ -34,7 +34,7 @@ from privacy.rights import CustomerRecords
 from privacy.stores import Stores, default_endpoints
 from workspace.desk import Desk, NeedsConfirmation, Timeouts
 from workspace.rasa_api import RasaApi, RasaUnavailable
-from workspace.relay import BrokerTail, relay
+from workspace.relay import event_source, relay
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,8 @@ class Settings:
     port: int
     rasa_url: str
     rasa_token: str
-    events_url: str
+    events_url: str  # the SQL event broker's database, or RabbitMQ (amqp://) in production
+    events_queue: str  # the workspace's queue on RabbitMQ
     timeouts: Timeouts
     endpoints: Path  # Rasa's endpoints file: where customers' conversations rest (privacy actions)
 
@@ -88,6 +89,7 @@ class Settings:
             rasa_url=os.environ.get("RASA_URL") or f"http://localhost:{os.environ.get('RASA_PORT', '5005')}",
             rasa_token=token,
             events_url=os.environ.get("XINGHE_EVENTS_URL") or f"sqlite:///{events_db}",
+            events_queue=os.environ.get("XINGHE_WORKSPACE_QUEUE") or "xinghe.workspace",
             timeouts=Timeouts(),
             endpoints=default_endpoints(),
         )
@@ -624,7 +626,10 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
         # The knowledge base and its encoder load now, not on the first customer's message.
         warming = asyncio.ensure_future(asyncio.to_thread(assistant.warm))
         background.add(warming)
-        for work in (relay(BrokerTail(settings.events_url), desk.happened), ticking()):
+        for work in (
+            relay(event_source(settings.events_url, settings.events_queue), desk.happened),
+            ticking(),
+        ):
             task = asyncio.ensure_future(work)
             background.add(task)
 
