@@ -31,7 +31,7 @@ from rasa.core.channels.socketio import SocketBlueprint
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 from sqlalchemy.engine import Engine
 
@@ -209,6 +209,10 @@ class WebChatInput(InputChannel):
             ping_interval=self.settings.ping_interval_seconds,
             ping_timeout=self.settings.ping_timeout_seconds,
             max_http_buffer_size=self.settings.max_http_buffer_bytes,
+            # With several Rasa instances, a message for a visitor connected elsewhere goes through Redis.
+            client_manager=AsyncRedisManager(self.settings.message_queue)
+            if self.settings.message_queue
+            else None,
         )
         self.hub = ConversationHub(sio, self._transcripts or Transcripts())
         webchat = SocketBlueprint(sio, self.settings.socketio_path, "webchat", __name__)

@@ -9,6 +9,10 @@ Environment:
   XINGHE_WEBCHAT_ORIGINS      comma-separated page origins allowed to connect,
                               e.g. "https://www.example.cn,https://m.example.cn".
                               Unset: only pages served by this Rasa server itself.
+  XINGHE_WEBCHAT_MESSAGE_QUEUE
+                              a Redis URL (redis://127.0.0.1:6379/2) through which several Rasa
+                              instances hand each other the messages for visitors connected to
+                              another instance (docs/deployment.md).  Unset: one instance.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ logger = logging.getLogger(__name__)
 SECRET_ENV = "XINGHE_WEBCHAT_SECRET"
 SITE_SECRET_ENV = "XINGHE_WEBCHAT_SITE_SECRET"
 ORIGINS_ENV = "XINGHE_WEBCHAT_ORIGINS"
+MESSAGE_QUEUE_ENV = "XINGHE_WEBCHAT_MESSAGE_QUEUE"
 
 
 def site_secret_from_env() -> Optional[str]:
@@ -35,6 +40,7 @@ class WebChatSettings:
     secret: str
     site_secret: Optional[str]
     allowed_origins: Tuple[str, ...]  # empty: same origin only
+    message_queue: Optional[str] = None  # Redis URL shared by the Rasa instances
     token_ttl_seconds: int = 7 * 24 * 3600
     max_message_chars: int = 500
     rate_per_second: float = 1.0
@@ -80,4 +86,10 @@ class WebChatSettings:
             )
             if credentials.get(name) is not None
         }
-        return cls(secret=secret, site_secret=site_secret, allowed_origins=origins, **tunables)
+        return cls(
+            secret=secret,
+            site_secret=site_secret,
+            allowed_origins=origins,
+            message_queue=os.environ.get(MESSAGE_QUEUE_ENV) or None,
+            **tunables,
+        )
