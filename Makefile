@@ -41,7 +41,7 @@ endif
 REQUIRE_MODEL = @if [ -z "$${XINGHE_MODEL:-}" ] && ! ls models/*.tar.gz >/dev/null 2>&1; then \
 	echo "error: no trained model in models/: run \`make train\` first" >&2; exit 1; fi
 
-.PHONY: help venv install seed seed-reset train run shell interactive lint validate evaluate assist-eval kb-eval bench purge faq-review \
+.PHONY: help venv install seed seed-reset train run run-prod shell interactive lint validate evaluate assist-eval kb-eval bench purge faq-review \
 	test test-unit test-stories test-e2e lock clean distclean
 
 help: ## 列出命令 / list the targets
@@ -113,6 +113,9 @@ train: install ## 训练模型（数据未变则跳过）/ train the model into 
 
 run: install ## 启动助手（动作服务器 + Rasa 全部渠道）/ seed, train, start the action server + Rasa (API token in var/); Ctrl-C stops
 	@scripts/run.sh serve
+
+run-prod: install ## 生产拓扑：PostgreSQL、Redis、RabbitMQ，HAProxy 后两个 Rasa 和两个动作服务器 / the production topology on this machine (docs/deployment.md); Ctrl-C stops
+	@scripts/run_prod.sh
 
 shell: install ## 命令行对话（自动启动动作服务器）/ chat in the terminal (starts the action server if needed)
 	@scripts/run.sh shell

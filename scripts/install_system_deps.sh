@@ -2,7 +2,8 @@
 # System packages the web-chat browser test needs: Debian's Chromium (Playwright
 # drives it; Playwright's own browser download is not reachable here) and CJK
 # and emoji fonts so Chinese (and the bot's emoji) render in screenshots.  Node.js + npm install the widget's
-# client library (socket.io-client) from the npm registry.
+# client library (socket.io-client) from the npm registry.  HAProxy balances the production
+# topology's Rasa instances and action servers (`make run-prod`, docs/deployment.md).
 #
 # Idempotent: apt runs only when something is missing.  Needs root (or sudo).
 set -euo pipefail
@@ -11,6 +12,7 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 for font in fonts-noto-cjk fonts-noto-color-emoji; do
     dpkg-query -W -f='${Status}' "$font" 2>/dev/null | grep -q "ok installed" || missing+=("$font")
 done
