@@ -42,7 +42,7 @@ REQUIRE_MODEL = @if [ -z "$${XINGHE_MODEL:-}" ] && ! ls models/*.tar.gz >/dev/nu
 	echo "error: no trained model in models/: run \`make train\` first" >&2; exit 1; fi
 
 .PHONY: help venv install seed seed-reset train run run-prod shell interactive lint validate evaluate assist-eval kb-eval bench purge faq-review \
-	test test-unit test-stories test-e2e lock clean distclean
+	test test-unit test-stories test-e2e test-prod lock clean distclean
 
 help: ## 列出命令 / list the targets
 	@echo "星河智能客服 — make targets (fresh machine: \`make run\`, then \`make test\`)"
@@ -167,14 +167,18 @@ test-stories: install ## 对话故事测试（需已训练模型）/ rasa test c
 
 test-e2e: install ## 端到端测试（启动 Rasa + 动作服务器）/ pytest -m e2e: real Rasa + action server (needs a trained model)
 	$(REQUIRE_MODEL)
-	$(PY) -m pytest -m e2e $(PYTEST_ARGS)
+	$(PY) -m pytest -m "e2e and not prod" $(PYTEST_ARGS)
+
+test-prod: install ## 生产拓扑测试（并发、故障）/ pytest -m prod: make run-prod's topology under concurrency and faults (needs a trained model)
+	$(REQUIRE_MODEL)
+	$(PY) -m pytest -m prod $(PYTEST_ARGS)
 
 # Each step is its own make call, in order: the first failure stops the run
 # with a non-zero exit, and the model is trained exactly once.
 # The test stories run in test-e2e, through plain `rasa test` (tests/e2e/test_plain_rasa_cli.py).
 test: ## 全部检查 / every check: install, lint, validate, unit, train, e2e (with plain `rasa test`: stories + NLU)
 	@start=$$SECONDS; \
-	for step in install lint validate test-unit train test-e2e; do \
+	for step in install lint validate test-unit train test-e2e test-prod; do \
 		echo; echo "======== make $$step ========"; \
 		$(MAKE) $$step || { echo "======== FAILED: make $$step ========" >&2; exit 1; }; \
 	done; \

@@ -16,9 +16,10 @@
 # XINGHE_TRACKER_DB (xinghe_tracker), DATABASE_URL (from those), XINGHE_REDIS_HOST (127.0.0.1),
 # XINGHE_REDIS_PORT (6379), XINGHE_REDIS_LOCK_DB (1), XINGHE_WEBCHAT_MESSAGE_QUEUE
 # (redis://…/2), XINGHE_RABBITMQ_HOST (127.0.0.1), XINGHE_RABBITMQ_PORT (5672),
-# XINGHE_RABBITMQ_USER / _PASSWORD (guest), XINGHE_BIND (0.0.0.0), RASA_PORT (5005),
+# XINGHE_RABBITMQ_USER / _PASSWORD (guest), XINGHE_EVENTS_EXCHANGE (xinghe.events),
+# XINGHE_WORKSPACE_QUEUE (xinghe.workspace), XINGHE_BIND (0.0.0.0), RASA_PORT (5005),
 # ACTIONS_PORT (5055), WORKSPACE_PORT (5080), XINGHE_RASA_PORTS ("5011 5012"),
-# XINGHE_ACTIONS_PORTS ("5061 5062"), XINGHE_ACTIONS_TIMEOUT (8s), TICKET_LOCK_LIFETIME (30),
+# XINGHE_ACTIONS_PORTS ("5061 5062"), XINGHE_ACTIONS_TIMEOUT (8s), XINGHE_LOCK_LIFETIME (10),
 # XINGHE_RUN_DIR (var/prod), XINGHE_MODEL, START_TIMEOUT (300 s), VENV (.venv), and the channel
 # secrets of docs/security.md. The secrets scripts/run.sh creates are created here the same way.
 set -euo pipefail
@@ -55,10 +56,12 @@ export DATABASE_URL=${DATABASE_URL:-postgresql://$pg_login@$XINGHE_PG_HOST:$XING
 # WeChat's retries may reach another instance: the first to claim a MsgId in the database answers.
 export WECHAT_DEDUPE_URL=${WECHAT_DEDUPE_URL:-$DATABASE_URL}
 export XINGHE_WEBCHAT_MESSAGE_QUEUE=${XINGHE_WEBCHAT_MESSAGE_QUEUE:-redis://$XINGHE_REDIS_HOST:$XINGHE_REDIS_PORT/2}
+export XINGHE_EVENTS_EXCHANGE=${XINGHE_EVENTS_EXCHANGE:-xinghe.events}
+export XINGHE_WORKSPACE_QUEUE=${XINGHE_WORKSPACE_QUEUE:-xinghe.workspace}
 export XINGHE_EVENTS_URL=amqp://$XINGHE_RABBITMQ_USER:$XINGHE_RABBITMQ_PASSWORD@$XINGHE_RABBITMQ_HOST:$XINGHE_RABBITMQ_PORT/
-# A lock left by an instance that died mid-turn frees the conversation after this many seconds;
-# it must outlast the longest turn (a few actions, each at most XINGHE_ACTIONS_TIMEOUT).
-export TICKET_LOCK_LIFETIME=${TICKET_LOCK_LIFETIME:-30}
+# A conversation whose turn was running on an instance that died is freed this many seconds after
+# the instance's last sign of life (persistence/lock_store.py).
+export XINGHE_LOCK_LIFETIME=${XINGHE_LOCK_LIFETIME:-10}
 
 export XINGHE_BIND=${XINGHE_BIND:-0.0.0.0}
 export XINGHE_PUBLIC_PORT=${RASA_PORT:-5005} XINGHE_ACTIONS_PORT=${ACTIONS_PORT:-5055}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from typing import Iterator
+from typing import Any, Dict, Iterator
 
 import pytest
 
@@ -65,3 +65,15 @@ def rabbitmq_url() -> str:
             f"RabbitMQ is not reachable at {parsed.hostname}:{parsed.port}; start it to run this test"
         )
     return RABBITMQ_URL
+
+
+@pytest.fixture
+def redis_server() -> Dict[str, Any]:
+    """Where the local Redis is (tests use keys of their own, with a random prefix)."""
+    from urllib.parse import urlparse
+
+    parsed = urlparse(REDIS_URL)
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or 6379
+    if not reachable(host, port):
+        pytest.skip(f"Redis is not reachable at {host}:{port}; start it to run this test")
+    return {"host": host, "port": port, "prefix": f"test{secrets.token_hex(4)}"}

@@ -124,6 +124,8 @@ def kill_group(pid: int, sig: int) -> None:
 class E2EStack:
     """`scripts/run.sh serve` on free ports, with its own DB, endpoints and run directory."""
 
+    command = ["bash", str(ROOT / "scripts" / "run.sh"), "serve"]
+
     def __init__(self, model: Path, xinghe_now: str) -> None:
         self.model = model
         self.xinghe_now = xinghe_now
@@ -141,8 +143,9 @@ class E2EStack:
         self.workspace_url = f"http://localhost:{self.workspace_port}"
         self.endpoints = self.tmpdir / "endpoints.yml"
         self.proc: Optional[subprocess.Popen] = None
+        self.script_log = self.tmpdir / "run.log"  # what the start script itself prints
         self.logs: Dict[str, Path] = {
-            "run.sh": self.tmpdir / "run.log",
+            "run.sh": self.script_log,
             "action server": self.run_dir / "actions.log",
             "rasa": self.run_dir / "rasa.log",
             "workspace": self.run_dir / "workspace.log",
@@ -199,9 +202,9 @@ class E2EStack:
 
     def start(self) -> None:
         self.write_endpoints()
-        with open(self.logs["run.sh"], "wb") as log:
+        with open(self.script_log, "wb") as log:
             self.proc = subprocess.Popen(
-                ["bash", str(ROOT / "scripts" / "run.sh"), "serve"],
+                self.command,
                 cwd=ROOT,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
@@ -210,22 +213,18 @@ class E2EStack:
                 start_new_session=True,  # its own process group: a signal reaches run.sh alone
             )
         deadline = time.monotonic() + START_TIMEOUT + 30  # run.sh gives up first, with its reason
-        while RUNNING_BANNER not in tail(self.logs["run.sh"], 200):
+        while RUNNING_BANNER not in tail(self.script_log, 200):
             if self.proc.poll() is not None:
-                self._fail_with_logs(
-                    f"scripts/run.sh exited with code {self.proc.returncode} during start-up"
-                )
+                self._fail_with_logs(f"{self.command[1]} exited with code {self.proc.returncode} during start-up")
             if time.monotonic() > deadline:
-                self._fail_with_logs(
-                    f"scripts/run.sh did not report the servers up within {START_TIMEOUT:.0f}s"
-                )
+                self._fail_with_logs(f"{self.command[1]} did not report the servers up within {START_TIMEOUT:.0f}s")
             time.sleep(1)
 
     # -- tear-down --
 
     def _server_pids(self) -> List[int]:
         """The servers run.sh started (each leads its own process group)."""
-        return [int(pid) for pid in re.findall(r"\(pid (\d+)\)", tail(self.logs["run.sh"], 400))]
+        return [int(pid) for pid in re.findall(r"\(pid (\d+)\)", tail(self.script_log, 400))]
 
     def stop(self) -> None:
         if self.proc is None:

@@ -29,8 +29,6 @@ logger = logging.getLogger(__name__)
 POLL_INTERVAL_S = 0.2
 BATCH = 500
 RECONNECT_S = 2.0
-# Rasa's Pika broker publishes to this fanout exchange unless its endpoints say otherwise.
-RASA_EXCHANGE = "rasa-exchange"
 
 
 @dataclass(frozen=True)
@@ -110,7 +108,7 @@ class BrokerTail:
 class QueueTail:
     """Consumes the workspace's durable queue on Rasa's RabbitMQ exchange."""
 
-    def __init__(self, url: str, queue: str, exchange: str = RASA_EXCHANGE) -> None:
+    def __init__(self, url: str, queue: str, exchange: str) -> None:
         self.url = url
         self.queue = queue
         self.exchange = exchange
@@ -139,10 +137,10 @@ class QueueTail:
                             yield happening
 
 
-def event_source(url: str, queue: str) -> EventSource:
+def event_source(url: str, queue: str, exchange: str) -> EventSource:
     """RabbitMQ for an amqp:// URL, else the SQL broker's database."""
     if url.startswith(("amqp://", "amqps://")):
-        return QueueTail(url, queue)
+        return QueueTail(url, queue, exchange)
     return BrokerTail(url)
 
 

@@ -72,6 +72,7 @@ class Settings:
     rasa_token: str
     events_url: str  # the SQL event broker's database, or RabbitMQ (amqp://) in production
     events_queue: str  # the workspace's queue on RabbitMQ
+    events_exchange: str  # the fanout exchange Rasa's Pika broker publishes to
     timeouts: Timeouts
     endpoints: Path  # Rasa's endpoints file: where customers' conversations rest (privacy actions)
 
@@ -90,6 +91,7 @@ class Settings:
             rasa_token=token,
             events_url=os.environ.get("XINGHE_EVENTS_URL") or f"sqlite:///{events_db}",
             events_queue=os.environ.get("XINGHE_WORKSPACE_QUEUE") or "xinghe.workspace",
+            events_exchange=os.environ.get("XINGHE_EVENTS_EXCHANGE") or "xinghe.events",
             timeouts=Timeouts(),
             endpoints=default_endpoints(),
         )
@@ -627,7 +629,7 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
         warming = asyncio.ensure_future(asyncio.to_thread(assistant.warm))
         background.add(warming)
         for work in (
-            relay(event_source(settings.events_url, settings.events_queue), desk.happened),
+            relay(event_source(settings.events_url, settings.events_queue, settings.events_exchange), desk.happened),
             ticking(),
         ):
             task = asyncio.ensure_future(work)

@@ -209,6 +209,7 @@ async def workspace(database_url, tmp_path):
         rasa_token=RASA_TOKEN,
         events_url=f"sqlite:///{tmp_path / 'events.db'}",
         events_queue="unused",
+        events_exchange="unused",
         timeouts=Timeouts(),
         endpoints=endpoints_in(tmp_path),
     )

@@ -102,7 +102,7 @@ async def test_an_unreadable_broker_message_is_dropped_and_the_rest_go_on(rasa_b
 
 async def test_the_relay_waits_for_a_broker_that_is_not_there_yet(monkeypatch):
     monkeypatch.setattr("workspace.relay.RECONNECT_S", 0.05)
-    tail = QueueTail("amqp://guest:guest@127.0.0.1:1/", "nowhere")
+    tail = QueueTail("amqp://guest:guest@127.0.0.1:1/", "nowhere", "nowhere")
     task = asyncio.ensure_future(relay(tail, lambda h: asyncio.sleep(0)))
     await asyncio.sleep(0.5)
     assert not task.done()  # still trying, not crashed
