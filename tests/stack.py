@@ -215,9 +215,13 @@ class E2EStack:
         deadline = time.monotonic() + START_TIMEOUT + 30  # run.sh gives up first, with its reason
         while RUNNING_BANNER not in tail(self.script_log, 200):
             if self.proc.poll() is not None:
-                self._fail_with_logs(f"{self.command[1]} exited with code {self.proc.returncode} during start-up")
+                self._fail_with_logs(
+                    f"{self.command[1]} exited with code {self.proc.returncode} during start-up"
+                )
             if time.monotonic() > deadline:
-                self._fail_with_logs(f"{self.command[1]} did not report the servers up within {START_TIMEOUT:.0f}s")
+                self._fail_with_logs(
+                    f"{self.command[1]} did not report the servers up within {START_TIMEOUT:.0f}s"
+                )
             time.sleep(1)
 
     # -- tear-down --

@@ -629,7 +629,10 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
         warming = asyncio.ensure_future(asyncio.to_thread(assistant.warm))
         background.add(warming)
         for work in (
-            relay(event_source(settings.events_url, settings.events_queue, settings.events_exchange), desk.happened),
+            relay(
+                event_source(settings.events_url, settings.events_queue, settings.events_exchange),
+                desk.happened,
+            ),
             ticking(),
         ):
             task = asyncio.ensure_future(work)
