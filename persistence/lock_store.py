@@ -27,7 +27,11 @@ from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
 from redis import asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +90,9 @@ class RedisTicketLockStore(LockStore):
             db=int(options.get("db") or 1),
             password=options.get("password") or None,
             socket_timeout=float(options.get("socket_timeout") or 10),
+            # A connection broken by a Redis restart is replaced instead of failing one turn.
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
         )
         self.prefix = f"{options.get('key_prefix') or 'xinghe'}:conversation_lock:"
         self.lifetime_ms = int(1000 * float(options.get("lock_lifetime") or DEFAULT_LIFETIME_S))

@@ -64,7 +64,9 @@ class PrivatePostgres:
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def restart(self) -> None:
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "restart")
+        """A fast shutdown (every connection cut) and a start, as an operator's restart does."""
+        self.stop("fast")
+        self.start()
 
 
 class PrivateRedis:

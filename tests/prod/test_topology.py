@@ -234,3 +234,77 @@ async def test_what_a_customer_writes_to_an_agent_reaches_the_workspace_through_
         f"{workspace}/api/chats/{chat['id']}/close", json={"result": "resolved"}, headers=agent
     ) as closed:
         assert closed.status == 200
+
+
+async def order_journey(http, url: str, sender: str) -> str:
+    """Ask for an order and give its number: '' when it went right, else what went wrong."""
+    status, reply = await say(http, url, sender, "查订单")
+    if status != 200:
+        return f"查订单: HTTP {status}"
+    status, reply = await say(http, url, sender, ORDER)
+    if status != 200:
+        return f"{ORDER}: HTTP {status}"
+    return "" if "已于" in texts(reply) else f"{ORDER}: {texts(reply)[:60]}"
+
+
+async def test_postgresql_restarted_under_load_errors_are_reported_and_service_resumes(
+    prod_stack, instances, http, chat
+):
+    outcomes: List[Tuple[float, str]] = []
+    restarted_at: List[float] = []
+    stop = asyncio.Event()
+
+    async def customer(n: int) -> None:
+        round_ = 0
+        while not stop.is_set():
+            started = time.monotonic()
+            problem = await order_journey(
+                http, prod_stack.rasa_url, f"prod-pg-{n}-{round_}-{uuid.uuid4().hex[:6]}"
+            )
+            outcomes.append((started, problem))
+            round_ += 1
+
+    async def restart_postgres() -> None:
+        await asyncio.sleep(3)
+        await asyncio.to_thread(prod_stack.postgres.restart)
+        restarted_at.append(time.monotonic())
+        await asyncio.sleep(12)
+        stop.set()
+
+    await asyncio.gather(restart_postgres(), *(customer(n) for n in range(4)))
+    back = restarted_at[0]
+    later = [problem for started, problem in outcomes if started > back + 5]
+    assert later and not any(later), later  # the service resumed by itself
+    assert all(
+        status == 200
+        for status, _ in [
+            await say(http, url, f"prod-pg-after-{n}", "你好") for n, url in enumerate(instances)
+        ]
+    )
+    # Errors were reported where an operator looks, not hidden.
+    logs = "".join(
+        prod_stack.logs[name].read_text(encoding="utf-8", errors="replace") for name in ("rasa1", "rasa2")
+    )
+    assert "OperationalError" in logs or "terminating connection" in logs
+    # Nothing is corrupt: every stored conversation reads back whole, turn by turn.
+    sender = f"prod-pg-check-{uuid.uuid4().hex[:6]}"
+    assert await order_journey(http, prod_stack.rasa_url, sender) == ""
+    assert one_turn_at_a_time(turns(chat, Chat.conversation_id(sender)))
+
+
+async def test_without_redis_turns_are_refused_clearly_and_work_again_when_it_is_back(
+    prod_stack, instances, http
+):
+    sender = f"prod-redis-{uuid.uuid4().hex[:6]}"
+    assert (await say(http, prod_stack.rasa_url, sender, "你好"))[0] == 200
+    prod_stack.redis.stop()
+    try:
+        async with http.post(
+            f"{prod_stack.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": "运费怎么算"}
+        ) as refused:
+            assert refused.status == 500
+            assert "系统有点忙" in (await refused.json())["error"]
+    finally:
+        prod_stack.redis.start()
+    status, reply = await say(http, prod_stack.rasa_url, sender, "运费怎么算")
+    assert status == 200 and "运费" in texts(reply)
