@@ -38,12 +38,18 @@ def sql_url(config: Mapping[str, Any]) -> Optional[str]:
         return None
     if dialect == "sqlite":
         return f"sqlite:///{db}"
+
+    def setting(name: str) -> Optional[str]:  # the production endpoints name environment variables
+        value = config.get(name)
+        return expand(str(value)) or None if value is not None else None
+
+    port = setting("port")
     url: str = URL.create(
         dialect,
-        username=config.get("username"),
-        password=config.get("password"),
-        host=config.get("url") or config.get("host"),
-        port=int(config["port"]) if config.get("port") else None,
+        username=setting("username"),
+        password=setting("password"),
+        host=setting("url") or setting("host"),
+        port=int(port) if port else None,
         database=db,
     ).render_as_string(hide_password=False)
     return url

@@ -35,6 +35,8 @@ from tests.privacy.conftest import files, held
 from tests.servers import postgres_url  # noqa: F401 (fixture)
 from tests.tracker_stores import DOMAIN, masking_store
 
+ROOT = Path(__file__).resolve().parents[2]
+
 ZHANG, OTHER = "web:zhang-visitor", "web:li-visitor"
 MALL = Routing("mall", 2, "asked", "order_status")
 
@@ -198,6 +200,22 @@ def test_the_stores_are_found_where_rasa_finds_them(config, url, monkeypatch):
     monkeypatch.delenv("XINGHE_EVENTS_DB", raising=False)
     monkeypatch.delenv("SOMETHING_UNSET", raising=False)
     assert sql_url(config) == url
+
+
+def test_the_production_endpoints_are_read_with_their_variables(monkeypatch):
+    """`make run-prod`'s endpoints name PostgreSQL by environment variables; RabbitMQ is not SQL."""
+    for name, value in {
+        "XINGHE_PG_HOST": "db.internal",
+        "XINGHE_PG_PORT": "6432",
+        "XINGHE_TRACKER_DB": "xinghe_tracker",
+        "XINGHE_PG_USER": "xinghe",
+        "XINGHE_PG_PASSWORD": "",
+    }.items():
+        monkeypatch.setenv(name, value)
+    endpoints = yaml.safe_load((ROOT / "deploy" / "endpoints.prod.yml").read_text(encoding="utf-8"))
+    assert sql_url(endpoints["tracker_store"]) == "postgresql://xinghe@db.internal:6432/xinghe_tracker"
+    stores = Stores.from_endpoints(ROOT / "deploy" / "endpoints.prod.yml")
+    assert stores.broker is None and any("RabbitMQ" in line for line in stores.unreachable())
 
 
 async def test_erasure_reaches_a_postgresql_tracker_store(tmp_path, database_url, postgres_url, monkeypatch):  # noqa: F811
