@@ -13,15 +13,37 @@ import json
 import logging
 from typing import Any, Dict, List
 
+from rasa.core.brokers.sql import SQLEventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.constants import REQUESTED_SLOT
 from rasa.shared.core.events import Event, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy import event as engine_event
+from sqlalchemy.engine import Engine
 
 from business.privacy import masked_events
+from persistence import action_responses
 
 logger = logging.getLogger(__name__)
+
+# Loaded by every Rasa process of the product (endpoints.yml, deploy/endpoints.prod.yml).
+action_responses.install()
+
+
+def write_ahead(engine: Engine) -> None:
+    """Every connection of a SQLite store in WAL mode, syncing at checkpoints rather than at every
+    commit: a commit appends to the log, and a crash of the machine (not of Rasa) can lose the last
+    turns but never corrupts the file. PostgreSQL is the store for data that must outlive that."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @engine_event.listens_for(engine, "connect")
+    def pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
 
 
 def resting_events(events: List[Event], start: int) -> List[Dict[str, Any]]:
@@ -36,9 +58,9 @@ def resting_events(events: List[Event], start: int) -> List[Dict[str, Any]]:
 class MaskingSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.engine.dialect.name == "sqlite":  # a commit appends to the log instead of rewriting
-            with self.engine.connect() as connection:
-                connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+        write_ahead(self.engine)
+        if isinstance(self.event_broker, SQLEventBroker):
+            write_ahead(self.event_broker.engine)
 
     async def stream_events(self, tracker: DialogueStateTracker) -> None:
         """Streaming happens in `save`, from the same masked events it writes."""
@@ -53,9 +75,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             events = list(tracker.events)
             new = events[stored:]
             resting = resting_events(events, stored)
-            if self.event_broker is not None:
-                for data in resting:
-                    self.event_broker.publish({"sender_id": tracker.sender_id, **data})
+            self._publish(tracker.sender_id, resting)
             for event, data in zip(new, resting, strict=True):
                 session.add(
                     self.SQLEvent(
@@ -69,3 +89,18 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
                 )
             session.commit()
         logger.debug("tracker %s stored with personal data masked", tracker.sender_id)
+
+    def _publish(self, sender_id: str, resting: List[Dict[str, Any]]) -> None:
+        broker = self.event_broker
+        if isinstance(broker, SQLEventBroker):  # one transaction for the turn, not one per event
+            with broker.session_scope() as session:
+                session.add_all(
+                    broker.SQLBrokerEvent(
+                        sender_id=sender_id, data=json.dumps({"sender_id": sender_id, **data})
+                    )
+                    for data in resting
+                )
+                session.commit()
+        elif broker is not None:
+            for data in resting:
+                broker.publish({"sender_id": sender_id, **data})

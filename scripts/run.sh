@@ -77,11 +77,6 @@ export ACTIONS_URL
 ENDPOINTS=$RUN_DIR/endpoints.runtime.yml
 "$BIN/python" scripts/runtime_endpoints.py "${XINGHE_ENDPOINTS:-endpoints.yml}" "$ENDPOINTS"
 
-# Rasa's SQL event broker commits every event on its event loop: in WAL mode (kept by the file)
-# a commit appends to the log instead of rewriting the database.
-"$BIN/python" -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute("PRAGMA journal_mode=WAL")' \
-    "$XINGHE_EVENTS_DB"
-
 info "准备演示数据 / seeding the demo database if it is empty"
 "$BIN/python" -m business.store.seed --if-empty
 

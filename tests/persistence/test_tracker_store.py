@@ -70,3 +70,27 @@ async def test_what_rests_and_what_the_broker_streams_is_masked_turn_after_turn(
         "****",
         "退款打到卡号***************3446吧",
     ]
+
+
+def test_the_sqlite_stores_append_to_a_log_and_sync_at_checkpoints(tmp_path):
+    broker = SQLEventBroker(db=str(tmp_path / "events.db"))
+    store = masking_store(f"sqlite:///{tmp_path / 'tracker.db'}", broker)
+    for engine in (store.engine, broker.engine):
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+
+
+async def test_a_turns_events_reach_the_broker_in_order_in_one_go(tmp_path):
+    broker = SQLEventBroker(db=str(tmp_path / "events.db"))
+    store = masking_store(f"sqlite:///{tmp_path / 'tracker.db'}", broker)
+    tracker = DialogueStateTracker("web:c2", DOMAIN.slots)
+    for text_ in ("你好", "查订单", "XH2611010001"):
+        tracker.update(UserUttered(text_, {"name": "inform"}))
+        tracker.update(ActionExecuted("action_listen"))
+    await store.save(tracker)
+    with engine_for(f"sqlite:///{tmp_path / 'events.db'}").connect() as connection:
+        streamed = connection.execute(text("SELECT sender_id, data FROM events ORDER BY id")).all()
+    assert [row[0] for row in streamed] == ["web:c2"] * 6
+    assert [json.loads(row[1]).get("text") for row in streamed][::2] == ["你好", "查订单", "XH2611010001"]
+    assert all(json.loads(row[1])["sender_id"] == "web:c2" for row in streamed)
