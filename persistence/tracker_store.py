@@ -19,8 +19,10 @@ from rasa.shared.core.constants import REQUESTED_SLOT
 from rasa.shared.core.events import Event, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy import create_engine
 from sqlalchemy import event as engine_event
-from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from business.privacy import masked_events
 from persistence import action_responses
@@ -31,12 +33,15 @@ logger = logging.getLogger(__name__)
 action_responses.install()
 
 
-def write_ahead(engine: Engine) -> None:
-    """Every connection of a SQLite store in WAL mode, syncing at checkpoints rather than at every
-    commit: a commit appends to the log, and a crash of the machine (not of Rasa) can lose the last
-    turns but never corrupts the file. PostgreSQL is the store for data that must outlive that."""
-    if engine.dialect.name != "sqlite":
+def keep_sqlite_connections(holder: Any) -> None:
+    """A SQLite store of Rasa's (the tracker store, the SQL broker) keeps its connections between
+    turns instead of opening one per session (SQLAlchemy 1.4's way with a database file), in WAL
+    mode, syncing at checkpoints rather than at every commit: a commit appends to the log, and a
+    crash of the machine (not of Rasa) can lose the last turns but never corrupts the file.
+    PostgreSQL is the store for conversations that must outlive that (docs/deployment.md)."""
+    if holder.engine.dialect.name != "sqlite":
         return
+    engine = create_engine(holder.engine.url, poolclass=QueuePool, connect_args={"check_same_thread": False})
 
     @engine_event.listens_for(engine, "connect")
     def pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -44,6 +49,10 @@ def write_ahead(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+    holder.engine.dispose()
+    holder.engine = engine
+    holder.sessionmaker = sessionmaker(bind=engine)
 
 
 def resting_events(events: List[Event], start: int) -> List[Dict[str, Any]]:
@@ -58,9 +67,9 @@ def resting_events(events: List[Event], start: int) -> List[Dict[str, Any]]:
 class MaskingSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        write_ahead(self.engine)
+        keep_sqlite_connections(self)
         if isinstance(self.event_broker, SQLEventBroker):
-            write_ahead(self.event_broker.engine)
+            keep_sqlite_connections(self.event_broker)
 
     async def stream_events(self, tracker: DialogueStateTracker) -> None:
         """Streaming happens in `save`, from the same masked events it writes."""

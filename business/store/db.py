@@ -15,6 +15,7 @@ from typing import Any, Iterator
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'xinghe.db'}"
@@ -28,7 +29,10 @@ def database_url() -> str:
 def engine_for(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, future=True, connect_args={"timeout": 15})
+        # Connections are kept between sessions (SQLAlchemy 1.4 opens one per session for a file).
+        engine = create_engine(
+            url, future=True, poolclass=QueuePool, connect_args={"timeout": 15, "check_same_thread": False}
+        )
 
         @event.listens_for(engine, "connect")  # type: ignore[untyped-decorator]
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:  # pragma: no cover - trivial
