@@ -1,5 +1,5 @@
-"""Customers for the load benchmark (`make bench`, scripts/bench_load.py): locust users who run the everyday
-journeys, half over the REST channel and half in the web chat (a real Socket.IO client).
+"""Customers for the load benchmark (`make bench`, scripts/bench_load.py): locust users who run the
+everyday journeys, half over the REST channel and half in the web chat (a real Socket.IO client).
 
 Each journey is a new customer: a greeting and an order lookup by number, a policy question for the
 knowledge base, or an order question answered in two steps. Between their messages customers read
@@ -19,7 +19,7 @@ from typing import List
 import gevent
 import socketio
 from gevent.event import Event
-from locust import HttpUser, User, events, task
+from locust import HttpUser, events, task
 
 THINK_S = float(os.environ.get("BENCH_THINK_S", "3"))
 ANSWER_TIMEOUT_S = 30
@@ -37,18 +37,23 @@ def think() -> None:
         gevent.sleep(random.uniform(0.5, 1.5) * THINK_S)
 
 
-class RestCustomer(HttpUser):
-    """An anonymous REST customer (the channel a back office or app uses)."""
-
-    weight = 1
+class Customer(HttpUser):
+    """One customer after another: each journey is a new customer, over REST (the channel a back
+    office or an app uses, anonymous) or in the web chat, half and half."""
 
     def wait_time(self) -> float:
         return random.uniform(0.5, 1.5) * THINK_S
 
     @task
     def journey(self) -> None:
+        if random.random() < 0.5:
+            self.rest_journey(random.choice(JOURNEYS))
+        else:
+            self.webchat_journey(random.choice(JOURNEYS))
+
+    def rest_journey(self, messages: List[str]) -> None:
         sender = f"bench-{uuid.uuid4().hex}"
-        for text in random.choice(JOURNEYS):
+        for text in messages:
             with self.client.post(
                 "/webhooks/rest/webhook",
                 json={"sender": sender, "message": text},
@@ -60,17 +65,7 @@ class RestCustomer(HttpUser):
                     reply.failure(f"HTTP {reply.status_code}, {reply.text[:80]}")
             think()
 
-
-class WebChatCustomer(User):
-    """A web chat visitor: connects, asks, reads the answers, leaves."""
-
-    weight = 1
-
-    def wait_time(self) -> float:
-        return random.uniform(0.5, 1.5) * THINK_S
-
-    @task
-    def journey(self) -> None:
+    def webchat_journey(self, messages: List[str]) -> None:
         answered = Event()
         client = socketio.Client(reconnection=False)
         client.on("bot_uttered", lambda _data: answered.set())
@@ -84,25 +79,26 @@ class WebChatCustomer(User):
             )
             client.emit("session_request", {})
         except Exception as error:  # noqa: BLE001 - a refused connection is a failed turn
-            self._record("webchat connect", started, error)
+            record("webchat connect", started, error)
             return
         try:
-            for text in random.choice(JOURNEYS):
+            for text in messages:
                 answered.clear()
                 started = time.perf_counter()
                 client.emit("user_uttered", {"message": text})
                 ok = answered.wait(ANSWER_TIMEOUT_S)
-                self._record("webchat turn", started, None if ok else TimeoutError("no answer in 30 s"))
+                record("webchat turn", started, None if ok else TimeoutError("no answer in 30 s"))
                 think()
         finally:
             client.disconnect()
 
-    def _record(self, name: str, started: float, error: Exception | None) -> None:
-        events.request.fire(
-            request_type="SIO",
-            name=name,
-            response_time=(time.perf_counter() - started) * 1000,
-            response_length=0,
-            exception=error,
-            context={},
-        )
+
+def record(name: str, started: float, error: Exception | None) -> None:
+    events.request.fire(
+        request_type="SIO",
+        name=name,
+        response_time=(time.perf_counter() - started) * 1000,
+        response_length=0,
+        exception=error,
+        context={},
+    )
