@@ -308,3 +308,50 @@ async def test_without_redis_turns_are_refused_clearly_and_work_again_when_it_is
         prod_stack.redis.start()
     status, reply = await say(http, prod_stack.rasa_url, sender, "运费怎么算")
     assert status == 200 and "运费" in texts(reply)
+
+
+async def test_an_agents_messages_reach_a_web_chat_visitor_whichever_instance_delivers_them(
+    prod_stack, instances, http, agent
+):
+    """The visitor's connection is on one instance; the workspace writes through the balancer, so
+    the messages are delivered by both instances, the other one's through Redis."""
+    import socketio
+
+    workspace = prod_stack.workspace_url
+    heard: List[str] = []
+    confirmed = asyncio.Event()
+    visitor = socketio.AsyncClient(reconnection=False)
+    visitor.on("session_confirm", lambda data: confirmed.set())
+    visitor.on("bot_uttered", lambda data: heard.append(data.get("text") or ""))
+    await visitor.connect(
+        instances[0],
+        headers={"Origin": instances[0]},
+        transports=["websocket"],
+        socketio_path="/webchat/socket.io",
+    )
+    try:
+        await visitor.emit("session_request", {})
+        await asyncio.wait_for(confirmed.wait(), 10)
+        await visitor.emit("user_uttered", {"message": "转人工"})
+        deadline = time.monotonic() + 15
+        while not any("排队" in line for line in heard) and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        async with http.post(f"{workspace}/api/queue/accept-next", headers=agent) as accepted:
+            chat = await accepted.json()
+            assert accepted.status == 200 and chat["channel"] == "webchat", chat
+        said = [f"第{n}条：您好，我在帮您查" for n in range(4)]  # round robin: both instances deliver
+        for text in said:
+            async with http.post(
+                f"{workspace}/api/chats/{chat['id']}/messages", json={"text": text}, headers=agent
+            ) as sent:
+                assert (await sent.json())["state"] == "sent"
+        deadline = time.monotonic() + 10
+        while not all(any(text in line for line in heard) for text in said) and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        assert all(any(text in line for line in heard) for text in said), heard
+        async with http.post(
+            f"{workspace}/api/chats/{chat['id']}/close", json={"result": "resolved"}, headers=agent
+        ) as closed:
+            assert closed.status == 200
+    finally:
+        await visitor.disconnect()
