@@ -326,7 +326,7 @@ async def test_an_agents_messages_reach_a_web_chat_visitor_whichever_instance_de
     await visitor.connect(
         instances[0],
         headers={"Origin": instances[0]},
-        transports=["websocket"],
+        transports=["polling"],
         socketio_path="/webchat/socket.io",
     )
     try:
