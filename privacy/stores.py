@@ -41,7 +41,9 @@ def sql_url(config: Mapping[str, Any]) -> Optional[str]:
 
     def setting(name: str) -> Optional[str]:  # the production endpoints name environment variables
         value = config.get(name)
-        return expand(str(value)) or None if value is not None else None
+        if value is None:
+            return None
+        return expand(str(value)) or None  # an empty variable (no password) is no value
 
     port = setting("port")
     url: str = URL.create(

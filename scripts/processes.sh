@@ -40,6 +40,22 @@ tail_log() {
     printf -- '-----\n' >&2
 }
 
+# --- the model ------------------------------------------------------------------------
+
+# choose_model train|no-train: MODEL_ARGS for `rasa run` — XINGHE_MODEL when set (no training),
+# else the newest model in models/, trained first (Rasa skips it when nothing changed) with `train`.
+choose_model() {
+    MODEL_ARGS=()
+    if [ -n "${XINGHE_MODEL:-}" ]; then
+        [ -f "$XINGHE_MODEL" ] || die "XINGHE_MODEL=$XINGHE_MODEL: no such model file"
+        MODEL_ARGS=(-m "$XINGHE_MODEL")
+        info "serving $XINGHE_MODEL (no training)"
+    elif [ "$1" = train ]; then
+        info "训练模型（数据未变时跳过）/ training (skipped when nothing changed)"
+        "$BIN/rasa" train --out models
+    fi
+}
+
 # --- process management (job control, `set -m`) ---------------------------------
 PIDS=()
 NAMES=()

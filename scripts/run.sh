@@ -80,15 +80,8 @@ ENDPOINTS=$RUN_DIR/endpoints.runtime.yml
 info "准备演示数据 / seeding the demo database if it is empty"
 "$BIN/python" -m business.store.seed --if-empty
 
-MODEL_ARGS=()
-if [ -n "$XINGHE_MODEL" ]; then
-    [ -f "$XINGHE_MODEL" ] || die "XINGHE_MODEL=$XINGHE_MODEL: no such model file"
-    MODEL_ARGS=(-m "$XINGHE_MODEL")
-    info "serving $XINGHE_MODEL (no training)"
-elif [ "$MODE" != interactive ]; then # `rasa interactive` trains by itself
-    info "训练模型（数据未变时跳过）/ training (skipped when nothing changed)"
-    "$BIN/rasa" train --out models
-fi
+# `rasa interactive` trains by itself.
+if [ "$MODE" = interactive ]; then choose_model no-train; else choose_model train; fi
 
 # Action server: reuse one that already answers on ACTIONS_PORT in shell /
 # interactive mode (e.g. `make run` in another terminal); serve mode needs both

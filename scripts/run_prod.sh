@@ -92,14 +92,7 @@ ENDPOINTS=$RUN_DIR/endpoints.runtime.yml
 info "准备业务数据库（Alembic 迁移，空库写入演示数据）/ migrating and seeding the business database"
 "$BIN/python" -m business.store.seed --if-empty
 
-MODEL_ARGS=()
-if [ -n "$XINGHE_MODEL" ]; then
-    [ -f "$XINGHE_MODEL" ] || die "XINGHE_MODEL=$XINGHE_MODEL: no such model file"
-    MODEL_ARGS=(-m "$XINGHE_MODEL")
-else
-    info "训练模型（数据未变时跳过）/ training (skipped when nothing changed)"
-    "$BIN/rasa" train --out models
-fi
+choose_model train
 
 for port in "$XINGHE_PUBLIC_PORT" "$XINGHE_ACTIONS_PORT" "$WORKSPACE_PORT" "${RASA_PORTS[@]}" "${ACTIONS_PORTS[@]}"; do
     port_busy "$port" && die "port $port is in use (another \`make run\`?); see the variables in scripts/run_prod.sh"

@@ -27,6 +27,7 @@ XINGHE_E2E_KEEP=1 (keep the temp dir; it is always kept when a test failed).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -294,6 +295,30 @@ class Chat:
         return rest_conversation_id(sender)
 
 
+@contextlib.asynccontextmanager
+async def workspace_agent(http, workspace_url: str, login: str = "wangfang"):
+    """A demo agent logged in to the workspace and online (王芳: 商城 and 钱包): the headers her
+    browser sends with every call (origin, CSRF token, session cookie); logged out afterwards."""
+    headers = {"Origin": workspace_url}
+    async with http.post(
+        f"{workspace_url}/api/login", json={"login": login, "password": "xinghe-demo"}, headers=headers
+    ) as answer:
+        assert answer.status == 200
+        headers.update(
+            {
+                "X-CSRF-Token": (await answer.json())["csrf_token"],
+                "Cookie": f"xh_workspace={answer.cookies['xh_workspace'].value}",
+            }
+        )
+    async with http.post(f"{workspace_url}/api/status", json={"status": "online"}, headers=headers) as status:
+        assert status.status == 200
+    try:
+        yield headers
+    finally:
+        async with http.post(f"{workspace_url}/api/logout", headers=headers):
+            pass
+
+
 # --- fixtures ----------------------------------------------------------------------
 
 
@@ -302,9 +327,9 @@ def rasa_model() -> Path:
     return find_model()
 
 
-@pytest.fixture(scope="session")
-def e2e_stack(request, rasa_model: Path):
-    stack = E2EStack(rasa_model, os.environ.get("XINGHE_NOW") or default_now())
+def running(request, stack: E2EStack, label: str, kept: str):
+    """Starts `stack` for a pytest session and stops it at the end; its temp dir (`kept`) stays when
+    a test failed or XINGHE_E2E_KEEP=1, with the tail of every log on failure."""
     failed_before = request.session.testsfailed
     started = False
     try:
@@ -317,13 +342,23 @@ def e2e_stack(request, rasa_model: Path):
         reporter = request.config.pluginmanager.get_plugin("terminalreporter")
         if failed or os.environ.get("XINGHE_E2E_KEEP") == "1":
             if reporter is not None:
-                reporter.write_line(f"e2e: kept {stack.tmpdir} (logs, DB, endpoints)")
+                reporter.write_line(f"{label}: kept {stack.tmpdir} ({kept})")
                 if failed:
                     for name, log in stack.logs.items():
                         reporter.write_line(f"----- last 30 lines of {name} log -----")
                         reporter.write_line(tail(log, 30))
         else:
             shutil.rmtree(stack.tmpdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def e2e_stack(request, rasa_model: Path):
+    yield from running(
+        request,
+        E2EStack(rasa_model, os.environ.get("XINGHE_NOW") or default_now()),
+        "e2e",
+        "logs, DB, endpoints",
+    )
 
 
 def stack_value(name: str, attribute: str, doc: str):

@@ -17,6 +17,7 @@ import pytest
 from business.services.audit import AuditLog
 from business.store.models import LiveChat
 from tests.connectors.drivers import CALLER, OPENID, FakeWeChatApi, Gateway, Served, WeChat, text_xml
+from tests.stack import workspace_agent
 
 
 @pytest.fixture
@@ -103,23 +104,8 @@ async def wechat_reply(wechat: WeChat, wechat_api: FakeWeChatApi, text: str, sen
 
 @pytest.fixture
 async def agent(workspace_url, http):
-    """王芳 (商城 and 钱包) logged in to the workspace and online: the headers her browser sends."""
-    headers = {"Origin": workspace_url}
-    async with http.post(
-        f"{workspace_url}/api/login", json={"login": "wangfang", "password": "xinghe-demo"}, headers=headers
-    ) as login:
-        assert login.status == 200
-        headers.update(
-            {
-                "X-CSRF-Token": (await login.json())["csrf_token"],
-                "Cookie": f"xh_workspace={login.cookies['xh_workspace'].value}",
-            }
-        )
-    async with http.post(f"{workspace_url}/api/status", json={"status": "online"}, headers=headers) as status:
-        assert status.status == 200
-    yield headers
-    async with http.post(f"{workspace_url}/api/logout", headers=headers):
-        pass
+    async with workspace_agent(http, workspace_url) as headers:
+        yield headers
 
 
 async def test_a_wechat_customer_talks_to_an_agent_through_customer_service_messages(

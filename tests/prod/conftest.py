@@ -9,13 +9,12 @@ missing.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 from pathlib import Path
 
 import pytest
 
-from tests.stack import default_now, find_model, tail
+from tests.stack import default_now, find_model, running
 
 from .stack import ProdStack, missing_parts
 
@@ -35,25 +34,7 @@ def prod_stack(request):
     if missing:
         pytest.skip("the production topology tests need " + ", ".join(missing))
     stack = ProdStack(find_model(), os.environ.get("XINGHE_NOW") or default_now())
-    failed_before = request.session.testsfailed
-    started = False
-    try:
-        stack.start()
-        started = True
-        yield stack
-    finally:
-        stack.stop()
-        failed = not started or request.session.testsfailed > failed_before
-        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-        if failed or os.environ.get("XINGHE_E2E_KEEP") == "1":
-            if reporter is not None:
-                reporter.write_line(f"prod: kept {stack.tmpdir} (logs, databases)")
-                if failed:
-                    for name, log in stack.logs.items():
-                        reporter.write_line(f"----- last 30 lines of {name} log -----")
-                        reporter.write_line(tail(log, 30))
-        else:
-            shutil.rmtree(stack.tmpdir, ignore_errors=True)
+    yield from running(request, stack, "prod", "logs, databases")
 
 
 def _signal_all(stack: ProdStack, sig: int) -> None:

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.connectors.drivers import Served, WeChat, text_xml
-from tests.stack import ROOT, Chat
+from tests.stack import ROOT, Chat, workspace_agent
 
 ORDER = "XH2611010001"  # the demo customer's order, shipped
 SERVICE_ERROR = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"][
@@ -191,24 +191,8 @@ async def answering(http, url: str, within_s: float) -> bool:
 
 @pytest.fixture
 async def agent(prod_stack, http):
-    """王芳 logged in to the workspace and online: the headers her browser sends."""
-    workspace = prod_stack.workspace_url
-    headers = {"Origin": workspace}
-    async with http.post(
-        f"{workspace}/api/login", json={"login": "wangfang", "password": "xinghe-demo"}, headers=headers
-    ) as login:
-        assert login.status == 200
-        headers.update(
-            {
-                "X-CSRF-Token": (await login.json())["csrf_token"],
-                "Cookie": f"xh_workspace={login.cookies['xh_workspace'].value}",
-            }
-        )
-    async with http.post(f"{workspace}/api/status", json={"status": "online"}, headers=headers) as status:
-        assert status.status == 200
-    yield headers
-    async with http.post(f"{workspace}/api/logout", headers=headers):
-        pass
+    async with workspace_agent(http, prod_stack.workspace_url) as headers:
+        yield headers
 
 
 async def test_what_a_customer_writes_to_an_agent_reaches_the_workspace_through_rabbitmq(
