@@ -76,7 +76,9 @@ class SessionEvents:
             .where(events.c.sender_id == sender, events.c.type_name == SessionStarted.type_name)
             .scalar_subquery()
         )
-        current = (events.c.sender_id == sender) & or_(events.c.timestamp >= session_start, session_start.is_(None))
+        current = (events.c.sender_id == sender) & or_(
+            events.c.timestamp >= session_start, session_start.is_(None)
+        )
         self.count = select(func.count()).select_from(events).where(current)
         self.data = select(events.c.data).where(current).order_by(events.c.id)
         self.insert = insert(events)
@@ -99,7 +101,9 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             rows = connection.execute(self._session_events.data, {"sender_id": sender_id}).scalars().all()
         if not rows or not self.domain:
             return None
-        return DialogueStateTracker.from_dict(sender_id, [json.loads(data) for data in rows], self.domain.slots)
+        return DialogueStateTracker.from_dict(
+            sender_id, [json.loads(data) for data in rows], self.domain.slots
+        )
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         statements = self._session_events
@@ -134,7 +138,10 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             with broker.engine.begin() as connection:
                 connection.execute(
                     insert(broker.SQLBrokerEvent.__table__),
-                    [{"sender_id": sender_id, "data": json.dumps({"sender_id": sender_id, **data})} for data in resting],
+                    [
+                        {"sender_id": sender_id, "data": json.dumps({"sender_id": sender_id, **data})}
+                        for data in resting
+                    ],
                 )
         elif broker is not None:
             for data in resting:
