@@ -41,7 +41,7 @@ endif
 REQUIRE_MODEL = @if [ -z "$${XINGHE_MODEL:-}" ] && ! ls models/*.tar.gz >/dev/null 2>&1; then \
 	echo "error: no trained model in models/: run \`make train\` first" >&2; exit 1; fi
 
-.PHONY: help venv install seed seed-reset train run run-prod shell interactive lint validate evaluate assist-eval kb-eval bench purge faq-review \
+.PHONY: help venv install seed seed-reset train run run-prod shell interactive lint validate evaluate assist-eval kb-eval bench purge faq-review report \
 	test test-unit test-stories test-e2e test-prod lock clean distclean
 
 help: ## 列出命令 / list the targets
@@ -135,7 +135,7 @@ XINGHE_EXTERNAL_EVAL ?= $(wildcard $(CURDIR)/../shared/eval/external_zh.jsonl)
 evaluate: install ## NLU 评测（交叉验证、留出集、外部集、延迟）/ NLU evaluation: CV vs the default pipeline, holdout, external set, latency (slow)
 	XINGHE_EXTERNAL_EVAL="$(XINGHE_EXTERNAL_EVAL)" $(PY) scripts/evaluate.py
 
-lint: install ## 代码检查：ruff（格式、规则）+ mypy（业务核心、工作台）/ ruff format --check, ruff check, mypy on business/ and workspace/ (pyproject.toml)
+lint: install ## 代码检查：ruff（格式、规则）+ mypy（业务核心、工作台、数据分析）/ ruff format --check, ruff check, mypy on the packages pyproject.toml lists
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
@@ -156,6 +156,9 @@ purge: install ## 删除超过保存期限的对话数据（默认 180 天）/ d
 
 faq-review: install ## 列出知识库没答上的问题 / questions the KB could not answer (last 7 days)
 	$(PY) -m business.services.faq_log
+
+report: install ## 数据报告（HTML 图表 + CSV）/ the analytics report: FROM=YYYY-MM-DD TO=YYYY-MM-DD CHANNEL=webchat|wechat|phone|rest (docs/analytics.md)
+	$(PY) -m analytics report $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) $(if $(CHANNEL),--channel $(CHANNEL))
 
 test-unit: install ## 单元与动作测试（不含 e2e）/ pytest tests/ without the e2e tests
 	$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)

@@ -28,7 +28,9 @@ from business.services.agents import AgentError
 from business.services.audit import AuditLog
 from business.store.db import session_scope
 from business.store.models import (
+    AnalyticsEvent,
     CallbackNumber,
+    ConversationFact,
     Customer,
     FaqQuestion,
     FlightBooking,
@@ -84,6 +86,7 @@ class Erased:
     webchat_messages: int = 0
     tickets: int = 0
     live_chats: int = 0
+    analytics_events: int = 0
 
 
 @dataclass
@@ -95,6 +98,8 @@ class Purged:
     ticket_contexts: int = 0
     callback_numbers: int = 0
     faq_links: int = 0
+    analytics_events: int = 0
+    conversation_facts: int = 0
 
 
 class CustomerRecords:
@@ -290,6 +295,7 @@ class CustomerRecords:
                 .execution_options(synchronize_session=False)
             )
             erased.webchat_messages = int(deleted.rowcount)
+            erased.analytics_events = self._erase_analytics(session, conversations)
         self._scrub()
         logger.info("erased customer %s: %s", customer_id, asdict(erased))
         return erased
@@ -303,6 +309,25 @@ class CustomerRecords:
         with engine.begin() as connection:
             secure(connection)
             return int(connection.execute(delete(events).where(events.c.sender_id.in_(ids))).rowcount)
+
+    @staticmethod
+    def _unlink(fact: ConversationFact) -> None:
+        """A conversation's facts stay for the figures, under the stand-in id and without the customer."""
+        fact.key = f"{unlinked(fact.conversation_id)}@{fact.key.rpartition('@')[2]}"
+        fact.conversation_id, fact.customer_id = unlinked(fact.conversation_id), None
+
+    def _erase_analytics(self, session: Session, conversations: List[str]) -> int:
+        """The conversations' kept events go, their facts are unlinked; returns the events deleted."""
+        for fact in session.execute(
+            select(ConversationFact).where(ConversationFact.conversation_id.in_(conversations))
+        ).scalars():
+            self._unlink(fact)
+        deleted = session.execute(
+            delete(AnalyticsEvent)
+            .where(AnalyticsEvent.conversation_id.in_(conversations))
+            .execution_options(synchronize_session=False)
+        )
+        return int(deleted.rowcount)
 
     # ---- retention ----
 
@@ -353,6 +378,19 @@ class CustomerRecords:
                     .values(conversation_id=None)
                 ).rowcount
             )
+            purged.analytics_events = int(
+                session.execute(
+                    delete(AnalyticsEvent)
+                    .where(AnalyticsEvent.timestamp < cutoff.timestamp())
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+            )
+            old_facts = select(ConversationFact).where(
+                ConversationFact.ended_at < cutoff, ConversationFact.conversation_id.not_like("erased:%")
+            )
+            for fact in session.execute(old_facts).scalars():
+                self._unlink(fact)
+                purged.conversation_facts += 1
             AuditLog(session).record(
                 "system", "purge", now, detail=json.dumps(asdict(purged), ensure_ascii=False)
             )

@@ -54,6 +54,7 @@ export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 ACTIONS_LOG=$RUN_DIR/actions.log
 RASA_LOG=$RUN_DIR/rasa.log
 WORKSPACE_LOG=$RUN_DIR/workspace.log
+ANALYTICS_LOG=$RUN_DIR/analytics.log
 
 # Helpers (http_ok, port_busy, start_bg, stop_all, wait_for ...) and the signal traps.
 . scripts/processes.sh
@@ -103,13 +104,15 @@ if [ "$MODE" = serve ]; then
     start_bg "workspace" "$WORKSPACE_LOG" env WORKSPACE_PORT="$WORKSPACE_PORT" RASA_PORT="$RASA_PORT" \
         XINGHE_ENDPOINTS_RUNTIME="$ENDPOINTS" \
         "$BIN/python" -m workspace
+    # Analytics: follows the event broker into the facts `make report` draws (docs/analytics.md).
+    start_bg "analytics" "$ANALYTICS_LOG" "$BIN/python" -m analytics consume
     info "Rasa 启动约需 1 分钟 / Rasa takes about a minute to load the model"
     wait_for "action server + rasa + workspace" \
         "$ACTIONS_HEALTH" "http://localhost:$RASA_PORT/status?token=$RASA_API_TOKEN" \
         "http://localhost:$WORKSPACE_PORT/health"
 
     running_banner "$RASA_PORT" "http://localhost:$ACTIONS_PORT (only Rasa, with ACTIONS_TOKEN)" \
-        "$WORKSPACE_PORT" "$RASA_LOG, $ACTIONS_LOG, $WORKSPACE_LOG"
+        "$WORKSPACE_PORT" "$RASA_LOG, $ACTIONS_LOG, $WORKSPACE_LOG, $ANALYTICS_LOG"
     # Stay up until a signal arrives or a server dies. `sleep & wait` keeps the
     # trap responsive (a trapped signal interrupts `wait` at once).
     while :; do

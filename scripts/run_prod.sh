@@ -17,7 +17,7 @@
 # XINGHE_REDIS_PORT (6379), XINGHE_REDIS_LOCK_DB (1), XINGHE_WEBCHAT_MESSAGE_QUEUE
 # (redis://…/2), XINGHE_RABBITMQ_HOST (127.0.0.1), XINGHE_RABBITMQ_PORT (5672),
 # XINGHE_RABBITMQ_USER / _PASSWORD (guest), XINGHE_EVENTS_EXCHANGE (xinghe.events),
-# XINGHE_WORKSPACE_QUEUE (xinghe.workspace), XINGHE_BIND (0.0.0.0), RASA_PORT (5005),
+# XINGHE_WORKSPACE_QUEUE (xinghe.workspace), XINGHE_ANALYTICS_QUEUE (xinghe.analytics), XINGHE_BIND (0.0.0.0), RASA_PORT (5005),
 # ACTIONS_PORT (5055), WORKSPACE_PORT (5080), XINGHE_RASA_PORTS ("5011 5012"),
 # XINGHE_ACTIONS_PORTS ("5061 5062"), XINGHE_ACTIONS_TIMEOUT (8s), XINGHE_LOCK_LIFETIME (10),
 # XINGHE_RUN_DIR (var/prod), XINGHE_MODEL, START_TIMEOUT (300 s), VENV (.venv), and the channel
@@ -58,6 +58,7 @@ export WECHAT_DEDUPE_URL=${WECHAT_DEDUPE_URL:-$DATABASE_URL}
 export XINGHE_WEBCHAT_MESSAGE_QUEUE=${XINGHE_WEBCHAT_MESSAGE_QUEUE:-redis://$XINGHE_REDIS_HOST:$XINGHE_REDIS_PORT/2}
 export XINGHE_EVENTS_EXCHANGE=${XINGHE_EVENTS_EXCHANGE:-xinghe.events}
 export XINGHE_WORKSPACE_QUEUE=${XINGHE_WORKSPACE_QUEUE:-xinghe.workspace}
+export XINGHE_ANALYTICS_QUEUE=${XINGHE_ANALYTICS_QUEUE:-xinghe.analytics}
 export XINGHE_EVENTS_URL=amqp://$XINGHE_RABBITMQ_USER:$XINGHE_RABBITMQ_PASSWORD@$XINGHE_RABBITMQ_HOST:$XINGHE_RABBITMQ_PORT/
 # A conversation whose turn was running on an instance that died is freed this many seconds after
 # the instance's last sign of life (persistence/lock_store.py).
@@ -115,13 +116,15 @@ start_bg "haproxy" "$RUN_DIR/haproxy.log" haproxy -W -db -f deploy/haproxy.cfg
 start_bg "workspace" "$RUN_DIR/workspace.log" env WORKSPACE_PORT="$WORKSPACE_PORT" \
     RASA_URL="http://127.0.0.1:$XINGHE_PUBLIC_PORT" XINGHE_ENDPOINTS_RUNTIME="$ENDPOINTS" \
     "$BIN/python" -m workspace
+# Analytics: its own durable queue on the events exchange (docs/analytics.md).
+start_bg "analytics" "$RUN_DIR/analytics.log" "$BIN/python" -m analytics consume
 HEALTH+=("http://127.0.0.1:$XINGHE_PUBLIC_PORT/" "http://127.0.0.1:$WORKSPACE_PORT/health")
 info "两个 Rasa 实例加载模型约需 2 分钟 / two Rasa instances take about two minutes to load the model"
 wait_for "action servers + rasa instances + haproxy + workspace" "${HEALTH[@]}"
 
 running_banner "$XINGHE_PUBLIC_PORT" \
     "HAProxy 127.0.0.1:$XINGHE_ACTIONS_PORT -> ${ACTIONS_PORTS[*]} (only Rasa, with ACTIONS_TOKEN)" \
-    "$WORKSPACE_PORT" "$RUN_DIR/{rasa1,rasa2,actions1,actions2,haproxy,workspace}.log"
+    "$WORKSPACE_PORT" "$RUN_DIR/{rasa1,rasa2,actions1,actions2,haproxy,workspace,analytics}.log"
 # Stay up until a signal arrives; a server that exits is started again.
 while :; do
     restart_dead

@@ -27,7 +27,7 @@ from business.services.agents import SKILL_GROUPS, STATUSES, AgentDirectory, Age
 from business.services.audit import AuditLog
 from business.services.callbacks import CallbackNumbers
 from business.services.canned import CannedReplies
-from business.services.live_chat import REASONS, RESULTS, LiveChatService, wants_to_leave
+from business.services.live_chat import CHANNEL_NAMES, REASONS, RESULTS, LiveChatService, wants_to_leave
 from business.services.tickets import (
     AGENT_STATUSES,
     CATEGORY_NAMES,
@@ -54,7 +54,6 @@ WECHAT_WINDOW = timedelta(
 # The bot paused right after its handoff action, before listening: it resumes as if it had listened
 # since, so the customer's next message starts a new turn instead of confusing the policies.
 RESUME = ({"event": "action", "name": "action_listen"}, {"event": "resume"})
-CHANNEL_NAMES = {"webchat": "网页", "wechat": "微信", "phone": "电话", "rest": "接口", "rest_signed": "接口"}
 STATUS_NAMES = {
     "waiting": "排队中",
     "active": "接待中",

@@ -46,13 +46,14 @@ class FaqLog:
         self.session.add(entry)
         return entry
 
-    def unanswered(self, since: datetime) -> List[Tuple[str, int]]:
-        """Questions not answered outright since `since`, most frequent first."""
-        questions = self.session.execute(
-            select(FaqQuestion.question).where(
-                FaqQuestion.asked_at >= since, FaqQuestion.outcome != "answered"
-            )
-        ).scalars()
+    def unanswered(self, since: datetime, until: Optional[datetime] = None) -> List[Tuple[str, int]]:
+        """Questions not answered outright from `since` (up to `until`), most frequent first."""
+        asked = select(FaqQuestion.question).where(
+            FaqQuestion.asked_at >= since, FaqQuestion.outcome != "answered"
+        )
+        if until is not None:
+            asked = asked.where(FaqQuestion.asked_at < until)
+        questions = self.session.execute(asked).scalars()
         return Counter(questions).most_common()
 
 

@@ -36,6 +36,13 @@ GROUP_OF_INTENT: Dict[str, str] = {
     "cancel_flight": "travel",
     "complain": "complaint",
 }
+CHANNEL_NAMES: Dict[str, str] = {
+    "webchat": "网页",
+    "wechat": "微信",
+    "phone": "电话",
+    "rest": "接口",
+    "rest_signed": "接口",
+}
 REASONS: Dict[str, str] = {
     "asked": "客户要求人工",
     "complaint": "客户投诉",

@@ -388,3 +388,69 @@ class WebchatRating(Base):
     score = Column(Integer, nullable=False)
     comment = Column(Text)
     created_at = Column(DateTime, nullable=False, default=datetime.utcnow)
+
+
+# ---- analytics (analytics/ writes them from the event broker's stream; docs/analytics.md) ----
+
+
+class AnalyticsEvent(Base):
+    """One event of a conversation as the event broker carried it (personal data already masked by
+    the tracker store), kept once however often it arrives: a conversation's facts are rebuilt
+    from its events, so replaying a stream builds the same facts."""
+
+    __tablename__ = "analytics_events"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    digest = Column(String(40), nullable=False, unique=True)  # sha1 of the conversation and the event
+    conversation_id = Column(String(128), nullable=False, index=True)
+    timestamp = Column(Float, nullable=False)
+    kind = Column(String(32), nullable=False)
+    data = Column(Text, nullable=False)  # the event as JSON
+
+
+class AnalyticsCursor(Base):
+    """How far a consumer has read a source that has positions (the SQL event broker's row id)."""
+
+    __tablename__ = "analytics_cursors"
+
+    source = Column(String(64), primary_key=True)
+    position = Column(Integer, nullable=False)
+
+
+class ConversationFact(Base):
+    """One conversation (a Rasa session) as the reports count it."""
+
+    __tablename__ = "conversation_facts"
+
+    key = Column(String(160), primary_key=True)  # conversation id + '@' + the session's first event time
+    conversation_id = Column(String(128), nullable=False, index=True)
+    customer_id = Column(String(16), index=True)  # when the customer verified
+    channel = Column(String(16), nullable=False, index=True)
+    started_at = Column(DateTime, nullable=False, index=True)
+    ended_at = Column(DateTime, nullable=False)
+    customer_messages = Column(Integer, nullable=False)
+    bot_messages = Column(Integer, nullable=False)
+    topic = Column(String(64))  # the first business intent: what the customer came for
+    intents = Column(Text, nullable=False)  # JSON: intent -> messages, while the bot was answering
+    fallbacks = Column(Integer, nullable=False)  # messages not understood (nlu_fallback)
+    out_of_scope = Column(Integer, nullable=False)
+    forms_started = Column(Integer, nullable=False)
+    forms_completed = Column(Integer, nullable=False)
+    forms_abandoned = Column(Integer, nullable=False)
+    left_at_question = Column(String(64))  # the form question the customer left unanswered, if any
+    kb_answered = Column(Integer, nullable=False)
+    kb_clarified = Column(Integer, nullable=False)
+    kb_not_sure = Column(Integer, nullable=False)
+    tickets = Column(Integer, nullable=False)
+    handed_off = Column(Boolean, nullable=False)
+    handoff_reason = Column(String(24))
+    skill_group = Column(String(12))
+    handoff_status = Column(String(12))  # the live chat's: waiting / active / closed / cancelled / expired
+    agent_id = Column(String(16), index=True)
+    queued_at = Column(DateTime)
+    wait_s = Column(Float)  # queued until an agent accepted
+    first_response_s = Column(Float)  # queued until the agent's first message
+    handle_s = Column(Float)  # accepted until closed
+    result = Column(String(12))  # resolved / unresolved / ticket
+    rating = Column(Integer)  # 1–5
+    built_at = Column(DateTime, nullable=False)

@@ -20,11 +20,12 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
+from analytics import intake
 from business.services.callbacks import CallbackNumbers
 from business.services.live_chat import LiveChatService, Routing
 from business.services.tickets import TicketService
 from business.store.db import engine_for, get_engine, session_scope
-from business.store.models import AuditEntry, Customer, LiveChat, Ticket
+from business.store.models import AuditEntry, ConversationFact, Customer, LiveChat, Ticket
 from connectors.webchat.messages import new_message
 from connectors.webchat.transcript import Transcripts
 from privacy.__main__ import main
@@ -51,6 +52,11 @@ async def converse(tmp_path: Path, sender: str, customer_id: str, said: str, at:
     await store.save(tracker)
 
 
+def follow_the_broker(tmp_path: Path) -> None:
+    """What the analytics consumer keeps of the broker's events (docs/analytics.md)."""
+    intake.drain_table(intake.BrokerTable(f"sqlite:///{tmp_path / 'events.db'}"))
+
+
 @pytest.fixture
 async def zhang(tmp_path, stores):
     """张伟 (C001) talked on the web chat, was handed to an agent, rated it and left a ticket with a
@@ -58,6 +64,7 @@ async def zhang(tmp_path, stores):
     now = time.time()
     await converse(tmp_path, ZHANG, "C001", "我的订单XH2611010002到哪了", now)
     await converse(tmp_path, OTHER, "C002", "我的机票能改签吗", now)
+    follow_the_broker(tmp_path)
     transcripts = Transcripts(get_engine())
     transcripts.append(ZHANG, new_message("user", text="我的订单XH2611010002到哪了"))
     transcripts.rate(ZHANG, 5, "张伟很满意", "C001")
@@ -111,6 +118,7 @@ def test_after_erasure_nothing_of_the_customer_is_in_any_store_and_the_counts_st
     assert erased.conversations == ["oXH_demo_zhangwei_0001", ZHANG]  # and any WeChat chat of theirs
     assert erased.tracker_events == erased.broker_events == 3
     assert erased.webchat_messages == 1 and erased.tickets == 1 and erased.live_chats == 1
+    assert erased.analytics_events == 3
 
     raw = files(tmp_path)
     for trace in ("张伟", "13800138001", "我的订单XH2611010002到哪了", ZHANG):
@@ -119,6 +127,13 @@ def test_after_erasure_nothing_of_the_customer_is_in_any_store_and_the_counts_st
     assert counts() == before  # the reports still add up
     with session_scope() as session:
         assert session.get(Customer, "C001").name == "已注销用户"
+        assert session.scalar(select(func.count()).select_from(ConversationFact)) == 2  # the figures stay
+        assert (
+            session.scalar(
+                select(ConversationFact.customer_id).where(ConversationFact.conversation_id.like("erased:%"))
+            )
+            is None
+        )
         assert session.scalar(select(LiveChat.customer_id).where(LiveChat.conversation_id == ZHANG)) is None
         [entry] = session.execute(select(AuditEntry).where(AuditEntry.action == "erase_customer")).scalars()
         assert (entry.agent_id, entry.subject) == ("S001", "C001") and "客户来电要求删除" in entry.detail
@@ -128,11 +143,13 @@ def test_after_erasure_nothing_of_the_customer_is_in_any_store_and_the_counts_st
 async def test_the_purge_drops_what_is_older_than_the_retention_period(zhang, tmp_path):
     old = time.time() - timedelta(days=200).total_seconds()
     await converse(tmp_path, "web:old-visitor", "C002", "半年前问过的运费问题", old)
-    assert held("半年前问过的运费问题", files(tmp_path))
+    follow_the_broker(tmp_path)
+    assert held("半年前问过的运费问题", files(tmp_path)) and held("web:old-visitor", files(tmp_path))
     purged = CustomerRecords(zhang).purge(now=NOW + timedelta(days=14), days=180)
-    assert purged.tracker_events == purged.broker_events == 3
+    assert purged.tracker_events == purged.broker_events == purged.analytics_events == 3
+    assert purged.conversation_facts == 1
     raw = files(tmp_path)
-    assert not held("半年前问过的运费问题", raw)
+    assert not held("半年前问过的运费问题", raw) and not held("web:old-visitor", raw)
     assert held("我的机票能改签吗", raw) and held("我的订单XH2611010002到哪了", raw)  # recent: kept
 
 

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RASA_PACKAGES = {"rasa", "rasa_sdk", "sanic", "tensorflow"}
 ABOVE_THE_CORE = {
     "actions",
+    "analytics",
     "assist",
     "connectors",
     "kb",
@@ -62,6 +63,11 @@ def test_channels_knowledge_base_and_nlu_never_import_the_action_server_package(
 def test_the_workspace_and_agent_assist_reach_rasa_only_through_its_http_api():
     for package in ("workspace", "assist", "privacy"):
         assert offending_imports(package, {"rasa", "rasa_sdk", "tensorflow", "actions", "connectors"}) == []
+
+
+def test_analytics_reads_the_broker_and_the_core_only():
+    forbidden = RASA_PACKAGES | {"actions", "connectors", "workspace", "assist", "persistence", "nlu", "kb"}
+    assert offending_imports("analytics", forbidden) == []
 
 
 def test_importing_the_whole_core_loads_no_rasa():

@@ -1,0 +1,179 @@
+"""The analytics consumer: follows Rasa's event broker and keeps the facts up to date.
+
+* The SQL event broker (make run): its table `events` (id, sender_id, data) is read in id order from
+  the position kept in `analytics_cursors`; the events, the facts they change and the new position are
+  committed in one transaction, so a consumer stopped at any moment resumes where it stopped.
+* RabbitMQ (make run-prod): a durable queue of its own (`XINGHE_ANALYTICS_QUEUE`, xinghe.analytics)
+  bound to Rasa's fanout exchange; a batch is acknowledged once committed, and what RabbitMQ sends
+  again after a crash is recognised by its digest and adds nothing.
+
+Between batches, conversations whose live chat, ticket or rating changed in the business store are
+rebuilt too (an agent's close or a rating is not always followed by a broker event).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import aio_pika
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
+from analytics import store
+from business.store.db import session_scope
+
+logger = logging.getLogger(__name__)
+
+SQL_BROKER = "sql-broker"
+BATCH = 1000
+POLL_S = 1.0
+RECONNECT_S = 2.0
+QUEUE_BATCH_WAIT_S = 0.5
+REFRESH_S = 5.0  # how often the business store's changes are looked for
+
+
+def _event(data: Any) -> Optional[Dict[str, Any]]:
+    try:
+        event = json.loads(data) if isinstance(data, (str, bytes)) else data
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) else None
+
+
+def apply(
+    batch: Sequence[Tuple[str, Dict[str, Any]]],
+    engine: Optional[Engine] = None,
+    position: Optional[int] = None,
+) -> int:
+    """Keeps a batch of events and rebuilds what it changed, in one transaction (with the SQL broker's
+    new position, when given); returns the facts rebuilt."""
+    with session_scope(engine) as session:
+        touched = store.ingest(session, batch)
+        built = store.rebuild(session, touched)
+        if position is not None:
+            store.advance(session, SQL_BROKER, position)
+        return built
+
+
+def refresh(engine: Optional[Engine] = None) -> int:
+    """Rebuilds the conversations the business store changed since their facts were built."""
+    with session_scope(engine) as session:
+        return store.rebuild(session, store.stale(session))
+
+
+class Refresher:
+    """`refresh` at most every REFRESH_S seconds."""
+
+    def __init__(self, engine: Optional[Engine]) -> None:
+        self.engine = engine
+        self.last = float("-inf")
+
+    async def __call__(self) -> None:
+        if time.monotonic() - self.last >= REFRESH_S:
+            await asyncio.to_thread(refresh, self.engine)
+            self.last = time.monotonic()
+
+
+class BrokerTable:
+    """The SQL event broker's table, read after a position."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url, future=True)
+
+    def after(self, position: int, limit: int = BATCH) -> List[Tuple[int, str, str]]:
+        try:
+            with self.engine.connect() as connection:
+                rows = connection.execute(
+                    text("SELECT id, sender_id, data FROM events WHERE id > :after ORDER BY id LIMIT :n"),
+                    {"after": position, "n": limit},
+                ).all()
+        except OperationalError as error:  # Rasa has not created its table yet
+            logger.debug("event broker not ready: %s", error)
+            return []
+        return [(int(row[0]), str(row[1] or ""), row[2]) for row in rows]
+
+
+def drain_table(table: BrokerTable, engine: Optional[Engine] = None) -> int:
+    """Reads everything the table holds beyond the kept position; returns the events read."""
+    read = 0
+    while True:
+        with session_scope(engine) as session:
+            position = store.position(session, SQL_BROKER)
+        rows = table.after(position)
+        if not rows:
+            return read
+        batch = [(sender, event) for _, sender, data in rows if (event := _event(data)) is not None]
+        apply(batch, engine, position=rows[-1][0])
+        read += len(rows)
+
+
+async def follow_table(url: str, engine: Optional[Engine] = None) -> None:
+    table, refresh_now = BrokerTable(url), Refresher(engine)
+    while True:
+        read = await asyncio.to_thread(drain_table, table, engine)
+        await refresh_now()
+        if not read:
+            await asyncio.sleep(POLL_S)
+
+
+async def follow_queue(
+    url: str, queue_name: str, exchange_name: str, engine: Optional[Engine] = None
+) -> None:
+    """Consumes the analytics queue until cancelled; a broker that goes away is followed again."""
+    while True:
+        try:
+            await _consume(url, queue_name, exchange_name, engine)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the broker is down or not there yet
+            logger.warning("analytics: event broker unavailable (%s), trying again", error)
+        await asyncio.sleep(RECONNECT_S)
+
+
+async def _consume(url: str, queue_name: str, exchange_name: str, engine: Optional[Engine]) -> None:
+    connection = await aio_pika.connect_robust(url)
+    async with connection:
+        channel = await connection.channel()
+        await channel.set_qos(prefetch_count=BATCH)
+        # Declared as Rasa declares it, so whichever starts first, the other finds the same one.
+        exchange = await channel.declare_exchange(exchange_name, type=aio_pika.ExchangeType.FANOUT)
+        queue = await channel.declare_queue(queue_name, durable=True)
+        await queue.bind(exchange, "")
+        logger.info("analytics: following RabbitMQ queue %s", queue_name)
+        arrived: asyncio.Queue[aio_pika.abc.AbstractIncomingMessage] = asyncio.Queue()
+        await queue.consume(arrived.put)
+        refresh_now = Refresher(engine)
+        while True:
+            pending: List[aio_pika.abc.AbstractIncomingMessage] = []
+            try:
+                while len(pending) < BATCH:
+                    pending.append(await asyncio.wait_for(arrived.get(), QUEUE_BATCH_WAIT_S))
+            except asyncio.TimeoutError:
+                pass
+            if pending:
+                batch = [
+                    (str(event.get("sender_id") or ""), event)
+                    for message in pending
+                    if (event := _event(message.body)) is not None
+                ]
+                await asyncio.to_thread(apply, batch, engine)
+                await pending[-1].ack(multiple=True)  # only once committed
+            await refresh_now()
+
+
+def follow(events_url: str, queue_name: str, exchange_name: str) -> None:
+    """Runs the consumer for the configured broker until interrupted."""
+    if events_url.startswith(("amqp://", "amqps://")):
+        runner = follow_queue(events_url, queue_name, exchange_name)
+    else:
+        runner = follow_table(events_url)
+    started = time.monotonic()
+    try:
+        asyncio.run(runner)
+    except KeyboardInterrupt:
+        logger.info("analytics: stopped after %.0f s", time.monotonic() - started)

@@ -1,0 +1,169 @@
+"""Events in, facts out, in the business database.
+
+`ingest` keeps each broker event once (by a digest of the conversation id and the whole event), so a
+stream read twice, or resent by RabbitMQ after a crash, adds nothing; `rebuild` folds a conversation's
+kept events, together with its live chats, tickets and ratings, into its facts and replaces the old
+ones. Both run in the caller's transaction: a batch of events and the facts they change are committed
+together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from typing import Any, Dict, Iterable, List, Mapping, Set, Tuple
+
+from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from analytics.facts import Handoff, conversation_facts
+from business import clock
+from business.store.models import (
+    AnalyticsCursor,
+    AnalyticsEvent,
+    ConversationFact,
+    LiveChat,
+    Ticket,
+    WebchatRating,
+)
+
+# The web chat stores its ratings' times in UTC, the rest of the store in Shanghai time.
+WEBCHAT_RATING_OFFSET = timedelta(hours=8)
+
+
+def digest(conversation_id: str, event: Mapping[str, Any]) -> str:
+    canonical = json.dumps(event, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha1(f"{conversation_id}\n{canonical}".encode()).hexdigest()
+
+
+def ingest(session: Session, batch: Iterable[Tuple[str, Mapping[str, Any]]]) -> Set[str]:
+    """Keeps the events not kept yet; returns the conversations that got new ones."""
+    rows: Dict[str, Dict[str, Any]] = {}
+    for conversation_id, event in batch:
+        if not conversation_id or not isinstance(event, Mapping) or not event.get("event"):
+            continue
+        event = {key: value for key, value in event.items() if key != "sender_id"}
+        key = digest(conversation_id, event)
+        rows[key] = {
+            "digest": key,
+            "conversation_id": conversation_id[:128],
+            "timestamp": float(event.get("timestamp") or 0),
+            "kind": str(event["event"])[:32],
+            "data": json.dumps(event, ensure_ascii=False),
+        }
+    if not rows:
+        return set()
+    known = set(
+        session.execute(select(AnalyticsEvent.digest).where(AnalyticsEvent.digest.in_(list(rows)))).scalars()
+    )
+    new = [row for key, row in rows.items() if key not in known]
+    if new:
+        session.execute(insert(AnalyticsEvent), new)
+    return {row["conversation_id"] for row in new}
+
+
+def rebuild(session: Session, conversation_ids: Iterable[str]) -> int:
+    """Replaces the facts of these conversations with what their events say now; returns how many."""
+    built = 0
+    now = clock.now().replace(tzinfo=None)
+    for conversation_id in sorted(set(conversation_ids)):
+        events = [
+            json.loads(data)
+            for data in session.execute(
+                select(AnalyticsEvent.data)
+                .where(AnalyticsEvent.conversation_id == conversation_id)
+                .order_by(AnalyticsEvent.timestamp, AnalyticsEvent.id)
+            ).scalars()
+        ]
+        chats = session.execute(
+            select(LiveChat).where(LiveChat.conversation_id == conversation_id).order_by(LiveChat.queued_at)
+        ).scalars()
+        handoffs = [
+            Handoff(
+                chat.queued_at,
+                chat.accepted_at,
+                chat.closed_at,
+                chat.status,
+                chat.reason,
+                chat.skill_group,
+                chat.agent_id,
+                chat.result,
+                chat.rating,
+            )
+            for chat in chats
+        ]
+        tickets = list(
+            session.execute(
+                select(Ticket.created_at).where(Ticket.conversation_id == conversation_id)
+            ).scalars()
+        )
+        ratings = [
+            (at + WEBCHAT_RATING_OFFSET, score)
+            for at, score in session.execute(
+                select(WebchatRating.created_at, WebchatRating.score)
+                .where(WebchatRating.conversation_id == conversation_id)
+                .order_by(WebchatRating.id)
+            )
+        ]
+        facts = conversation_facts(conversation_id, events, handoffs, tickets, ratings)
+        session.execute(delete(ConversationFact).where(ConversationFact.conversation_id == conversation_id))
+        if facts:
+            session.execute(insert(ConversationFact), [{**fact.row(), "built_at": now} for fact in facts])
+        built += len(facts)
+    return built
+
+
+def stale(session: Session) -> Set[str]:
+    """Conversations whose live chat, ticket or rating changed after their facts were built: an agent
+    accepts, closes or is rated without a broker event of the conversation."""
+    built = (
+        select(ConversationFact.conversation_id, func.max(ConversationFact.built_at).label("built_at"))
+        .group_by(ConversationFact.conversation_id)
+        .subquery()
+    )
+    changed: Set[str] = set()
+    changed.update(
+        session.execute(
+            select(LiveChat.conversation_id)
+            .join(built, built.c.conversation_id == LiveChat.conversation_id)
+            .where(
+                or_(
+                    LiveChat.queued_at > built.c.built_at,
+                    LiveChat.accepted_at > built.c.built_at,
+                    LiveChat.closed_at > built.c.built_at,
+                )
+            )
+        ).scalars()
+    )
+    changed.update(
+        session.execute(
+            select(Ticket.conversation_id)
+            .join(built, built.c.conversation_id == Ticket.conversation_id)
+            .where(Ticket.created_at > built.c.built_at)
+        ).scalars()
+    )
+    rated = session.execute(
+        select(WebchatRating.conversation_id, WebchatRating.created_at, built.c.built_at).join(
+            built, built.c.conversation_id == WebchatRating.conversation_id
+        )
+    )
+    changed.update(conversation for conversation, at, when in rated if at + WEBCHAT_RATING_OFFSET > when)
+    return changed
+
+
+def position(session: Session, source: str) -> int:
+    cursor = session.get(AnalyticsCursor, source)
+    return int(cursor.position) if cursor is not None else 0
+
+
+def advance(session: Session, source: str, to: int) -> None:
+    cursor = session.get(AnalyticsCursor, source)
+    if cursor is None:
+        session.add(AnalyticsCursor(source=source, position=to))
+    else:
+        cursor.position = to
+
+
+def conversations(session: Session) -> List[str]:
+    return list(session.execute(select(AnalyticsEvent.conversation_id).distinct()).scalars())

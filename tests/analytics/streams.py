@@ -1,0 +1,62 @@
+"""Hand-built event streams, shaped as Rasa's event broker publishes them (sender_id inside)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Dict, List, Optional
+
+from business.clock import SHANGHAI
+
+
+def at(text: str) -> float:
+    """A Shanghai wall-clock time ('2026-11-22 10:00:05') as a broker timestamp."""
+    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI).timestamp()
+
+
+class Stream:
+    """One sender's events, each a second after the one before unless a time is given."""
+
+    def __init__(self, sender: str, start: str, channel: str = "webchat") -> None:
+        self.sender = sender
+        self.channel = channel
+        self.clock = at(start) - 1  # the first event is at `start`
+        self.events: List[Dict[str, Any]] = []
+
+    def add(self, event: Dict[str, Any], when: Optional[str] = None) -> "Stream":
+        self.clock = at(when) if when else self.clock + 1
+        self.events.append({"sender_id": self.sender, "timestamp": self.clock, **event})
+        return self
+
+    def session(self, when: Optional[str] = None) -> "Stream":
+        self.add({"event": "action", "name": "action_session_start"}, when)
+        self.add({"event": "session_started"})
+        return self.add({"event": "action", "name": "action_listen"})
+
+    def says(self, text: str, intent: str, when: Optional[str] = None) -> "Stream":
+        parse = {"intent": {"name": intent, "confidence": 0.99}, "text": text}
+        return self.add(
+            {"event": "user", "text": text, "parse_data": parse, "input_channel": self.channel}, when
+        )
+
+    def action(self, name: str) -> "Stream":
+        return self.add({"event": "action", "name": name})
+
+    def bot(self, template: str, text: str = "…", when: Optional[str] = None, **metadata: Any) -> "Stream":
+        return self.add(
+            {"event": "bot", "text": text, "metadata": {"utter_action": template, **metadata}}, when
+        )
+
+    def agent(self, text: str, agent_id: str, when: Optional[str] = None) -> "Stream":
+        return self.add({"event": "bot", "text": text, "metadata": {"agent_id": agent_id}}, when)
+
+    def loop(self, name: Optional[str]) -> "Stream":
+        return self.add({"event": "active_loop", "name": name})
+
+    def slot(self, name: str, value: Any) -> "Stream":
+        return self.add({"event": "slot", "name": name, "value": value})
+
+    def pause(self, when: Optional[str] = None) -> "Stream":
+        return self.add({"event": "pause"}, when)
+
+    def resume(self, when: Optional[str] = None) -> "Stream":
+        return self.add({"event": "resume"}, when)

@@ -1,0 +1,218 @@
+"""The consumer on Rasa's real event brokers: the SQL broker's table and RabbitMQ (Rasa's Pika broker).
+Replayed or resent events add nothing; a consumer killed mid-stream loses nothing when it restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Dict, List
+
+import aio_pika
+import pytest
+from rasa.core.brokers.pika import PikaEventBroker
+from rasa.core.brokers.sql import SQLEventBroker
+from sqlalchemy import func, select
+
+from analytics import intake, store
+from analytics.facts import conversation_facts
+from business.store.db import engine_for, session_scope
+from business.store.migrate import upgrade
+from business.store.models import AnalyticsEvent, ConversationFact, LiveChat
+from tests.analytics.streams import Stream
+from tests.servers import rabbitmq_url  # noqa: F401 - fixture
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def journeys(n: int) -> List[Stream]:
+    streams = []
+    for i in range(n):
+        stream = Stream(f"webchat:{i}", f"2026-11-22 10:{i % 60:02d}:00").session()
+        stream.says("你好", "greet").bot("utter_greet").says("运费怎么算", "ask_faq").bot("utter_faq_answer")
+        if i % 3 == 0:
+            stream.says("转人工", "request_human").action("action_handoff").pause()
+        streams.append(stream)
+    return streams
+
+
+def facts_of(url: str) -> Dict[str, tuple]:
+    with session_scope(engine_for(url)) as session:
+        rows = session.execute(select(ConversationFact)).scalars()
+        return {
+            r.key: (r.customer_messages, r.bot_messages, r.kb_answered, r.handed_off, r.handoff_status)
+            for r in rows
+        }
+
+
+def expected(streams: List[Stream]) -> Dict[str, tuple]:
+    found = {}
+    for stream in streams:
+        for f in conversation_facts(stream.sender, stream.events):
+            found[f.key] = (
+                f.customer_messages,
+                f.bot_messages,
+                f.kb_answered,
+                f.handed_off,
+                f.handoff_status,
+            )
+    return found
+
+
+def test_the_sql_brokers_table_is_read_once_and_a_replay_changes_nothing(tmp_path, database_url):
+    broker = SQLEventBroker(db=str(tmp_path / "events.db"))
+    streams = journeys(12)
+    for stream in streams:
+        for event in stream.events:
+            broker.publish(event)
+    table = intake.BrokerTable(f"sqlite:///{tmp_path / 'events.db'}")
+    assert intake.drain_table(table) == sum(len(s.events) for s in streams)
+    assert facts_of(database_url) == expected(streams)
+    assert intake.drain_table(table) == 0  # nothing new
+
+    with session_scope(engine_for(database_url)) as session:
+        store.advance(session, intake.SQL_BROKER, 0)  # the whole table again
+    intake.drain_table(table)
+    assert facts_of(database_url) == expected(streams)
+    with session_scope(engine_for(database_url)) as session:
+        assert session.execute(select(func.count()).select_from(AnalyticsEvent)).scalar() == sum(
+            len(s.events) for s in streams
+        )
+
+    streams[1].says("谢谢", "thanks").bot("utter_thanks")  # the conversation goes on
+    for event in streams[1].events[-2:]:
+        broker.publish(event)
+    intake.drain_table(table)
+    assert facts_of(database_url) == expected(streams)
+
+
+def test_an_agents_accept_and_close_reach_the_facts_without_a_broker_event(
+    tmp_path, database_url, monkeypatch
+):
+    broker = SQLEventBroker(db=str(tmp_path / "events.db"))
+    [stream] = journeys(1)  # conversation 0 is handed off at 10:00:06
+    for event in stream.events:
+        broker.publish(event)
+    monkeypatch.setenv("XINGHE_NOW", "2026-11-22T10:00:10")
+    intake.drain_table(intake.BrokerTable(f"sqlite:///{tmp_path / 'events.db'}"))
+    [before] = facts_of(database_url).values()
+    assert before[3:] == (True, None)  # handed off, no live chat yet
+    assert intake.refresh() == 0
+    with session_scope(engine_for(database_url)) as session:  # the agent accepts, talks and closes
+        session.add(
+            LiveChat(
+                conversation_id="webchat:0",
+                channel="webchat",
+                skill_group="mall",
+                priority=1,
+                reason="asked",
+                status="closed",
+                agent_id="A001",
+                queued_at=datetime(2026, 11, 22, 10, 0, 7),
+                accepted_at=datetime(2026, 11, 22, 10, 0, 30),
+                closed_at=datetime(2026, 11, 22, 10, 5, 30),
+                result="resolved",
+                rating=5,
+            )
+        )
+    monkeypatch.setenv("XINGHE_NOW", "2026-11-22T10:06:00")
+    assert intake.refresh() == 1
+    with session_scope(engine_for(database_url)) as session:
+        fact = session.execute(select(ConversationFact)).scalar_one()
+        assert (fact.handoff_status, fact.agent_id, fact.wait_s, fact.handle_s, fact.rating) == (
+            "closed",
+            "A001",
+            23.0,
+            300.0,
+            5,
+        )
+    assert intake.refresh() == 0  # up to date now
+
+
+def consumer(env: Dict[str, str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "analytics", "consume"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("a"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+async def wait_for(condition, seconds: float) -> bool:
+    """Polls without blocking the loop: Rasa's Pika broker publishes from it."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        await asyncio.sleep(0.2)
+    return condition()
+
+
+@pytest.fixture
+async def exchange(rabbitmq_url):  # noqa: F811
+    """An exchange and an analytics queue of this test's own, removed afterwards."""
+    name = f"xinghe-test-{uuid.uuid4().hex[:8]}"
+    yield name
+    connection = await aio_pika.connect(rabbitmq_url)
+    async with connection:
+        channel = await connection.channel()
+        await channel.queue_delete(f"{name}.analytics")
+        await channel.exchange_delete(name)
+
+
+async def test_a_consumer_killed_mid_stream_loses_nothing_and_counts_nothing_twice(
+    tmp_path,
+    rabbitmq_url,  # noqa: F811
+    exchange,
+):
+    url = f"sqlite:///{tmp_path / 'business.db'}"
+    upgrade(engine_for(url))
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "XINGHE_EVENTS_URL": rabbitmq_url,
+        "XINGHE_EVENTS_EXCHANGE": exchange,
+        "XINGHE_ANALYTICS_QUEUE": f"{exchange}.analytics",
+        "PYTHONPATH": str(ROOT),
+    }
+    log = tmp_path / "consumer.log"
+    first = consumer(env, log)
+    broker = PikaEventBroker(
+        rabbitmq_url, username="guest", password="guest", queues=[], exchange_name=exchange
+    )
+    await broker.connect()
+    try:
+        assert await wait_for(lambda: "following RabbitMQ queue" in log.read_text(), 30), log.read_text()
+        streams = journeys(40)
+        events = [event for stream in streams for event in stream.events]
+
+        def kept() -> int:
+            with session_scope(engine_for(url)) as session:
+                return int(session.execute(select(func.count()).select_from(AnalyticsEvent)).scalar())
+
+        for event in events[: len(events) // 2]:
+            broker.publish(event)
+        assert await wait_for(lambda: kept() > 0, 20), log.read_text()
+        first.send_signal(signal.SIGKILL)  # in the middle of the stream
+        first.wait()
+        for event in events[len(events) // 2 :]:
+            broker.publish(event)  # published while no consumer runs
+        second = consumer(env, log)
+        try:
+            assert await wait_for(lambda: kept() == len(events), 40), log.read_text()
+            assert await wait_for(lambda: facts_of(url) == expected(streams), 10), log.read_text()
+        finally:
+            second.terminate()
+            second.wait(10)
+    finally:
+        await broker.close()
+        if first.poll() is None:
+            first.kill()
+    assert len(facts_of(url)) == 40
