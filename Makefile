@@ -146,10 +146,11 @@ assist-eval: install ## 坐席辅助的知识推荐评测 / agent assist: knowle
 kb-eval: install ## 知识库检索评测 / KB retrieval evaluation: top-1/top-3, confident-wrong, latency (10k docs)
 	$(PY) -m kb evaluate --synthetic 10000
 
-bench: install ## 负载测试：每秒轮次与等待时间（make run 与 make run-prod）+ 坐席消息送达延迟 / load: turns/s and latency on both topologies (results/bench/load.md), then agent → web chat delivery (slow)
+bench: install ## 负载测试：每秒轮次与等待时间（make run 与 make run-prod）+ 坐席消息送达延迟 / load: turns/s and latency on both topologies (results/bench/load.md), then agent → web chat delivery, then analytics: facts from 1M events and a report over 100k conversations (slow)
 	$(REQUIRE_MODEL)
 	$(PY) scripts/bench_load.py
 	$(PY) scripts/bench_workspace.py
+	$(PY) scripts/bench_analytics.py
 
 purge: install ## 删除超过保存期限的对话数据（默认 180 天）/ delete conversation data past the retention period (XINGHE_RETENTION_DAYS); docs/privacy.md
 	$(PY) -m privacy purge

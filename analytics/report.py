@@ -57,12 +57,13 @@ RATES = {
 
 def facts_between(session: Session, start: datetime, end: datetime) -> List[Dict[str, Any]]:
     """Facts of conversations started in [start, end + 7 days): the later ones say who came back."""
-    rows = session.execute(
+    result = session.execute(
         select(ConversationFact.__table__).where(
             ConversationFact.started_at >= start, ConversationFact.started_at < end + timedelta(days=7)
         )
-    ).mappings()
-    return [dict(row) for row in rows]
+    )
+    columns = list(result.keys())
+    return [dict(zip(columns, row, strict=True)) for row in result.all()]
 
 
 def build(session: Session, start: datetime, end: datetime, channel: Optional[str] = None) -> Report:
@@ -312,3 +313,36 @@ def write(session: Session, start: date, end: date, out: Path, channel: Optional
     page = out / "report.html"
     page.write_text(render_html(result, all_tables, charts(result, agent_names)), encoding="utf-8")
     return page
+
+
+DASHBOARD_PERIODS = (1, 7, 30)  # today, the last 7 days, the last 30 days
+
+
+def dashboard(session: Session, today: date, days: int) -> Dict[str, Any]:
+    """The supervisor's dashboard in the workspace: the report's headline figures for the last `days`
+    days up to today, as the page shows them (values formatted as in the report)."""
+    start = datetime.combine(today - timedelta(days=days - 1), datetime.min.time())
+    result = build(session, start, datetime.combine(today + timedelta(days=1), datetime.min.time()))
+    overall = asdict(result.overall)
+    return {
+        "days": days,
+        "from": start.date().isoformat(),
+        "to": today.isoformat(),
+        "figures": [
+            {"key": key, "title": title, "value": shown(key, overall[key])} for key, title in SUMMARY_COLUMNS
+        ],
+        "by_channel": [
+            {
+                "channel": CHANNEL_NAMES.get(str(channel), str(channel)),
+                "conversations": summary.conversations,
+                "containment": shown("containment", summary.containment),
+                "handoff_rate": shown("handoff_rate", summary.handoff_rate),
+            }
+            for channel, summary in result.by_channel.items()
+        ],
+        "handoff_reasons": [
+            {"reason": REASONS.get(reason, reason), "count": n} for reason, n in result.handoff_reasons
+        ],
+        "top_intents": [{"intent": intent, "count": n} for intent, n in result.top_intents[:5]],
+        "unanswered": [{"question": question, "count": n} for question, n in result.unanswered_questions[:5]],
+    }

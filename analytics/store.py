@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import defaultdict
 from datetime import timedelta
 from typing import Any, Dict, Iterable, List, Mapping, Set, Tuple
 
@@ -63,54 +64,74 @@ def ingest(session: Session, batch: Iterable[Tuple[str, Mapping[str, Any]]]) -> 
     return {row["conversation_id"] for row in new}
 
 
+CHUNK = 500  # conversations read per query (SQLite allows 999 bound values)
+
+
+def _grouped(rows: Iterable[Tuple[Any, ...]]) -> Dict[str, List[Tuple[Any, ...]]]:
+    found: Dict[str, List[Tuple[Any, ...]]] = defaultdict(list)
+    for row in rows:
+        found[row[0]].append(row[1:])
+    return found
+
+
 def rebuild(session: Session, conversation_ids: Iterable[str]) -> int:
     """Replaces the facts of these conversations with what their events say now; returns how many."""
     built = 0
     now = clock.now().replace(tzinfo=None)
-    for conversation_id in sorted(set(conversation_ids)):
-        events = [
-            json.loads(data)
-            for data in session.execute(
-                select(AnalyticsEvent.data)
-                .where(AnalyticsEvent.conversation_id == conversation_id)
-                .order_by(AnalyticsEvent.timestamp, AnalyticsEvent.id)
-            ).scalars()
-        ]
-        chats = session.execute(
-            select(LiveChat).where(LiveChat.conversation_id == conversation_id).order_by(LiveChat.queued_at)
-        ).scalars()
-        handoffs = [
-            Handoff(
-                chat.queued_at,
-                chat.accepted_at,
-                chat.closed_at,
-                chat.status,
-                chat.reason,
-                chat.skill_group,
-                chat.agent_id,
-                chat.result,
-                chat.rating,
-            )
-            for chat in chats
-        ]
-        tickets = list(
+    ids = sorted(set(conversation_ids))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        events = _grouped(
             session.execute(
-                select(Ticket.created_at).where(Ticket.conversation_id == conversation_id)
-            ).scalars()
+                select(AnalyticsEvent.conversation_id, AnalyticsEvent.data)
+                .where(AnalyticsEvent.conversation_id.in_(chunk))
+                .order_by(AnalyticsEvent.conversation_id, AnalyticsEvent.timestamp, AnalyticsEvent.id)
+            )
         )
-        ratings = [
-            (at + WEBCHAT_RATING_OFFSET, score)
-            for at, score in session.execute(
-                select(WebchatRating.created_at, WebchatRating.score)
-                .where(WebchatRating.conversation_id == conversation_id)
+        chats = _grouped(
+            session.execute(
+                select(
+                    LiveChat.conversation_id,
+                    LiveChat.queued_at,
+                    LiveChat.accepted_at,
+                    LiveChat.closed_at,
+                    LiveChat.status,
+                    LiveChat.reason,
+                    LiveChat.skill_group,
+                    LiveChat.agent_id,
+                    LiveChat.result,
+                    LiveChat.rating,
+                )
+                .where(LiveChat.conversation_id.in_(chunk))
+                .order_by(LiveChat.queued_at)
+            )
+        )
+        tickets = _grouped(
+            session.execute(
+                select(Ticket.conversation_id, Ticket.created_at).where(Ticket.conversation_id.in_(chunk))
+            )
+        )
+        ratings = _grouped(
+            session.execute(
+                select(WebchatRating.conversation_id, WebchatRating.created_at, WebchatRating.score)
+                .where(WebchatRating.conversation_id.in_(chunk))
                 .order_by(WebchatRating.id)
             )
-        ]
-        facts = conversation_facts(conversation_id, events, handoffs, tickets, ratings)
-        session.execute(delete(ConversationFact).where(ConversationFact.conversation_id == conversation_id))
-        if facts:
-            session.execute(insert(ConversationFact), [{**fact.row(), "built_at": now} for fact in facts])
-        built += len(facts)
+        )
+        rows: List[Dict[str, Any]] = []
+        for conversation_id in chunk:
+            facts = conversation_facts(
+                conversation_id,
+                [json.loads(data) for (data,) in events.get(conversation_id, [])],
+                [Handoff(*chat) for chat in chats.get(conversation_id, [])],
+                [at for (at,) in tickets.get(conversation_id, [])],
+                [(at + WEBCHAT_RATING_OFFSET, score) for at, score in ratings.get(conversation_id, [])],
+            )
+            rows.extend({**fact.row(), "built_at": now} for fact in facts)
+        session.execute(delete(ConversationFact).where(ConversationFact.conversation_id.in_(chunk)))
+        if rows:
+            session.execute(insert(ConversationFact), rows)
+        built += len(rows)
     return built
 
 

@@ -150,6 +150,7 @@ class E2EStack:
             "action server": self.run_dir / "actions.log",
             "rasa": self.run_dir / "rasa.log",
             "workspace": self.run_dir / "workspace.log",
+            "analytics": self.run_dir / "analytics.log",
         }
         # What an activated venv exports would point at the project's own var/.
         private = ("RASA_API_TOKEN", "ACTIONS_TOKEN", "XINGHE_EVENTS_DB", "XINGHE_DATA_KEY")

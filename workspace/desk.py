@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, List, Optional, Protocol, Set, Tuple, Ty
 
 from sqlalchemy.orm import Session
 
+from analytics.report import dashboard
 from assist.actions import AgentActions
 from assist.assistant import Assistant
 from business import clock
@@ -397,6 +398,14 @@ class Desk:
                 }
             active = [self._view(session, chat, now) for chat in service.active_for()]
             return {"agents": agents, "groups": groups, "active": active}
+
+        return await self._db(work)
+
+    async def metrics(self, days: int) -> Dict[str, Any]:
+        """The supervisor's dashboard: the service's figures over the last `days` days (docs/analytics.md)."""
+
+        def work(session: Session, now: datetime) -> Dict[str, Any]:
+            return dashboard(session, now.date(), days)
 
         return await self._db(work)
 

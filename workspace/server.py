@@ -23,6 +23,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from analytics.report import DASHBOARD_PERIODS
 from assist.actions import AgentActions
 from assist.assistant import Assistant
 from business import clock
@@ -522,6 +523,14 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
     @logged_in(supervisor=True)
     async def overview(request: Request) -> HTTPResponse:
         return response.json(await desk.overview(), ensure_ascii=False)
+
+    @app.get("/api/supervisor/metrics")
+    @logged_in(supervisor=True)
+    async def metrics(request: Request) -> HTTPResponse:
+        days = request.args.get("days", "1")
+        if not days.isdigit() or int(days) not in DASHBOARD_PERIODS:
+            raise AgentError("统计周期只能是今天、近7天或近30天")
+        return response.json(await desk.metrics(int(days)), ensure_ascii=False)
 
     # A customer's rights (PIPL): the export and the erasure, each in the audit log.
 

@@ -148,6 +148,11 @@
     closeCancel: $("close-cancel"),
     supervisorView: $("supervisor-view"),
     overviewRefresh: $("overview-refresh"),
+    metricsRange: $("metrics-range"),
+    metricsFigures: $("metrics-figures"),
+    metricsChannelRows: $("metrics-channel-rows"),
+    metricsLists: $("metrics-lists"),
+    metricsPeriods: document.querySelectorAll(".metrics-periods .button"),
     rightsCustomer: $("rights-customer"),
     rightsExport: $("rights-export"),
     rightsErase: $("rights-erase"),
@@ -232,6 +237,7 @@
     unread: new Set(),    // chat ids with customer messages the agent has not looked at
     overview: null,
     overviewFetchedAt: 0,
+    metricsDays: 1,
     open: null,           // the chat in the middle column, see openChat()
     openToken: 0,         // the latest openChat() call wins
     sending: false,
@@ -753,7 +759,7 @@
       refreshWanted.clear();
       if (names.includes("queue")) loadQueue();
       if (names.includes("chats")) loadChats();
-      if (names.includes("overview")) loadOverview();
+      if (names.includes("overview")) { loadOverview(); loadMetrics(); }
     }, REFRESH_DEBOUNCE_MS);
   }
 
@@ -800,6 +806,45 @@
     } catch (error) {
       if (generation === state.generation) report(error);
     }
+  }
+
+  /** The service's figures for the chosen period (today, 7 or 30 days), from the analytics facts. */
+  async function loadMetrics() {
+    if (!isSupervisor()) return;
+    const generation = state.generation;
+    try {
+      const data = await api("GET", `/api/supervisor/metrics?days=${state.metricsDays}`);
+      if (generation !== state.generation || data.days !== state.metricsDays) return;
+      renderMetrics(data);
+    } catch (error) {
+      if (generation === state.generation) report(error);
+    }
+  }
+
+  function renderMetrics(data) {
+    ui.metricsRange.textContent = data.from === data.to ? data.to : `${data.from} 至 ${data.to}`;
+    ui.metricsFigures.textContent = "";
+    data.figures.forEach((figure) => {
+      ui.metricsFigures.appendChild(el("div", { dataset: { figure: figure.key } }, [
+        el("dt", { text: figure.title }),
+        el("dd", { text: figure.value }),
+      ]));
+    });
+    ui.metricsChannelRows.textContent = "";
+    data.by_channel.forEach((row) => {
+      ui.metricsChannelRows.appendChild(el("tr", {}, [
+        el("th", { scope: "row", text: row.channel }),
+        el("td", { className: "num", text: String(row.conversations) }),
+        el("td", { className: "num", text: row.containment }),
+        el("td", { className: "num", text: row.handoff_rate }),
+      ]));
+    });
+    const lists = [
+      ["转人工原因", data.handoff_reasons.map((r) => `${r.reason} ${r.count}`)],
+      ["高频意图", data.top_intents.map((r) => `${r.intent} ${r.count}`)],
+      ["知识库没答上", data.unanswered.map((r) => `${r.question}（${r.count}）`)],
+    ].filter(([, items]) => items.length).map(([title, items]) => `${title}：${items.join("，")}`);
+    ui.metricsLists.textContent = lists.join("　");
   }
 
   /** Seconds since the last queue answer, to count waits on between fetches. */
@@ -2428,6 +2473,11 @@
     ui.closeCancel.addEventListener("click", closePanels);
     ui.closeConfirm.addEventListener("click", onCloseConfirm);
     ui.overviewRefresh.addEventListener("click", () => scheduleRefresh("overview", "queue"));
+    ui.metricsPeriods.forEach((button) => button.addEventListener("click", () => {
+      state.metricsDays = Number(button.dataset.days);
+      ui.metricsPeriods.forEach((other) => other.setAttribute("aria-pressed", String(other === button)));
+      loadMetrics();
+    }));
     ui.rightsExport.addEventListener("click", exportCustomer);
     ui.rightsErase.addEventListener("click", eraseCustomer);
     ui.supervisorToggle.addEventListener("click", toggleSupervisorView);
