@@ -43,7 +43,9 @@ CHANNELS = ["webchat", "wechat", "phone", "rest"]
 AGENTS = ["A001", "A002", "A003", "S001"]  # the demo data's agents
 
 
-def conversation(rng: random.Random, sender: str, channel: str, start: float) -> Tuple[List[Dict[str, Any]], bool]:
+def conversation(
+    rng: random.Random, sender: str, channel: str, start: float
+) -> Tuple[List[Dict[str, Any]], bool]:
     """One conversation's events and whether it was handed to an agent."""
     clock = [start]
     events: List[Dict[str, Any]] = []
@@ -53,7 +55,14 @@ def conversation(rng: random.Random, sender: str, channel: str, start: float) ->
         events.append({"sender_id": sender, "timestamp": clock[0], **event})
 
     def says(text: str, intent: str) -> None:
-        add({"event": "user", "text": text, "input_channel": channel, "parse_data": {"intent": {"name": intent, "confidence": 0.98}}})
+        add(
+            {
+                "event": "user",
+                "text": text,
+                "input_channel": channel,
+                "parse_data": {"intent": {"name": intent, "confidence": 0.98}},
+            }
+        )
 
     def bot(template: str) -> None:
         add({"event": "bot", "text": "…", "metadata": {"utter_action": template}})
@@ -153,7 +162,9 @@ def main() -> int:
         workdir = Path(tmp)
         started = time.perf_counter()
         broker_url, business, conversations = prepare(workdir, args.events)
-        print(f"wrote {args.events:,}+ events of {conversations:,} conversations in {time.perf_counter() - started:.0f} s")
+        print(
+            f"wrote {args.events:,}+ events of {conversations:,} conversations in {time.perf_counter() - started:.0f} s"
+        )
         engine = engine_for(business)
         started = time.perf_counter()
         read = intake.drain_table(intake.BrokerTable(broker_url), engine)
@@ -169,7 +180,8 @@ def main() -> int:
     (RESULTS / "analytics.md").write_text(
         f"# Analytics benchmark ({datetime.utcnow():%Y-%m-%d %H:%M} UTC)\n\n{machine}; SQLite broker and business database.\n\n"
         f"| step | size | time | rate | target |\n|---|---|---|---|---|\n"
-        f"| facts from the broker's events | {read:,} events, {conversations:,} conversations | {facts_s:.1f} s | {read / facts_s:,.0f} events/s | ≥ 5,000 events/s |\n"
+        f"| facts from the broker's events | {read:,} events, {conversations:,} conversations "
+        f"| {facts_s:.1f} s | {read / facts_s:,.0f} events/s | ≥ 5,000 events/s |\n"
         f"| `make report` (HTML, charts, CSV) | {conversations:,} conversations | {report_s:.1f} s | | ≤ 10 s |\n",
         encoding="utf-8",
     )
