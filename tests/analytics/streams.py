@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Dict, List, Optional
 
 from business.clock import SHANGHAI
+from business.store.models import LiveChat
 
 
 def at(text: str) -> float:
@@ -60,3 +61,22 @@ class Stream:
 
     def resume(self, when: Optional[str] = None) -> "Stream":
         return self.add({"event": "resume"}, when)
+
+
+def closed_chat(conversation_id: str, queued: str, wait_s: int, handle_s: int, rating: int) -> LiveChat:
+    """A live chat agent A001 accepted `wait_s` after it was queued and closed `handle_s` later, resolved."""
+    queued_at = datetime.fromisoformat(queued)
+    return LiveChat(
+        conversation_id=conversation_id,
+        channel=conversation_id.split(":")[0],
+        skill_group="mall",
+        priority=1,
+        reason="asked",
+        status="closed",
+        agent_id="A001",
+        queued_at=queued_at,
+        accepted_at=queued_at + timedelta(seconds=wait_s),
+        closed_at=queued_at + timedelta(seconds=wait_s + handle_s),
+        result="resolved",
+        rating=rating,
+    )

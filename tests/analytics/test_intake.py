@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime
 from pathlib import Path
 from typing import Dict, List
 
@@ -24,8 +23,8 @@ from analytics import intake, store
 from analytics.facts import conversation_facts
 from business.store.db import engine_for, session_scope
 from business.store.migrate import upgrade
-from business.store.models import AnalyticsEvent, ConversationFact, LiveChat
-from tests.analytics.streams import Stream
+from business.store.models import AnalyticsEvent, ConversationFact
+from tests.analytics.streams import Stream, closed_chat
 from tests.servers import rabbitmq_url  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,22 +104,7 @@ def test_an_agents_accept_and_close_reach_the_facts_without_a_broker_event(
     assert before[3:] == (True, None)  # handed off, no live chat yet
     assert intake.refresh() == 0
     with session_scope(engine_for(database_url)) as session:  # the agent accepts, talks and closes
-        session.add(
-            LiveChat(
-                conversation_id="webchat:0",
-                channel="webchat",
-                skill_group="mall",
-                priority=1,
-                reason="asked",
-                status="closed",
-                agent_id="A001",
-                queued_at=datetime(2026, 11, 22, 10, 0, 7),
-                accepted_at=datetime(2026, 11, 22, 10, 0, 30),
-                closed_at=datetime(2026, 11, 22, 10, 5, 30),
-                result="resolved",
-                rating=5,
-            )
-        )
+        session.add(closed_chat("webchat:0", "2026-11-22 10:00:07", wait_s=23, handle_s=300, rating=5))
     monkeypatch.setenv("XINGHE_NOW", "2026-11-22T10:06:00")
     assert intake.refresh() == 1
     with session_scope(engine_for(database_url)) as session:

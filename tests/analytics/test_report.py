@@ -11,8 +11,7 @@ from analytics.__main__ import main
 from analytics.report import CJK_FONTS, _plt
 from business.services.faq_log import FaqLog
 from business.store.db import engine_for, session_scope
-from business.store.models import LiveChat
-from tests.analytics.streams import Stream
+from tests.analytics.streams import Stream, closed_chat
 
 
 def traffic() -> list:
@@ -30,22 +29,7 @@ def traffic() -> list:
 
 def test_the_report_draws_its_charts_with_chinese_labels_and_writes_every_table(tmp_path, database_url):
     with session_scope(engine_for(database_url)) as session:
-        session.add(
-            LiveChat(
-                conversation_id="webchat:0",
-                channel="webchat",
-                skill_group="mall",
-                priority=1,
-                reason="asked",
-                status="closed",
-                agent_id="A001",
-                queued_at=datetime(2026, 11, 20, 10, 0, 8),
-                accepted_at=datetime(2026, 11, 20, 10, 0, 40),
-                closed_at=datetime(2026, 11, 20, 10, 6, 40),
-                result="resolved",
-                rating=5,
-            )
-        )
+        session.add(closed_chat("webchat:0", "2026-11-20 10:00:08", wait_s=32, handle_s=360, rating=5))
         FaqLog(session).record(
             "退货地址在哪",
             "not_sure",
