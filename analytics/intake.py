@@ -51,7 +51,26 @@ def apply(
     position: Optional[int] = None,
 ) -> int:
     """Keeps a batch of events and rebuilds what it changed, in one transaction (with the SQL broker's
-    new position, when given); returns the facts rebuilt."""
+    new position, when given); returns the facts rebuilt. A batch that fails is kept event by event, and
+    an event that cannot be kept is logged and passed over: one bad event never stops the stream."""
+    try:
+        return _apply(batch, engine, position)
+    except Exception:  # noqa: BLE001 - find the event at fault instead of stopping
+        logger.exception("analytics: a batch of %d events failed; keeping them one by one", len(batch))
+    built = 0
+    for event in batch:
+        try:
+            built += _apply([event], engine, None)
+        except Exception:  # noqa: BLE001
+            logger.exception("analytics: an event of %s could not be kept and was passed over", event[0])
+    if position is not None:
+        _apply([], engine, position)
+    return built
+
+
+def _apply(
+    batch: Sequence[Tuple[str, Dict[str, Any]]], engine: Optional[Engine], position: Optional[int]
+) -> int:
     with session_scope(engine) as session:
         touched = store.ingest(session, batch)
         built = store.rebuild(session, touched)

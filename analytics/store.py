@@ -34,8 +34,9 @@ WEBCHAT_RATING_OFFSET = timedelta(hours=8)
 
 
 def digest(conversation_id: str, event: Mapping[str, Any]) -> str:
-    canonical = json.dumps(event, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha1(f"{conversation_id}\n{canonical}".encode()).hexdigest()
+    # ASCII JSON: a message may hold half an emoji (a lone surrogate), which UTF-8 cannot encode.
+    canonical = json.dumps(event, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha1(f"{conversation_id}\n{canonical}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def ingest(session: Session, batch: Iterable[Tuple[str, Mapping[str, Any]]]) -> Set[str]:
@@ -51,7 +52,7 @@ def ingest(session: Session, batch: Iterable[Tuple[str, Mapping[str, Any]]]) -> 
             "conversation_id": conversation_id[:128],
             "timestamp": float(event.get("timestamp") or 0),
             "kind": str(event["event"])[:32],
-            "data": json.dumps(event, ensure_ascii=False),
+            "data": json.dumps(event),
         }
     if not rows:
         return set()

@@ -19,17 +19,11 @@ from typing import List
 import gevent
 import socketio
 from gevent.event import Event
+from journeys import JOURNEYS  # scripts/ is on locust's path: it loads this file from there
 from locust import HttpUser, events, task
 
 THINK_S = float(os.environ.get("BENCH_THINK_S", "3"))
 ANSWER_TIMEOUT_S = 30
-JOURNEYS: List[List[str]] = [
-    ["你好", "帮我查下订单XH2611010001到哪了"],
-    ["运费怎么算"],
-    ["退货要多久能退款"],
-    ["查订单", "XH2611010001"],
-    ["你们几点上班", "谢谢"],
-]
 
 
 def think() -> None:

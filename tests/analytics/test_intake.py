@@ -200,3 +200,18 @@ async def test_a_consumer_killed_mid_stream_loses_nothing_and_counts_nothing_twi
         if first.poll() is None:
             first.kill()
     assert len(facts_of(url)) == 40
+
+
+def test_hostile_events_neither_stop_the_stream_nor_lose_the_others(tmp_path, database_url):
+    broker = SQLEventBroker(db=str(tmp_path / "events.db"))
+    streams = journeys(3)
+    streams[0].says("半个表情\ud83d", "greet")  # a client cut the message inside an emoji
+    for stream in streams:
+        for event in stream.events:
+            broker.publish(event)
+    broker.publish({"sender_id": "webchat:bad", "event": "user", "timestamp": "not a time"})
+    broker.publish({"sender_id": "webchat:bad", "event": "bot", "timestamp": 1.0})
+    table = intake.BrokerTable(f"sqlite:///{tmp_path / 'events.db'}")
+    assert intake.drain_table(table) == sum(len(s.events) for s in streams) + 2
+    assert facts_of(database_url) == expected(streams)  # the cut message counted with the rest
+    assert intake.drain_table(table) == 0  # the bad event is passed over, not read again and again
