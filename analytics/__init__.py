@@ -8,4 +8,6 @@ the figures from the facts with the definitions of docs/analytics.md; `analytics
     python -m analytics consume              follow the broker (make run starts it)
     python -m analytics report [--from D] [--to D] [--channel C] [--out DIR]
     python -m analytics rebuild              rebuild every conversation's facts from the kept events
+    python -m analytics backfill             read what the SQL tracker store keeps (conversations from
+                                             before the consumer ran) into the facts
 """

@@ -14,6 +14,7 @@ from analytics.report import write
 from business import clock
 from business.store.db import session_scope
 from business.store.migrate import upgrade
+from privacy.stores import Stores
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,6 +37,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("consume", help="follow the event broker and keep the facts up to date")
     commands.add_parser("rebuild", help="rebuild every conversation's facts from the kept events")
+    backfilling = commands.add_parser(
+        "backfill", help="read every event the SQL tracker store keeps into the facts"
+    )
+    backfilling.add_argument(
+        "--endpoints", type=Path, help="Rasa's endpoints file (default: the one make run wrote)"
+    )
     reporting = commands.add_parser("report", help="write the HTML report and its CSV tables")
     today = clock.today()
     reporting.add_argument(
@@ -63,6 +70,12 @@ def main(argv: Optional[List[str]] = None) -> int:
             os.environ.get("XINGHE_ANALYTICS_QUEUE") or "xinghe.analytics",
             os.environ.get("XINGHE_EVENTS_EXCHANGE") or "xinghe.events",
         )
+        return 0
+    if args.command == "backfill":
+        tracker = Stores.from_endpoints(args.endpoints).tracker
+        if tracker is None:
+            parser.error("对话存储不是 SQL 存储，无法回填 / the tracker store is not an SQL store")
+        print(f"read {intake.backfill(tracker):,} events from the tracker store")
         return 0
     if args.command == "rebuild":
         with session_scope() as session:

@@ -20,12 +20,13 @@ import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import aio_pika
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from analytics import store
 from business.store.db import session_scope
+from privacy.stores import events_table
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +130,30 @@ def drain_table(table: BrokerTable, engine: Optional[Engine] = None) -> int:
         batch = [(sender, event) for _, sender, data in rows if (event := _event(data)) is not None]
         apply(batch, engine, position=rows[-1][0])
         read += len(rows)
+
+
+def backfill(tracker: Engine, engine: Optional[Engine] = None) -> int:
+    """Reads every event the SQL tracker store keeps into the facts, in its order: conversations from
+    before the consumer ran, or whose broker stream was lost. The tracker store keeps the same masked
+    events the broker carries, so what was kept from either is not kept twice. Returns the events read."""
+    events = events_table(tracker)
+    read, after = 0, 0
+    while events is not None:
+        with tracker.connect() as connection:
+            rows = connection.execute(
+                select(events.c.id, events.c.sender_id, events.c.data)
+                .where(events.c.id > after)
+                .order_by(events.c.id)
+                .limit(BATCH)
+            ).all()
+        if not rows:
+            break
+        apply(
+            [(str(sender or ""), event) for _, sender, data in rows if (event := _event(data)) is not None],
+            engine,
+        )
+        after, read = rows[-1][0], read + len(rows)
+    return read
 
 
 async def follow_table(url: str, engine: Optional[Engine] = None) -> None:

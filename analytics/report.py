@@ -231,6 +231,19 @@ def charts(result: Report, agent_names: Mapping[str, str]) -> List[Tuple[str, st
 
     if result.top_intents:
         chart("高频意图", horizontal(result.top_intents, "#4a7fd4"), (7.5, 3.6))
+
+        def intent_trend(axes: Any) -> None:
+            for intent, by_day in result.intent_trend.items():
+                axes.plot(
+                    [d.strftime("%m-%d") for d in days],
+                    [by_day.get(d, 0) for d in days],
+                    marker=".",
+                    label=intent,
+                )
+            axes.legend(fontsize=8)
+            axes.tick_params(axis="x", labelrotation=45, labelsize=7)
+
+        chart("前五个意图的每日消息数", intent_trend)
     if result.handoff_reasons:
         chart(
             "转人工原因", horizontal([(REASONS.get(r, r), n) for r, n in result.handoff_reasons], "#d45a4a")

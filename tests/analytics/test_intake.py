@@ -17,6 +17,8 @@ import aio_pika
 import pytest
 from rasa.core.brokers.pika import PikaEventBroker
 from rasa.core.brokers.sql import SQLEventBroker
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import func, select
 
 from analytics import intake, store
@@ -26,6 +28,7 @@ from business.store.migrate import upgrade
 from business.store.models import AnalyticsEvent, ConversationFact
 from tests.analytics.streams import Stream, closed_chat
 from tests.servers import rabbitmq_url  # noqa: F401 - fixture
+from tests.tracker_stores import DOMAIN, masking_store
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -215,3 +218,25 @@ def test_hostile_events_neither_stop_the_stream_nor_lose_the_others(tmp_path, da
     assert intake.drain_table(table) == sum(len(s.events) for s in streams) + 2
     assert facts_of(database_url) == expected(streams)  # the cut message counted with the rest
     assert intake.drain_table(table) == 0  # the bad event is passed over, not read again and again
+
+
+async def test_a_backfill_from_the_tracker_store_keeps_what_the_broker_also_carried_once(
+    tmp_path, database_url
+):
+    broker = SQLEventBroker(db=str(tmp_path / "events.db"))
+    tracker_store = masking_store(f"sqlite:///{tmp_path / 'tracker.db'}", broker)
+    for sender, words in (("webchat:old-1", ["你好", "运费怎么算"]), ("wechat:old-2", ["查订单"])):
+        tracker = DialogueStateTracker(sender, DOMAIN.slots)
+        tracker.update(ActionExecuted("action_session_start"))
+        tracker.update(SessionStarted())
+        for word in words:
+            tracker.update(UserUttered(word, {"name": "ask_faq"}, input_channel=sender.split(":")[0]))
+            tracker.update(BotUttered("好的", metadata={"utter_action": "utter_faq_answer"}))
+        await tracker_store.save(tracker)  # the tracker store keeps them, the broker carries them
+    assert intake.backfill(tracker_store.engine) == 10
+    backfilled = facts_of(database_url)
+    assert sorted(key.split("@")[0] for key in backfilled) == ["webchat:old-1", "wechat:old-2"]
+    assert intake.drain_table(intake.BrokerTable(f"sqlite:///{tmp_path / 'events.db'}")) == 10
+    assert facts_of(database_url) == backfilled
+    with session_scope(engine_for(database_url)) as session:
+        assert session.execute(select(func.count()).select_from(AnalyticsEvent)).scalar() == 10  # kept once

@@ -49,6 +49,7 @@ def test_the_report_draws_its_charts_with_chinese_labels_and_writes_every_table(
         "自助解决率与转人工率（按日）",
         "满意度评分分布",
         "高频意图",
+        "前五个意图的每日消息数",
         "转人工原因",
         "知识库没答上的问题",
         "坐席工作量（接待会话数）",
