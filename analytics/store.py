@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any, Dict, Iterable, List, Mapping, Set, Tuple
 
 from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from analytics.facts import Handoff, conversation_facts
@@ -61,8 +62,19 @@ def ingest(session: Session, batch: Iterable[Tuple[str, Mapping[str, Any]]]) -> 
     )
     new = [row for key, row in rows.items() if key not in known]
     if new:
-        session.execute(insert(AnalyticsEvent), new)
+        session.execute(_insert_once(session), new)
     return {row["conversation_id"] for row in new}
+
+
+def _insert_once(session: Session) -> Any:
+    """An insert that leaves an event another reader kept meanwhile (`make report` drains the SQL
+    broker while `make run`'s consumer does too)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        return sqlite.insert(AnalyticsEvent).on_conflict_do_nothing(index_elements=["digest"])
+    if dialect == "postgresql":
+        return postgresql.insert(AnalyticsEvent).on_conflict_do_nothing(index_elements=["digest"])
+    return insert(AnalyticsEvent)
 
 
 CHUNK = 500  # conversations read per query (SQLite allows 999 bound values)

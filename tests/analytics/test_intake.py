@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -240,3 +241,34 @@ async def test_a_backfill_from_the_tracker_store_keeps_what_the_broker_also_carr
     assert facts_of(database_url) == backfilled
     with session_scope(engine_for(database_url)) as session:
         assert session.execute(select(func.count()).select_from(AnalyticsEvent)).scalar() == 10  # kept once
+
+
+def test_two_readers_keeping_the_same_events_at_once_keep_them_once(database_url):
+    """`make report` drains the SQL broker while `make run`'s consumer is doing the same."""
+    [stream] = journeys(1)
+    batch = [(stream.sender, event) for event in stream.events]
+    engine = engine_for(database_url)
+    first_read, errors = threading.Event(), []
+
+    def slow_reader() -> None:
+        with session_scope(engine) as session:
+            store.ingest(session, batch)
+            first_read.set()
+            time.sleep(0.5)  # still in its transaction when the other one checks what is kept
+
+    def other_reader() -> None:
+        first_read.wait(5)
+        try:
+            with session_scope(engine) as session:
+                store.ingest(session, batch)
+        except Exception as error:  # noqa: BLE001 - any failure is the finding
+            errors.append(error)
+
+    readers = [threading.Thread(target=slow_reader), threading.Thread(target=other_reader)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join()
+    assert errors == []
+    with session_scope(engine) as session:
+        assert session.execute(select(func.count()).select_from(AnalyticsEvent)).scalar() == len(batch)

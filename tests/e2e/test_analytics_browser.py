@@ -63,4 +63,8 @@ def test_the_supervisor_dashboard_and_the_report_show_todays_conversations(
         expect(page.locator("h2").first).to_have_text("每日会话数（按渠道）")
         page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
     finally:
+        # Logged out, so the supervisor is offline again: later tests count on nobody being online.
+        page.goto(workspace_url)
+        page.locator("#logout").click()
+        expect(page.locator("#login-form")).to_be_visible()
         page.context.close()
