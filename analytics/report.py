@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from analytics.metrics import Report, Summary, report
 from business.services.agents import SKILL_GROUPS
 from business.services.faq_log import FaqLog
-from business.services.live_chat import CHANNEL_NAMES, REASONS
+from business.services.live_chat import CHANNEL_NAMES, REASONS, WANTED
 from business.store.models import Agent, ConversationFact
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,20 @@ SUMMARY_COLUMNS: List[Tuple[str, str]] = [
     ("fallback_rate", "没听懂率"),
     ("kb_not_sure_rate", "知识库不确定率"),
 ]
+# Intents by name: what customers want (the core's names, as the handoff summary gives them), and the
+# conversation's own.
+INTENT_NAMES = {
+    **WANTED,
+    "greet": "问候",
+    "goodbye": "告别",
+    "thanks": "感谢",
+    "affirm": "肯定",
+    "deny": "否定",
+    "inform": "回答问题",
+    "bot_challenge": "问是不是机器人",
+    "out_of_scope": "业务范围外",
+    "nlu_fallback": "没听懂",
+}
 RATES = {
     "containment",
     "handoff_rate",
@@ -126,7 +140,12 @@ def tables(result: Report, agent_names: Mapping[str, str]) -> List[Table]:
         Table("ratings", "评价分布", ["评分", "次数"], [[score, n] for score, n in result.ratings.items()])
     )
     found.append(
-        Table("top_intents", "高频意图", ["意图", "消息数"], [list(item) for item in result.top_intents])
+        Table(
+            "top_intents",
+            "高频意图",
+            ["意图", "消息数"],
+            [[INTENT_NAMES.get(i, i), n] for i, n in result.top_intents],
+        )
     )
     found.append(
         Table(
@@ -233,7 +252,11 @@ def charts(result: Report, agent_names: Mapping[str, str]) -> List[Tuple[str, st
         return draw
 
     if result.top_intents:
-        chart("高频意图", horizontal(result.top_intents, "#4a7fd4"), (7.5, 3.6))
+        chart(
+            "高频意图",
+            horizontal([(INTENT_NAMES.get(i, i), n) for i, n in result.top_intents], "#4a7fd4"),
+            (7.5, 3.6),
+        )
 
         def intent_trend(axes: Any) -> None:
             for intent, by_day in result.intent_trend.items():
@@ -241,7 +264,7 @@ def charts(result: Report, agent_names: Mapping[str, str]) -> List[Tuple[str, st
                     [d.strftime("%m-%d") for d in days],
                     [by_day.get(d, 0) for d in days],
                     marker=".",
-                    label=intent,
+                    label=INTENT_NAMES.get(intent, intent),
                 )
             axes.legend(fontsize=8)
             axes.tick_params(axis="x", labelrotation=45, labelsize=7)
@@ -359,6 +382,8 @@ def dashboard(session: Session, today: date, days: int) -> Dict[str, Any]:
         "handoff_reasons": [
             {"reason": REASONS.get(reason, reason), "count": n} for reason, n in result.handoff_reasons
         ],
-        "top_intents": [{"intent": intent, "count": n} for intent, n in result.top_intents[:5]],
+        "top_intents": [
+            {"intent": INTENT_NAMES.get(intent, intent), "count": n} for intent, n in result.top_intents[:5]
+        ],
         "unanswered": [{"question": question, "count": n} for question, n in result.unanswered_questions[:5]],
     }

@@ -13,25 +13,9 @@ import yaml
 
 from assist.guidance import Lexicon
 from business.formatting import mask_name
-from business.services.live_chat import REASONS
+from business.services.live_chat import REASONS, WANTED
 from business.wording import DOMAIN
 
-# What the customer wanted, by the intent the bot recognised.
-WANTED: Dict[str, str] = {
-    "order_status": "查订单",
-    "cancel_order": "取消订单",
-    "request_refund": "退货退款",
-    "refund_status": "查退款进度",
-    "account_lookup": "查钱包余额",
-    "transaction_history": "查交易记录",
-    "flight_status": "查航班",
-    "change_flight": "改签",
-    "cancel_flight": "退票",
-    "ask_faq": "咨询",
-    "request_human": "找人工",
-    "complain": "投诉",
-    "ticket_status": "查工单进度",
-}
 # The values the customer gave, by slot (personal data for verification is left out on purpose).
 GIVEN: Dict[str, str] = {
     "order_id": "订单号",

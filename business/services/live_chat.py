@@ -36,6 +36,22 @@ GROUP_OF_INTENT: Dict[str, str] = {
     "cancel_flight": "travel",
     "complain": "complaint",
 }
+# What the customer wanted, by the intent the bot recognised.
+WANTED: Dict[str, str] = {
+    "order_status": "查订单",
+    "cancel_order": "取消订单",
+    "request_refund": "退货退款",
+    "refund_status": "查退款进度",
+    "account_lookup": "查钱包余额",
+    "transaction_history": "查交易记录",
+    "flight_status": "查航班",
+    "change_flight": "改签",
+    "cancel_flight": "退票",
+    "ask_faq": "咨询",
+    "request_human": "找人工",
+    "complain": "投诉",
+    "ticket_status": "查工单进度",
+}
 CHANNEL_NAMES: Dict[str, str] = {
     "webchat": "网页",
     "wechat": "微信",

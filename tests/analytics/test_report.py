@@ -60,6 +60,10 @@ def test_the_report_draws_its_charts_with_chinese_labels_and_writes_every_table(
     assert rows[0][:3] == ["渠道", "会话数", "客户消息数"]
     assert sorted(row[0] for row in rows[1:]) == ["微信", "电话", "网页"]
     assert all(row[1] == "3" for row in rows[1:])
+    with (out / "top_intents.csv").open(
+        encoding="utf-8-sig"
+    ) as handle:  # named as agents and supervisors say them
+        assert sorted(list(csv.reader(handle))[1:3]) == [["咨询", "9"], ["查订单", "9"]]
     with (out / "unanswered_questions.csv").open(encoding="utf-8-sig") as handle:
         assert list(csv.reader(handle))[1] == ["退货地址在哪", "1"]
 
