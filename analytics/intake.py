@@ -53,7 +53,9 @@ def apply(
 ) -> int:
     """Keeps a batch of events and rebuilds what it changed, in one transaction (with the SQL broker's
     new position, when given); returns the facts rebuilt. A batch that fails is kept event by event, and
-    an event that cannot be kept is logged and passed over: one bad event never stops the stream."""
+    an event that cannot be kept is logged and passed over: one bad event never stops the stream. When
+    the database itself fails (OperationalError) the error is raised and nothing is passed over: the SQL
+    broker's rows are read again, RabbitMQ sends the unacknowledged messages again."""
     try:
         return _apply(batch, engine, position)
     except Exception:  # noqa: BLE001 - find the event at fault instead of stopping
@@ -62,6 +64,8 @@ def apply(
     for event in batch:
         try:
             built += _apply([event], engine, None)
+        except OperationalError:  # the database's fault, not the event's: nothing is passed over
+            raise
         except Exception:  # noqa: BLE001
             logger.exception("analytics: an event of %s could not be kept and was passed over", event[0])
     if position is not None:
@@ -159,8 +163,13 @@ def backfill(tracker: Engine, engine: Optional[Engine] = None) -> int:
 async def follow_table(url: str, engine: Optional[Engine] = None) -> None:
     table, refresh_now = BrokerTable(url), Refresher(engine)
     while True:
-        read = await asyncio.to_thread(drain_table, table, engine)
-        await refresh_now()
+        try:
+            read = await asyncio.to_thread(drain_table, table, engine)
+            await refresh_now()
+        except OperationalError as error:  # the database is down or locked: read the same rows again
+            logger.warning("analytics: business database unavailable (%s), trying again", error)
+            await asyncio.sleep(RECONNECT_S)
+            continue
         if not read:
             await asyncio.sleep(POLL_S)
 

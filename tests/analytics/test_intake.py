@@ -21,6 +21,7 @@ from rasa.core.brokers.sql import SQLEventBroker
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from analytics import intake, store
 from analytics.facts import conversation_facts
@@ -272,3 +273,27 @@ def test_two_readers_keeping_the_same_events_at_once_keep_them_once(database_url
     assert errors == []
     with session_scope(engine) as session:
         assert session.execute(select(func.count()).select_from(AnalyticsEvent)).scalar() == len(batch)
+
+
+def test_a_database_outage_passes_over_nothing(tmp_path, database_url, monkeypatch):
+    broker = SQLEventBroker(db=str(tmp_path / "events.db"))
+    streams = journeys(2)
+    for stream in streams:
+        for event in stream.events:
+            broker.publish(event)
+    table = intake.BrokerTable(f"sqlite:///{tmp_path / 'events.db'}")
+
+    keep = store.ingest
+
+    def down(session, batch):  # writing events fails; moving the position on alone would not
+        if batch:
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        return keep(session, batch)
+
+    with monkeypatch.context() as outage:
+        outage.setattr(store, "ingest", down)
+        with pytest.raises(OperationalError):
+            intake.drain_table(table)
+    assert facts_of(database_url) == {}
+    assert intake.drain_table(table) == sum(len(s.events) for s in streams)  # read again once it is back
+    assert facts_of(database_url) == expected(streams)
