@@ -98,28 +98,35 @@ def shown(column: str, value: Any) -> str:
     return str(value)
 
 
-def summary_rows(
-    groups: Mapping[Any, Summary], label: str, names: Mapping[str, str]
-) -> Tuple[List[str], List[List[Any]]]:
-    header = [label] + [title for _, title in SUMMARY_COLUMNS]
-    rows = []
-    for value, summary in groups.items():
-        name = names.get(str(value), str(value)) if names else str(value)
-        values = asdict(summary)
-        rows.append([name] + [values[column] for column, _ in SUMMARY_COLUMNS])
-    return header, rows
-
-
 @dataclass
 class Table:
     slug: str
     title: str
     header: List[str]
     rows: List[List[Any]]
+    # Rows of summaries are [label, each of SUMMARY_COLUMNS]: shown as those figures (rates in %).
+    holds_summaries: bool = False
+
+    def shown_cells(self, row: List[Any]) -> List[Any]:
+        """The row as the page shows it: the label as it is, each value formatted."""
+        columns = [column for column, _ in SUMMARY_COLUMNS] if self.holds_summaries else [""] * len(row[1:])
+        return [row[0]] + [shown(column, value) for column, value in zip(columns, row[1:], strict=True)]
+
+
+def summary_table(
+    slug: str, title: str, groups: Mapping[Any, Summary], label: str, names: Mapping[str, str]
+) -> Table:
+    header = [label] + [title for _, title in SUMMARY_COLUMNS]
+    rows = []
+    for value, summary in groups.items():
+        name = names.get(str(value), str(value)) if names else str(value)
+        values = asdict(summary)
+        rows.append([name] + [values[column] for column, _ in SUMMARY_COLUMNS])
+    return Table(slug, title, header, rows, holds_summaries=True)
 
 
 def tables(result: Report, agent_names: Mapping[str, str]) -> List[Table]:
-    found = [Table("overall", "总览", *summary_rows({"全部": result.overall}, "范围", {}))]
+    found = [summary_table("overall", "总览", {"全部": result.overall}, "范围", {})]
     for slug, title, groups, label, names in (
         ("by_channel", "按渠道", result.by_channel, "渠道", CHANNEL_NAMES),
         ("by_skill_group", "按技能组", result.by_skill_group, "技能组", SKILL_GROUPS),
@@ -127,7 +134,7 @@ def tables(result: Report, agent_names: Mapping[str, str]) -> List[Table]:
         ("by_day", "按日", result.by_day, "日期", {}),
         ("by_week", "按周（周一起）", result.by_week, "周", {}),
     ):
-        found.append(Table(slug, title, *summary_rows(groups, label, names)))
+        found.append(summary_table(slug, title, groups, label, names))
     found.append(
         Table(
             "handoff_reasons",
@@ -315,14 +322,10 @@ def render_html(result: Report, all_tables: List[Table], drawn: List[Tuple[str, 
         )
     for table in all_tables:
         head = "".join(f"<th>{html.escape(str(h))}</th>" for h in table.header)
-        columns = [column for column, _ in SUMMARY_COLUMNS]
-        body = []
-        for row in table.rows:
-            cells = [row[0]] + [
-                shown(columns[i], v) if len(row) == len(columns) + 1 else shown("", v)
-                for i, v in enumerate(row[1:])
-            ]
-            body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+        body = [
+            "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in table.shown_cells(row)) + "</tr>"
+            for row in table.rows
+        ]
         empty = "" if body else f"<tr><td colspan='{len(table.header)}'>（无数据）</td></tr>"
         parts.append(
             f"<h2>{html.escape(table.title)}</h2><table><tr>{head}</tr>{''.join(body)}{empty}</table>"
