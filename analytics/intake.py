@@ -20,13 +20,14 @@ import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import aio_pika
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from analytics import store
+from business.broker_queue import durable_queue
 from business.store.db import session_scope
-from privacy.stores import events_table
+from privacy.stores import events_after
 
 logger = logging.getLogger(__name__)
 
@@ -109,17 +110,12 @@ class BrokerTable:
     def __init__(self, url: str) -> None:
         self.engine = create_engine(url, future=True)
 
-    def after(self, position: int, limit: int = BATCH) -> List[Tuple[int, str, str]]:
+    def after(self, position: int, limit: int = BATCH) -> List[Tuple[int, str, Any]]:
         try:
-            with self.engine.connect() as connection:
-                rows = connection.execute(
-                    text("SELECT id, sender_id, data FROM events WHERE id > :after ORDER BY id LIMIT :n"),
-                    {"after": position, "n": limit},
-                ).all()
-        except OperationalError as error:  # Rasa has not created its table yet
+            return events_after(self.engine, position, limit)
+        except OperationalError as error:  # its database cannot be read yet: read again at the next poll
             logger.debug("event broker not ready: %s", error)
             return []
-        return [(int(row[0]), str(row[1] or ""), row[2]) for row in rows]
 
 
 def drain_table(table: BrokerTable, engine: Optional[Engine] = None) -> int:
@@ -140,22 +136,9 @@ def backfill(tracker: Engine, engine: Optional[Engine] = None) -> int:
     """Reads every event the SQL tracker store keeps into the facts, in its order: conversations from
     before the consumer ran, or whose broker stream was lost. The tracker store keeps the same masked
     events the broker carries, so what was kept from either is not kept twice. Returns the events read."""
-    events = events_table(tracker)
     read, after = 0, 0
-    while events is not None:
-        with tracker.connect() as connection:
-            rows = connection.execute(
-                select(events.c.id, events.c.sender_id, events.c.data)
-                .where(events.c.id > after)
-                .order_by(events.c.id)
-                .limit(BATCH)
-            ).all()
-        if not rows:
-            break
-        apply(
-            [(str(sender or ""), event) for _, sender, data in rows if (event := _event(data)) is not None],
-            engine,
-        )
+    while rows := events_after(tracker, after, BATCH):
+        apply([(sender, event) for _, sender, data in rows if (event := _event(data)) is not None], engine)
         after, read = rows[-1][0], read + len(rows)
     return read
 
@@ -189,14 +172,7 @@ async def follow_queue(
 
 
 async def _consume(url: str, queue_name: str, exchange_name: str, engine: Optional[Engine]) -> None:
-    connection = await aio_pika.connect_robust(url)
-    async with connection:
-        channel = await connection.channel()
-        await channel.set_qos(prefetch_count=BATCH)
-        # Declared as Rasa declares it, so whichever starts first, the other finds the same one.
-        exchange = await channel.declare_exchange(exchange_name, type=aio_pika.ExchangeType.FANOUT)
-        queue = await channel.declare_queue(queue_name, durable=True)
-        await queue.bind(exchange, "")
+    async with durable_queue(url, queue_name, exchange_name, prefetch=BATCH) as queue:
         logger.info("analytics: following RabbitMQ queue %s", queue_name)
         arrived: asyncio.Queue[aio_pika.abc.AbstractIncomingMessage] = asyncio.Queue()
         await queue.consume(arrived.put)

@@ -6,16 +6,19 @@ Read with plain SQLAlchemy, so nothing here needs Rasa: the workspace and the co
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import yaml
-from sqlalchemy import MetaData, Table, inspect
+from sqlalchemy import MetaData, Table, inspect, select
 from sqlalchemy.engine import URL, Engine
 
 from business.store.db import engine_for, get_engine
+
+logger = logging.getLogger(__name__)
 
 # make run writes the endpoints Rasa runs with here (scripts/run.sh); the workspace gets the path.
 ENDPOINTS_ENV = "XINGHE_ENDPOINTS_RUNTIME"
@@ -103,6 +106,24 @@ def events_table(engine: Optional[Engine]) -> Optional[Table]:
     if engine not in _REFLECTED and inspect(engine).has_table("events"):
         _REFLECTED[engine] = Table("events", MetaData(), autoload_with=engine)
     return _REFLECTED.get(engine)
+
+
+def events_after(engine: Engine, after: int, limit: int) -> List[Tuple[int, str, Any]]:
+    """(id, sender_id, data) of the rows of the store's `events` table after the id `after`, in id
+    order, at most `limit`: the SQL event broker's and the SQL tracker store's alike. Nothing while
+    Rasa has not created the table yet."""
+    events = events_table(engine)
+    if events is None:
+        logger.debug("Rasa has not created its events table yet")
+        return []
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(events.c.id, events.c.sender_id, events.c.data)
+            .where(events.c.id > after)
+            .order_by(events.c.id)
+            .limit(limit)
+        ).all()
+    return [(int(row_id), str(sender_id or ""), data) for row_id, sender_id, data in rows]
 
 
 def scrub(engine: Optional[Engine]) -> None:

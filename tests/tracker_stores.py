@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+import pytest
 from rasa.core.brokers.broker import EventBroker
 from rasa.shared.core.domain import Domain
 from sqlalchemy.engine import make_url
@@ -28,3 +29,11 @@ def masking_store(url: str, broker: Optional[EventBroker] = None) -> MaskingSQLT
         password=where.password,
         event_broker=broker,
     )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def tracker_url(request, tmp_path) -> str:
+    """The tracker store's database: a SQLite file (make run) or PostgreSQL (production)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'tracker.db'}"
+    return request.getfixturevalue("postgres_url")  # tests.servers

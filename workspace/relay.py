@@ -19,10 +19,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional, Protocol, Tuple, Union
 
-import aio_pika
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
+
+from business.broker_queue import durable_queue
+from privacy.stores import events_after
 
 logger = logging.getLogger(__name__)
 
@@ -74,20 +76,17 @@ class BrokerTail:
         self.engine: Engine = create_engine(url, future=True)
         self.last_id: Optional[int] = None
 
-    def _rows(self) -> List[Tuple[int, str, str]]:
-        with self.engine.connect() as connection:
-            if self.last_id is None:  # start at the end: earlier messages are in the trackers
+    def _rows(self) -> List[Tuple[int, str, Any]]:
+        if self.last_id is None:  # start at the end: earlier messages are in the trackers
+            with self.engine.connect() as connection:
                 self.last_id = connection.execute(
                     text("SELECT COALESCE(MAX(id), 0) FROM events")
                 ).scalar_one()
-                return []
-            rows = connection.execute(
-                text("SELECT id, sender_id, data FROM events WHERE id > :after ORDER BY id LIMIT :n"),
-                {"after": self.last_id, "n": BATCH},
-            ).all()
+            return []
+        rows = events_after(self.engine, self.last_id, BATCH)
         if rows:
             self.last_id = rows[-1][0]
-        return [(row[0], row[1], row[2]) for row in rows]
+        return rows
 
     def new_happenings(self) -> List[Happening]:
         try:
@@ -114,14 +113,7 @@ class QueueTail:
         self.exchange = exchange
 
     async def happenings(self) -> AsyncIterator[Happening]:
-        connection = await aio_pika.connect_robust(self.url)
-        async with connection:
-            channel = await connection.channel()
-            await channel.set_qos(prefetch_count=BATCH)
-            # Declared as Rasa declares it, so whichever starts first, the other finds the same one.
-            exchange = await channel.declare_exchange(self.exchange, type=aio_pika.ExchangeType.FANOUT)
-            queue = await channel.declare_queue(self.queue, durable=True)
-            await queue.bind(exchange, "")
+        async with durable_queue(self.url, self.queue, self.exchange, prefetch=BATCH) as queue:
             logger.info("workspace: following RabbitMQ queue %s", self.queue)
             async with queue.iterator() as messages:
                 async for message in messages:

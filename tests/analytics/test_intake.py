@@ -4,6 +4,7 @@ Replayed or resent events add nothing; a consumer killed mid-stream loses nothin
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import subprocess
@@ -29,8 +30,8 @@ from business.store.db import engine_for, session_scope
 from business.store.migrate import upgrade
 from business.store.models import AnalyticsEvent, ConversationFact
 from tests.analytics.streams import Stream, closed_chat
-from tests.servers import rabbitmq_url  # noqa: F401 - fixture
-from tests.tracker_stores import DOMAIN, masking_store
+from tests.servers import postgres_url, rabbitmq_url  # noqa: F401 - fixtures
+from tests.tracker_stores import DOMAIN, masking_store, tracker_url  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -242,6 +243,24 @@ async def test_a_backfill_from_the_tracker_store_keeps_what_the_broker_also_carr
     assert facts_of(database_url) == backfilled
     with session_scope(engine_for(database_url)) as session:
         assert session.execute(select(func.count()).select_from(AnalyticsEvent)).scalar() == 10  # kept once
+
+
+async def test_a_tracker_store_rasa_has_not_written_to_yet_backfills_nothing_until_it_has(
+    tracker_url,  # noqa: F811
+    database_url,
+    caplog,
+):
+    with caplog.at_level(logging.DEBUG, logger="privacy.stores"):
+        assert intake.backfill(engine_for(tracker_url)) == 0  # no events table yet
+    assert "Rasa has not created its events table yet" in caplog.text
+    tracker_store = masking_store(tracker_url)
+    tracker = DialogueStateTracker("webchat:late", DOMAIN.slots)
+    tracker.update(ActionExecuted("action_session_start"))
+    tracker.update(SessionStarted())
+    tracker.update(UserUttered("你好", {"name": "greet"}, input_channel="webchat"))
+    await tracker_store.save(tracker)
+    assert intake.backfill(engine_for(tracker_url)) == 3
+    assert [key.split("@")[0] for key in facts_of(database_url)] == ["webchat:late"]
 
 
 def test_two_readers_keeping_the_same_events_at_once_keep_them_once(database_url):

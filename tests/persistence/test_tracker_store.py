@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from rasa.core.brokers.sql import SQLEventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
@@ -14,7 +13,7 @@ from sqlalchemy import text
 
 from business.store.db import engine_for
 from tests.servers import postgres_url  # noqa: F401 (fixture)
-from tests.tracker_stores import DOMAIN, masking_store
+from tests.tracker_stores import DOMAIN, masking_store, tracker_url  # noqa: F401 (fixture)
 
 PHONE, ID_TAIL, CARD = "13800138001", "2817", "6222020200112233446"
 
@@ -24,15 +23,10 @@ def rows(url: str) -> list[str]:
         return [row[0] for row in connection.execute(text("SELECT data FROM events ORDER BY id"))]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def tracker_url(request, tmp_path) -> str:
-    """The tracker store's database: a SQLite file (make run) or PostgreSQL (production)."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'tracker.db'}"
-    return request.getfixturevalue("postgres_url")
-
-
-async def test_what_rests_and_what_the_broker_streams_is_masked_turn_after_turn(tmp_path, tracker_url):
+async def test_what_rests_and_what_the_broker_streams_is_masked_turn_after_turn(
+    tmp_path,
+    tracker_url,  # noqa: F811
+):
     broker = SQLEventBroker(db=str(tmp_path / "events.db"))
     store = masking_store(tracker_url, broker)
     tracker = DialogueStateTracker("web:c1", DOMAIN.slots)
@@ -97,7 +91,7 @@ async def test_a_turns_events_reach_the_broker_in_order_in_one_go(tmp_path):
     assert all(json.loads(row[1])["sender_id"] == "web:c2" for row in streamed)
 
 
-async def test_a_turn_reads_and_extends_the_latest_session_as_rasas_store_does(tracker_url):
+async def test_a_turn_reads_and_extends_the_latest_session_as_rasas_store_does(tracker_url):  # noqa: F811
     store = masking_store(tracker_url)
 
     async def turn(word: str, new_session: bool = False) -> None:  # as Rasa's processor runs one
