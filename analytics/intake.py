@@ -85,22 +85,29 @@ def _apply(
         return built
 
 
-def refresh(engine: Optional[Engine] = None) -> int:
-    """Rebuilds the conversations the business store changed since their facts were built."""
+def refresh(engine: Optional[Engine] = None, watch: Optional[store.ChangeWatch] = None) -> int:
+    """Rebuilds the conversations the business store changed since their facts were built: a new
+    watch compares all of them, one that has looked before only what changed since."""
+    watch = watch or store.ChangeWatch()
     with session_scope(engine) as session:
-        return store.rebuild(session, store.stale(session))
+        changes = watch.look(session)
+        built = store.rebuild(session, changes.conversations)
+    watch.taken_up(changes)  # only once committed: a refresh that failed is looked for again
+    return built
 
 
 class Refresher:
-    """`refresh` at most every REFRESH_S seconds."""
+    """`refresh` at most every REFRESH_S seconds, with one watch: after the first, each looks only
+    at what changed since the one before."""
 
     def __init__(self, engine: Optional[Engine]) -> None:
         self.engine = engine
+        self.watch = store.ChangeWatch()
         self.last = float("-inf")
 
     async def __call__(self) -> None:
         if time.monotonic() - self.last >= REFRESH_S:
-            await asyncio.to_thread(refresh, self.engine)
+            await asyncio.to_thread(refresh, self.engine, self.watch)
             self.last = time.monotonic()
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from datetime import timedelta
-from typing import Any, Dict, Iterable, List, Mapping, Set, Tuple
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple
 
 from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -150,7 +151,8 @@ def rebuild(session: Session, conversation_ids: Iterable[str]) -> int:
 
 def stale(session: Session) -> Set[str]:
     """Conversations whose live chat, ticket or rating changed after their facts were built: an agent
-    accepts, closes or is rated without a broker event of the conversation."""
+    accepts, closes or is rated without a broker event of the conversation. Reads every conversation's
+    facts: `ChangeWatch` does it once, then looks only at what changed since."""
     built = (
         select(ConversationFact.conversation_id, func.max(ConversationFact.built_at).label("built_at"))
         .group_by(ConversationFact.conversation_id)
@@ -184,6 +186,85 @@ def stale(session: Session) -> Set[str]:
     )
     changed.update(conversation for conversation, at, when in rated if at + WEBCHAT_RATING_OFFSET > when)
     return changed
+
+
+# A look for changes reaches back this far before the previous one: an agent's transaction stamps its
+# rows with the time it began (the business clock) but may commit after the look (a busy SQLite file
+# waits up to 15 s, a PostgreSQL commit can stall), and processes' clocks differ a little. Minutes,
+# not seconds: going back further only reads a few more recent rows.
+LATE_COMMIT_MARGIN = timedelta(minutes=5)
+
+# One change: which time of which row, and the time ("live_chats.closed_at", "12", its value).
+ChangeKey = Tuple[str, str, datetime]
+
+
+def changes_since(session: Session, since: datetime) -> Dict[ChangeKey, str]:
+    """Each change to live chats, tickets and web chat ratings timed at or after `since` (Shanghai
+    time), with its conversation."""
+    found: Dict[ChangeKey, str] = {}
+    chats = session.execute(
+        select(
+            LiveChat.id,
+            LiveChat.conversation_id,
+            LiveChat.queued_at,
+            LiveChat.accepted_at,
+            LiveChat.closed_at,
+        ).where(or_(LiveChat.queued_at >= since, LiveChat.accepted_at >= since, LiveChat.closed_at >= since))
+    )
+    for chat_id, conversation_id, *times in chats:
+        for column, at in zip(("queued_at", "accepted_at", "closed_at"), times, strict=True):
+            if at is not None and at >= since:
+                found[(f"live_chats.{column}", str(chat_id), at)] = conversation_id
+    tickets = session.execute(
+        select(Ticket.id, Ticket.conversation_id, Ticket.created_at).where(
+            Ticket.conversation_id.is_not(None), Ticket.created_at >= since
+        )
+    )
+    for ticket_id, conversation_id, at in tickets:
+        found[("tickets.created_at", ticket_id, at)] = conversation_id
+    ratings = session.execute(
+        select(WebchatRating.id, WebchatRating.conversation_id, WebchatRating.created_at).where(
+            WebchatRating.created_at >= since - WEBCHAT_RATING_OFFSET
+        )
+    )
+    for rating_id, conversation_id, at in ratings:
+        found[("webchat_ratings.created_at", str(rating_id), at + WEBCHAT_RATING_OFFSET)] = conversation_id
+    return found
+
+
+@dataclass(frozen=True)
+class Changes:
+    conversations: Set[str]  # whose facts are to be rebuilt
+    seen: FrozenSet[ChangeKey]
+    looked_at: datetime
+
+
+class ChangeWatch:
+    """The conversations whose live chat, ticket or rating changed, looked for again and again (the
+    consumer's refresh every few seconds). The first look compares every conversation's facts with
+    the business store (`stale`): agents may have worked while the consumer was stopped. Each later
+    look reads only the changes timed since the previous look less LATE_COMMIT_MARGIN and takes each
+    of them once, so a change committed late with an older time is still seen, and not taken again
+    at every look. (The second look takes those of the margin before the first once more, which the
+    first look's comparison with the facts' build time could have missed the same way.)"""
+
+    def __init__(self) -> None:
+        self.looked_at: Optional[datetime] = None
+        self.taken: Set[ChangeKey] = set()
+
+    def look(self, session: Session) -> Changes:
+        now = clock.now()
+        if self.looked_at is None:
+            return Changes(stale(session), frozenset(), now)
+        found = changes_since(session, self.looked_at - LATE_COMMIT_MARGIN)
+        new = {conversation for key, conversation in found.items() if key not in self.taken}
+        return Changes(new, frozenset(found), now)
+
+    def taken_up(self, changes: Changes) -> None:
+        """The facts of these changes are committed: later looks start from this one."""
+        self.looked_at = changes.looked_at
+        reach = changes.looked_at - LATE_COMMIT_MARGIN  # nothing older is read again
+        self.taken = {key for key in self.taken | changes.seen if key[2] >= reach}
 
 
 def position(session: Session, source: str) -> int:

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Dict, List
 
@@ -26,10 +27,13 @@ from sqlalchemy.exc import OperationalError
 
 from analytics import intake, store
 from analytics.facts import conversation_facts
+from business.services.tickets import TicketService
 from business.store.db import engine_for, session_scope
 from business.store.migrate import upgrade
-from business.store.models import AnalyticsEvent, ConversationFact
+from business.store.models import AnalyticsEvent, Base, ConversationFact, WebchatRating
+from business.store.seed import load_demo_data, seed
 from tests.analytics.streams import Stream, closed_chat
+from tests.conftest import NOW
 from tests.servers import postgres_url, rabbitmq_url  # noqa: F401 - fixtures
 from tests.tracker_stores import DOMAIN, masking_store, tracker_url  # noqa: F401 - fixture
 
@@ -123,6 +127,89 @@ def test_an_agents_accept_and_close_reach_the_facts_without_a_broker_event(
             5,
         )
     assert intake.refresh() == 0  # up to date now
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def business(request, database_url):
+    """The business database the facts are built in: SQLite (make run) or PostgreSQL (production)."""
+    if request.param == "sqlite":
+        return engine_for(database_url)
+    engine = engine_for(request.getfixturevalue("postgres_url"))
+    Base.metadata.create_all(engine)
+    with session_scope(engine) as session:
+        seed(session, load_demo_data(), now=NOW)
+    return engine
+
+
+def test_the_consumers_refresh_sees_an_agents_close_committed_after_a_rebuild_it_predates(
+    business, monkeypatch
+):
+    streams = journeys(4)  # conversation 3 is handed off at 10:03:06
+    monkeypatch.setenv("XINGHE_NOW", "2026-11-22T10:05:00")
+    intake.apply([(s.sender, event) for s in streams for event in s.events], business)
+    watch = store.ChangeWatch()
+    assert intake.refresh(business, watch) == 0  # its first look: nothing changed
+    # The agent closes the chat at 10:05:50; the close is timed then but commits only at 10:06:10.
+    # Meanwhile, at 10:05:55, the customer writes (the facts are rebuilt) and the consumer looks.
+    monkeypatch.setenv("XINGHE_NOW", "2026-11-22T10:05:55")
+    streams[3].says("好的", "affirm")
+    intake.apply([(streams[3].sender, streams[3].events[-1])], business)
+    assert intake.refresh(business, watch) == 0
+    monkeypatch.setenv("XINGHE_NOW", "2026-11-22T10:06:10")
+    with session_scope(business) as session:
+        session.add(closed_chat("webchat:3", "2026-11-22 10:03:07", wait_s=23, handle_s=140, rating=4))
+    assert intake.refresh(business, watch) == 1
+    with session_scope(business) as session:
+        fact = session.execute(
+            select(ConversationFact).where(ConversationFact.conversation_id == "webchat:3")
+        ).scalar_one()
+        assert (fact.handoff_status, fact.agent_id, fact.handle_s, fact.rating) == (
+            "closed",
+            "A001",
+            140.0,
+            4,
+        )
+    assert intake.refresh(business, watch) == 0  # taken once, not at every look within the margin
+
+
+def test_after_its_first_look_the_refresh_reads_only_what_changed_since(business, monkeypatch):
+    streams = journeys(4)
+    monkeypatch.setenv("XINGHE_NOW", "2026-11-22T08:00:00")
+    intake.apply([(s.sender, event) for s in streams for event in s.events], business)
+    monkeypatch.setenv("XINGHE_NOW", "2026-11-22T10:05:00")
+    watch = store.ChangeWatch()
+    assert intake.refresh(business, watch) == 0
+    with session_scope(business) as session:
+        # Timed an hour before the last look, further back than any commit is late.
+        session.add(closed_chat("webchat:0", "2026-11-22 09:00:00", wait_s=30, handle_s=60, rating=5))
+        # Since the last look: an agent's close, a ticket and a web chat rating (kept in UTC).
+        session.add(closed_chat("webchat:3", "2026-11-22 10:04:00", wait_s=30, handle_s=60, rating=5))
+        TicketService(session).open(
+            "logistics", "快递三天没动", datetime(2026, 11, 22, 10, 5, 10), conversation_id="webchat:1"
+        )
+        session.add(
+            WebchatRating(conversation_id="webchat:2", score=5, created_at=datetime(2026, 11, 22, 2, 5, 20))
+        )
+    monkeypatch.setenv("XINGHE_NOW", "2026-11-22T10:06:00")
+    with session_scope(business) as session:
+        assert store.stale(session) == {"webchat:0", "webchat:1", "webchat:2", "webchat:3"}  # all, read
+        assert watch.look(session).conversations == {"webchat:1", "webchat:2", "webchat:3"}
+
+
+def test_a_change_whose_refresh_failed_is_looked_for_again(database_url, monkeypatch):
+    [stream] = journeys(1)
+    monkeypatch.setenv("XINGHE_NOW", "2026-11-22T10:05:00")
+    intake.apply([(stream.sender, event) for event in stream.events])
+    watch = store.ChangeWatch()
+    assert intake.refresh(watch=watch) == 0
+    with session_scope() as session:
+        session.add(closed_chat("webchat:0", "2026-11-22 10:00:07", wait_s=23, handle_s=240, rating=5))
+    monkeypatch.setenv("XINGHE_NOW", "2026-11-22T10:06:00")
+    with monkeypatch.context() as outage:
+        outage.setattr(store, "rebuild", lambda session, ids: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            intake.refresh(watch=watch)
+    assert intake.refresh(watch=watch) == 1
 
 
 def consumer(env: Dict[str, str], log: Path) -> subprocess.Popen:
