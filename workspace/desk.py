@@ -13,7 +13,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Callable, Dict, List, Optional, Protocol, Set, Tuple, TypeVar
 
 from sqlalchemy.orm import Session
@@ -42,6 +42,7 @@ from business.services.tickets import (
 from business.store.db import session_scope
 from business.store.models import Agent, CannedReply, Customer, LiveChat, Ticket
 from business.wording import Wording
+from workspace.dashboard_cache import DashboardCache, Figures
 from workspace.rasa_api import RasaApi, RasaUnavailable
 from workspace.relay import CustomerMessage, Happening, Paused
 
@@ -241,6 +242,7 @@ class Desk:
         self.assistant = assistant
         self.timeouts = timeouts
         self._told_position: Dict[int, Tuple[str, int]] = {}  # chat -> (group, place last told)
+        self.dashboards = DashboardCache(self._dashboard)
 
     # ---- plumbing ----
 
@@ -401,13 +403,13 @@ class Desk:
 
         return await self._db(work)
 
-    async def metrics(self, days: int) -> Dict[str, Any]:
-        """The supervisor's dashboard: the service's figures over the last `days` days (docs/analytics.md)."""
+    async def metrics(self, days: int) -> Figures:
+        """The supervisor's dashboard: the service's figures over the last `days` days (docs/analytics.md),
+        shared by every supervisor for a little while (workspace/dashboard_cache.py)."""
+        return await self.dashboards.figures(clock.today(), days)
 
-        def work(session: Session, now: datetime) -> Dict[str, Any]:
-            return dashboard(session, now.date(), days)
-
-        return await self._db(work)
+    async def _dashboard(self, today: date, days: int) -> Figures:
+        return await self._db(lambda session, now: dashboard(session, today, days))
 
     # ---- what an agent does ----
 
