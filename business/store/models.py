@@ -452,5 +452,8 @@ class ConversationFact(Base):
     first_response_s = Column(Float)  # queued until the agent's first message
     handle_s = Column(Float)  # accepted until closed
     result = Column(String(12))  # resolved / unresolved / ticket
+    # Times the handoff was transferred to another skill group or agent (its "transferred" live chat
+    # events); the store's default 0 is for rows written without it (migration 0003 counts the old ones).
+    transfers = Column(Integer, nullable=False, default=0, server_default="0")
     rating = Column(Integer)  # 1–5
     built_at = Column(DateTime, nullable=False)
