@@ -55,6 +55,7 @@ class Handoff:
     agent_id: Optional[str]
     result: Optional[str]
     rating: Optional[int]
+    transfers: int = 0  # its live chat events of kind "transferred" (to another group or agent)
 
 
 @dataclass
@@ -89,6 +90,7 @@ class Fact:
     first_response_s: Optional[float] = None
     handle_s: Optional[float] = None
     result: Optional[str] = None
+    transfers: int = 0
     rating: Optional[int] = None
 
     def row(self) -> Dict[str, Any]:
@@ -227,7 +229,8 @@ def conversation_facts(
     ratings: Sequence[tuple[datetime, int]] = (),
 ) -> List[Fact]:
     """One fact per session in which the customer said something. A handoff, a ticket or a rating
-    belongs to the session it happened in or after, until the next session begins."""
+    belongs to the session it happened in or after, until the next session begins. The handoff's
+    figures are its last live chat's; its transfers are those of all its live chats."""
     facts: List[Fact] = []
     found = [session for session in sessions(events) if any(e.get("event") == "user" for e in session)]
     for index, session in enumerate(found):
@@ -252,6 +255,7 @@ def conversation_facts(
         during = [h for h in handoffs if started <= h.queued_at < until]
         if during:
             _with_handoff(fact, during[-1], fold.first_agent_message)
+        fact.transfers = sum(h.transfers for h in during)  # of each live chat of the session, not the last
         fact.tickets = sum(started <= at < until for at in tickets)
         rated = [score for at, score in ratings if started <= at < until]
         if fact.rating is None and rated:

@@ -69,6 +69,7 @@ class Summary:
     first_response_s: Optional[float]
     wait_s: Optional[float]
     queue_abandonment: Optional[float]
+    transfer_rate: Optional[float]
     form_abandonment: Optional[float]
     fallback_rate: Optional[float]
     kb_not_sure_rate: Optional[float]
@@ -104,6 +105,7 @@ def summarise(
             ),
             len(handoffs),
         ),
+        transfer_rate=rate(sum(row["transfers"] > 0 for row in handoffs), len(handoffs)),
         form_abandonment=rate(sum(row["forms_abandoned"] for row in rows), forms),
         fallback_rate=rate(sum(row["fallbacks"] for row in rows), bot_messages_read),
         kb_not_sure_rate=rate(sum(row["kb_not_sure"] for row in rows), kb),

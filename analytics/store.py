@@ -22,11 +22,13 @@ from sqlalchemy.orm import Session
 
 from analytics.facts import Handoff, conversation_facts
 from business import clock
+from business.services.live_chat import TRANSFERRED
 from business.store.models import (
     AnalyticsCursor,
     AnalyticsEvent,
     ConversationFact,
     LiveChat,
+    LiveChatEvent,
     Ticket,
     WebchatRating,
 )
@@ -93,6 +95,12 @@ def rebuild(session: Session, conversation_ids: Iterable[str]) -> int:
     built = 0
     now = clock.now().replace(tzinfo=None)
     ids = sorted(set(conversation_ids))
+    transfers = (
+        select(func.count(LiveChatEvent.id))
+        .where(LiveChatEvent.chat_id == LiveChat.id, LiveChatEvent.kind == TRANSFERRED)
+        .correlate(LiveChat)
+        .scalar_subquery()
+    )
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         events = _grouped(
@@ -115,6 +123,7 @@ def rebuild(session: Session, conversation_ids: Iterable[str]) -> int:
                     LiveChat.agent_id,
                     LiveChat.result,
                     LiveChat.rating,
+                    transfers,
                 )
                 .where(LiveChat.conversation_id.in_(chunk))
                 .order_by(LiveChat.queued_at)
@@ -151,8 +160,8 @@ def rebuild(session: Session, conversation_ids: Iterable[str]) -> int:
 
 def stale(session: Session) -> Set[str]:
     """Conversations whose live chat, ticket or rating changed after their facts were built: an agent
-    accepts, closes or is rated without a broker event of the conversation. Reads every conversation's
-    facts: `ChangeWatch` does it once, then looks only at what changed since."""
+    accepts, transfers, closes or is rated without a broker event of the conversation. Reads every
+    conversation's facts: `ChangeWatch` does it once, then looks only at what changed since."""
     built = (
         select(ConversationFact.conversation_id, func.max(ConversationFact.built_at).label("built_at"))
         .group_by(ConversationFact.conversation_id)
@@ -170,6 +179,15 @@ def stale(session: Session) -> Set[str]:
                     LiveChat.closed_at > built.c.built_at,
                 )
             )
+        ).scalars()
+    )
+    # A transfer to a group's queue leaves none of those times (accepted_at goes back to none).
+    changed.update(
+        session.execute(
+            select(LiveChat.conversation_id)
+            .join(LiveChatEvent, LiveChatEvent.chat_id == LiveChat.id)
+            .join(built, built.c.conversation_id == LiveChat.conversation_id)
+            .where(LiveChatEvent.kind == TRANSFERRED, LiveChatEvent.at > built.c.built_at)
         ).scalars()
     )
     changed.update(
@@ -199,8 +217,8 @@ ChangeKey = Tuple[str, str, datetime]
 
 
 def changes_since(session: Session, since: datetime) -> Dict[ChangeKey, str]:
-    """Each change to live chats, tickets and web chat ratings timed at or after `since` (Shanghai
-    time), with its conversation."""
+    """Each change to live chats (their transfers too), tickets and web chat ratings timed at or after
+    `since` (Shanghai time), with its conversation."""
     found: Dict[ChangeKey, str] = {}
     chats = session.execute(
         select(
@@ -215,6 +233,13 @@ def changes_since(session: Session, since: datetime) -> Dict[ChangeKey, str]:
         for column, at in zip(("queued_at", "accepted_at", "closed_at"), times, strict=True):
             if at is not None and at >= since:
                 found[(f"live_chats.{column}", str(chat_id), at)] = conversation_id
+    transfers = session.execute(
+        select(LiveChatEvent.id, LiveChat.conversation_id, LiveChatEvent.at)
+        .join(LiveChat, LiveChat.id == LiveChatEvent.chat_id)
+        .where(LiveChatEvent.kind == TRANSFERRED, LiveChatEvent.at >= since)
+    )
+    for event_id, conversation_id, at in transfers:
+        found[("live_chat_events.at", str(event_id), at)] = conversation_id
     tickets = session.execute(
         select(Ticket.id, Ticket.conversation_id, Ticket.created_at).where(
             Ticket.conversation_id.is_not(None), Ticket.created_at >= since

@@ -75,6 +75,8 @@ ACCEPT_SLA: Dict[str, timedelta] = {
     "mall": timedelta(seconds=120),
 }
 RESULTS: Dict[str, str] = {"resolved": "已解决", "unresolved": "未解决", "ticket": "转工单"}
+# The kind of the live chat event a transfer leaves (analytics counts them: docs/analytics.md).
+TRANSFERRED = "transferred"
 # What a customer writes to leave the queue or the agent and go back to the bot. Only explicit
 # phrases: a plain 不用了 to an agent's question is an answer, not a wish to leave.
 LEAVE_PHRASES = (
@@ -470,7 +472,7 @@ class LiveChatService:
             chat.status, chat.agent_id, chat.skill_group, chat.accepted_at = "waiting", None, to_group, None
             detail = f"{by.name} → {SKILL_GROUPS[to_group]}组"
         chat.version += 1
-        self._event(chat, "transferred", now, by.id, f"{detail}：{note}" if note else detail)
+        self._event(chat, TRANSFERRED, now, by.id, f"{detail}：{note}" if note else detail)
         return chat
 
     def take_over(self, chat_id: int, supervisor: Agent, now: datetime) -> LiveChat:

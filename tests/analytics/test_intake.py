@@ -27,6 +27,8 @@ from sqlalchemy.exc import OperationalError
 
 from analytics import intake, store
 from analytics.facts import conversation_facts
+from business.services.agents import AgentDirectory
+from business.services.live_chat import LiveChatService, Routing
 from business.services.tickets import TicketService
 from business.store.db import engine_for, session_scope
 from business.store.migrate import upgrade
@@ -170,6 +172,52 @@ def test_the_consumers_refresh_sees_an_agents_close_committed_after_a_rebuild_it
             4,
         )
     assert intake.refresh(business, watch) == 0  # taken once, not at every look within the margin
+
+
+def test_an_agents_transfer_after_the_facts_were_built_reaches_them(business, monkeypatch):
+    streams = journeys(4)  # conversation 3 is handed off at 10:03:06
+    with session_scope(business) as session:  # and taken by 王芳 at once
+        service = LiveChatService(session)
+        chat = service.enqueue(
+            "webchat:3", "webchat", Routing("mall", 2, "asked", None), datetime(2026, 11, 22, 10, 3, 7)
+        ).chat
+        assert service.accept(
+            chat.id, AgentDirectory(session).find("A001"), datetime(2026, 11, 22, 10, 3, 30)
+        )
+        chat_id = chat.id
+    # Built, and first looked at, more than LATE_COMMIT_MARGIN after the accept: later looks do not
+    # read the accept again.
+    monkeypatch.setenv("XINGHE_NOW", "2026-11-22T10:09:00")
+    intake.apply([(s.sender, event) for s in streams for event in s.events], business)
+    watch = store.ChangeWatch()
+    assert intake.refresh(business, watch) == 0  # its first look: nothing changed
+    # At 10:10 she sends the customer to the travel group's queue: the live chat's times stay as they
+    # were but for accepted_at, which goes back to none; the customer says nothing meanwhile.
+    monkeypatch.setenv("XINGHE_NOW", "2026-11-22T10:10:00")
+    with session_scope(business) as session:
+        LiveChatService(session).transfer(
+            chat_id,
+            AgentDirectory(session).find("A001"),
+            datetime(2026, 11, 22, 10, 10),
+            to_group="travel",
+            note="要改签",
+        )
+    monkeypatch.setenv("XINGHE_NOW", "2026-11-22T10:10:05")
+    with session_scope(business) as session:
+        assert store.stale(session) == {"webchat:3"}  # what a consumer starting now would compare
+    assert intake.refresh(business, watch) == 1
+    with session_scope(business) as session:
+        fact = session.execute(
+            select(ConversationFact).where(ConversationFact.conversation_id == "webchat:3")
+        ).scalar_one()
+        assert (fact.transfers, fact.skill_group, fact.handoff_status, fact.agent_id, fact.wait_s) == (
+            1,
+            "travel",
+            "waiting",
+            None,
+            None,
+        )
+    assert intake.refresh(business, watch) == 0  # taken once
 
 
 def test_after_its_first_look_the_refresh_reads_only_what_changed_since(business, monkeypatch):

@@ -144,6 +144,7 @@ def test_a_rate_over_nothing_is_unknown_not_zero():
         and overall.aht_s is None
         and overall.fcr is None
         and overall.kb_not_sure_rate is None
+        and overall.transfer_rate is None  # no handoff: no transfer rate
     )
     assert overall.containment == 1.0
     assert report([], START, END).overall.containment is None
