@@ -41,7 +41,7 @@ endif
 REQUIRE_MODEL = @if [ -z "$${XINGHE_MODEL:-}" ] && ! ls models/*.tar.gz >/dev/null 2>&1; then \
 	echo "error: no trained model in models/: run \`make train\` first" >&2; exit 1; fi
 
-.PHONY: help venv install seed seed-reset train run run-prod shell interactive lint validate evaluate assist-eval kb-eval bench purge faq-review report \
+.PHONY: help venv install seed seed-reset train run run-prod shell interactive lint validate evaluate assist-eval kb-eval bench purge faq-review report demo-traffic \
 	test test-unit test-stories test-e2e test-prod lock clean distclean
 
 help: ## 列出命令 / list the targets
@@ -160,6 +160,9 @@ faq-review: install ## 列出知识库没答上的问题 / questions the KB coul
 
 report: install ## 数据报告（HTML 图表 + CSV）/ the analytics report: FROM=YYYY-MM-DD TO=YYYY-MM-DD CHANNEL=webchat|wechat|phone|rest (docs/analytics.md)
 	$(PY) -m analytics report $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) $(if $(CHANNEL),--channel $(CHANNEL))
+
+demo-traffic: train ## 演示流量：一个月的对话（各渠道、转人工、评价）写进 var/，给报告和班长视图 / a month of conversations through the real assistant on a moved clock (CONVERSATIONS=1000 DAYS=30; `make run` must be stopped; docs/analytics.md)
+	$(PY) scripts/demo_traffic.py $(if $(CONVERSATIONS),--conversations $(CONVERSATIONS)) $(if $(DAYS),--days $(DAYS))
 
 test-unit: install ## 单元与动作测试（不含 e2e）/ pytest tests/ without the e2e tests
 	$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)

@@ -3,7 +3,8 @@
 # drives it; Playwright's own browser download is not reachable here) and CJK
 # and emoji fonts so Chinese (and the bot's emoji) render in screenshots.  Node.js + npm install the widget's
 # client library (socket.io-client) from the npm registry.  HAProxy balances the production
-# topology's Rasa instances and action servers (`make run-prod`, docs/deployment.md).
+# topology's Rasa instances and action servers (`make run-prod`, docs/deployment.md).  libfaketime
+# (Debian's faketime) runs the product on a moved clock for `make demo-traffic`.
 #
 # Idempotent: apt runs only when something is missing.  Needs root (or sudo).
 set -euo pipefail
@@ -13,6 +14,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
+command -v faketime >/dev/null 2>&1 || missing+=(faketime)
 for font in fonts-noto-cjk fonts-noto-color-emoji; do
     dpkg-query -W -f='${Status}' "$font" 2>/dev/null | grep -q "ok installed" || missing+=("$font")
 done

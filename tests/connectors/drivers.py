@@ -75,15 +75,19 @@ class WeChat:
         self.crypto = WeChatCrypto(token, aes_key, app_id)
 
     async def push(
-        self, xml: str, query_override: Optional[Dict[str, str]] = None, sent_at: Optional[float] = None
+        self,
+        xml: str,
+        query_override: Optional[Dict[str, str]] = None,
+        sent_at: Optional[float] = None,
+        openid: str = OPENID,
     ) -> Tuple[int, str]:
-        """Pushes `xml`, signed at `sent_at` (default: now) as WeChat signs it."""
+        """Pushes `xml` from `openid`, signed at `sent_at` (default: now) as WeChat signs it."""
         timestamp, nonce = str(int(time.time() if sent_at is None else sent_at)), "1320562132"
         query = {
             "signature": wechat_signature(self.token, timestamp, nonce),
             "timestamp": timestamp,
             "nonce": nonce,
-            "openid": OPENID,
+            "openid": openid,
         }
         body = xml
         if self.safe:
@@ -121,8 +125,10 @@ def parse_message_envelope(xml: str) -> Dict[str, str]:
 class Gateway:
     """One call, driven the way the voice gateway drives it."""
 
-    def __init__(self, served: Served, token: str = TWILIO_TOKEN, public_url: str = PUBLIC_URL) -> None:
-        self.served, self.public_url = served, public_url
+    def __init__(
+        self, served: Served, token: str = TWILIO_TOKEN, public_url: str = PUBLIC_URL, caller: str = CALLER
+    ) -> None:
+        self.served, self.public_url, self.caller = served, public_url, caller
         self.origin = served.base_url.split("/webhooks/")[0]
         self.validator = RequestValidator(token)
         self.sid = "CA" + uuid.uuid4().hex
@@ -135,7 +141,7 @@ class Gateway:
         form = {
             "CallSid": self.sid,
             "AccountSid": "AC" + "0" * 32,
-            "From": CALLER,
+            "From": self.caller,
             "To": "+861012345678",
             "CallStatus": "in-progress",
             "Direction": "inbound",
