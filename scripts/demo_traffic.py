@@ -324,11 +324,17 @@ class Staff:
             if headers is None:  # (an agent's customers are served side by side: they share the login)
                 await self.log_in(login)
                 headers = self.headers[login]
-            async with self.http.request(method, f"{self.url}{path}", json=body, headers=headers) as answer:
-                if answer.status == 401 and attempt == 0:
-                    self.headers.pop(login, None)
-                    continue
-                return answer.status, await answer.json(content_type=None)
+            try:
+                async with self.http.request(
+                    method, f"{self.url}{path}", json=body, headers=headers
+                ) as answer:
+                    if answer.status == 401 and attempt == 0:
+                        self.headers.pop(login, None)
+                        continue
+                    return answer.status, await answer.json(content_type=None)
+            except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError):
+                if attempt:  # a kept-alive connection the server had just closed: once more on a new one
+                    raise
         raise AssertionError("unreachable")
 
     async def start_shift(self) -> None:

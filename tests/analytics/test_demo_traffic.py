@@ -5,6 +5,7 @@ customers who came back."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -54,3 +55,4 @@ def test_a_few_days_of_demo_traffic_reach_the_facts_on_their_own_days(rasa_model
     assert "conversations in" in finished.stdout and "make report" in finished.stdout
     for path in (stack.run_dir / "demo_traffic.log", stack.run_dir / "rasa.log"):
         assert oct(os.stat(path).st_mode & 0o777) == "0o600", path
+    shutil.rmtree(stack.tmpdir, ignore_errors=True)  # kept when the test fails, to read its logs
