@@ -8,7 +8,7 @@ missing (a store made with `create_all` by the models of this version has it, an
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-12-08
+Create Date: 2026-12-07
 """
 
 from __future__ import annotations
