@@ -12,8 +12,8 @@ Whoever the bot hands over waits in the workspace's queue; in service hours the 
 through the workspace's API like their browsers do (accept, answer, close with a result) after a
 few minutes, a few customers give up waiting, and most rate the service.
 
-Nothing is confirmed that would change the demo's orders, wallets or bookings (refunds and cancellations
-are declined at the last question), so the demo journeys in the README still work afterwards. It stops
+Nothing is confirmed that would change the demo's orders, wallets or bookings (refunds are declined at
+the confirmation, nothing is cancelled), so the demo journeys in the README still work afterwards. It stops
 the product once the analytics consumer has caught up and prints the month's headline figures;
 `make report` and the workspace's supervisor view then show it.
 
