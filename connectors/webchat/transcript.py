@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Optional
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
 from business.privacy import mask_value
 from business.store.db import get_engine, session_scope
 from business.store.models import WebchatMessage, WebchatRating
+
+APPEND = insert(WebchatMessage.__table__)
 
 
 class Transcripts:
@@ -26,15 +28,18 @@ class Transcripts:
         self.engine = engine or get_engine()
 
     def append(self, conversation_id: str, message: Dict[str, Any]) -> None:
-        with session_scope(self.engine) as session:
-            session.add(
-                WebchatMessage(
-                    conversation_id=conversation_id,
-                    message_id=message["id"],
-                    role=message["role"],
+        # One statement compiled once, not an ORM session: every message of every web turn comes here
+        # (with the ORM it took a third of Rasa's time when five customers chatted at once).
+        with self.engine.begin() as connection:
+            connection.execute(
+                APPEND,
+                {
+                    "conversation_id": conversation_id,
+                    "message_id": message["id"],
+                    "role": message["role"],
                     # Kept for reloads and for the agents: personal data masked, as in the tracker store.
-                    body=json.dumps(mask_value(message), ensure_ascii=False),
-                )
+                    "body": json.dumps(mask_value(message), ensure_ascii=False),
+                },
             )
 
     def recent(self, conversation_id: str, limit: int) -> List[Dict[str, Any]]:
