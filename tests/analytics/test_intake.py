@@ -76,13 +76,19 @@ def expected(streams: List[Stream]) -> Dict[str, tuple]:
     return found
 
 
-def test_the_sql_brokers_table_is_read_once_and_a_replay_changes_nothing(tmp_path, database_url):
+def published(tmp_path: Path, streams) -> "intake.BrokerTable":
+    """Rasa's SQL event broker with these streams' events in it, as the consumer reads it."""
     broker = SQLEventBroker(db=str(tmp_path / "events.db"))
-    streams = journeys(12)
     for stream in streams:
         for event in stream.events:
             broker.publish(event)
-    table = intake.BrokerTable(f"sqlite:///{tmp_path / 'events.db'}")
+    return intake.BrokerTable(f"sqlite:///{tmp_path / 'events.db'}")
+
+
+def test_the_sql_brokers_table_is_read_once_and_a_replay_changes_nothing(tmp_path, database_url):
+    streams = journeys(12)
+    table = published(tmp_path, streams)
+    broker = SQLEventBroker(db=str(tmp_path / "events.db"))  # the stream goes on
     assert intake.drain_table(table) == sum(len(s.events) for s in streams)
     assert facts_of(database_url) == expected(streams)
     assert intake.drain_table(table) == 0  # nothing new
@@ -106,12 +112,9 @@ def test_the_sql_brokers_table_is_read_once_and_a_replay_changes_nothing(tmp_pat
 def test_an_agents_accept_and_close_reach_the_facts_without_a_broker_event(
     tmp_path, database_url, monkeypatch
 ):
-    broker = SQLEventBroker(db=str(tmp_path / "events.db"))
-    [stream] = journeys(1)  # conversation 0 is handed off at 10:00:06
-    for event in stream.events:
-        broker.publish(event)
+    table = published(tmp_path, journeys(1))  # conversation 0 is handed off at 10:00:06
     monkeypatch.setenv("XINGHE_NOW", "2026-11-22T10:00:10")
-    intake.drain_table(intake.BrokerTable(f"sqlite:///{tmp_path / 'events.db'}"))
+    intake.drain_table(table)
     [before] = facts_of(database_url).values()
     assert before[3:] == (True, None)  # handed off, no live chat yet
     assert intake.refresh() == 0
@@ -430,12 +433,8 @@ def test_two_readers_keeping_the_same_events_at_once_keep_them_once(database_url
 
 
 def test_a_database_outage_passes_over_nothing(tmp_path, database_url, monkeypatch):
-    broker = SQLEventBroker(db=str(tmp_path / "events.db"))
     streams = journeys(2)
-    for stream in streams:
-        for event in stream.events:
-            broker.publish(event)
-    table = intake.BrokerTable(f"sqlite:///{tmp_path / 'events.db'}")
+    table = published(tmp_path, streams)
 
     keep = store.ingest
 
