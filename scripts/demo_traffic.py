@@ -203,18 +203,41 @@ class SharedClock:
         self.path = path
         self.offset = 0.0
         self._write(start)
+        # libfaketime shares a semaphore and a little memory between the processes it runs in; the
+        # process that created them removes them when it exits, under the others. Left to itself, the
+        # first process of the product would create them and every helper run.sh forks would remove them
+        # on its way out (and one killed by a signal leaves them behind, to collide with a later process
+        # of the same pid). So a `cat` under the preload creates them and keeps them until its input
+        # closes (close(), or this script's end however it comes), and the product only opens them.
+        self.keeper = subprocess.Popen(
+            ["cat"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            env={**os.environ, "LD_PRELOAD": str(LIBFAKETIMES[0])},
+        )
+        self.shared = f"/faketime_sem_{self.keeper.pid} /faketime_shm_{self.keeper.pid}"
+        semaphore = Path(f"/dev/shm/sem.faketime_sem_{self.keeper.pid}")  # where glibc keeps it
+        deadline = time.monotonic() + 10
+        while not semaphore.exists():
+            if self.keeper.poll() is not None or time.monotonic() > deadline:
+                sys.exit("libfaketime did not create its shared semaphore (is /dev/shm writable?)")
+            time.sleep(0.05)
 
     def environment(self) -> Dict[str, str]:
         return {
             "LD_PRELOAD": str(LIBFAKETIMES[0]),
+            "FAKETIME_SHARED": self.shared,
             "FAKETIME_TIMESTAMP_FILE": str(self.path),
             "FAKETIME_NO_CACHE": "1",
             # Timers, timeouts and rate limits run on the monotonic clock: real seconds.
             "FAKETIME_DONT_FAKE_MONOTONIC": "1",
-            # The offset file is the only state: no shared memory, which a process that exits first
-            # (run.sh's helpers) would remove under the others.
-            "FAKETIME_DISABLE_SHM": "1",
         }
+
+    def close(self) -> None:
+        if self.keeper.stdin is not None:
+            self.keeper.stdin.close()
+        self.keeper.wait(timeout=10)
+        self.path.unlink(missing_ok=True)
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(time.time() + self.offset, SHANGHAI).replace(tzinfo=None)
@@ -766,7 +789,7 @@ def main() -> int:
         time.sleep(6)  # one more refresh of closes and ratings (analytics/intake.py REFRESH_S)
     finally:
         product.stop()
-        clock.path.unlink(missing_ok=True)
+        clock.close()
     elapsed = time.monotonic() - began
     last_day = datetime.now(SHANGHAI).date() - timedelta(days=1)
     start = datetime.combine(last_day - timedelta(days=args.days - 1), datetime.min.time())

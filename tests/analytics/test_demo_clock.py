@@ -1,0 +1,62 @@
+"""`make demo-traffic`'s clock (scripts/demo_traffic.py: SharedClock): every process of the product, however
+run.sh starts it, reads the moved clock, and libfaketime's shared state outlives run.sh's helpers and is
+gone afterwards."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from business.clock import SHANGHAI
+from scripts.demo_traffic import LIBFAKETIMES, SharedClock
+
+pytestmark = pytest.mark.skipif(
+    not LIBFAKETIMES, reason="libfaketime is not installed: run scripts/install_system_deps.sh"
+)
+SHARED_MEMORY = Path("/dev/shm")
+# run.sh's way: helpers forked and gone ($(...), a subshell, a background job), a server exec'd last.
+RUN_SH_LIKE = (
+    'helper=$(echo x); (exit 0); sleep 0.1 & wait; exec python3 -c "import time; print(time.time())"'
+)
+
+
+def faketime_state() -> set:
+    return {name for name in os.listdir(SHARED_MEMORY) if "faketime" in name}
+
+
+def test_processes_started_the_way_run_sh_starts_them_share_the_demo_clock_and_leave_nothing(tmp_path):
+    before = faketime_state()
+    clock = SharedClock(
+        tmp_path / "demo_clock", datetime.now(SHANGHAI).replace(tzinfo=None) - timedelta(days=10)
+    )
+    try:
+        keepers = faketime_state() - before
+        for _ in range(3):
+            seen = subprocess.run(
+                ["bash", "-c", RUN_SH_LIKE],
+                env={**os.environ, **clock.environment()},
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            assert seen.returncode == 0 and "libfaketime" not in seen.stderr, seen.stderr
+            assert abs(float(seen.stdout) - clock.epoch()) < 5  # ten days back, not today
+            # None of them made shared state of its own (which its helpers would remove under it).
+            assert faketime_state() - before == keepers
+        clock.move_by(180)
+        moved = subprocess.run(
+            ["python3", "-c", "import time; print(time.time())"],
+            env={**os.environ, **clock.environment()},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert abs(float(moved.stdout) - clock.epoch()) < 5
+    finally:
+        clock.close()
+    assert faketime_state() - before == set()
+    assert not clock.path.exists()
