@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import yaml
-from sqlalchemy import MetaData, Table, inspect, select
+from sqlalchemy import MetaData, Table, func, inspect, select
 from sqlalchemy.engine import URL, Engine
 
 from business.store.db import engine_for, get_engine
@@ -106,6 +106,15 @@ def events_table(engine: Optional[Engine]) -> Optional[Table]:
     if engine not in _REFLECTED and inspect(engine).has_table("events"):
         _REFLECTED[engine] = Table("events", MetaData(), autoload_with=engine)
     return _REFLECTED.get(engine)
+
+
+def last_event_id(engine: Engine) -> int:
+    """The id of the last row of the store's `events` table; 0 while Rasa has not created it."""
+    events = events_table(engine)
+    if events is None:
+        return 0
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.coalesce(func.max(events.c.id), 0))).scalar_one())
 
 
 def events_after(engine: Engine, after: int, limit: int) -> List[Tuple[int, str, Any]]:

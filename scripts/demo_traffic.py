@@ -43,7 +43,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 import aiohttp
 import socketio
 import yaml
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -54,6 +54,7 @@ from analytics.store import position  # noqa: E402
 from business.clock import SHANGHAI  # noqa: E402
 from business.store.db import engine_for, session_scope  # noqa: E402
 from connectors.rest import rest_conversation_id  # noqa: E402
+from privacy.stores import last_event_id  # noqa: E402
 from tests.connectors.drivers import (  # noqa: E402
     FakeWeChatApi,
     Gateway,
@@ -704,8 +705,7 @@ async def served_or_gave_up(
 
 def caught_up(database_url: Optional[str], events_db: Path) -> bool:
     """The analytics consumer has read every event Rasa's SQL broker wrote."""
-    with create_engine(f"sqlite:///{events_db}").connect() as connection:
-        last = connection.execute(text("SELECT COALESCE(MAX(id), 0) FROM events")).scalar_one()
+    last = last_event_id(create_engine(f"sqlite:///{events_db}"))
     with session_scope(engine_for(database_url)) as session:
         return position(session, SQL_BROKER) >= last
 

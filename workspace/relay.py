@@ -19,12 +19,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional, Protocol, Tuple, Union
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from business.broker_queue import durable_queue
-from privacy.stores import events_after
+from privacy.stores import events_after, last_event_id
 
 logger = logging.getLogger(__name__)
 
@@ -78,10 +78,7 @@ class BrokerTail:
 
     def _rows(self) -> List[Tuple[int, str, Any]]:
         if self.last_id is None:  # start at the end: earlier messages are in the trackers
-            with self.engine.connect() as connection:
-                self.last_id = connection.execute(
-                    text("SELECT COALESCE(MAX(id), 0) FROM events")
-                ).scalar_one()
+            self.last_id = last_event_id(self.engine)
             return []
         rows = events_after(self.engine, self.last_id, BATCH)
         if rows:

@@ -53,9 +53,21 @@ def test_the_tail_reads_new_customer_messages_from_rasas_sql_broker(tmp_path):
     assert tail.new_happenings() == []
 
 
-def test_a_tail_started_before_rasa_created_its_table_waits_for_it(tmp_path):
-    tail = BrokerTail(f"sqlite:///{tmp_path / 'not-yet.db'}")
+def test_a_tail_started_before_rasa_created_its_table_waits_for_it_and_misses_nothing(tmp_path):
+    db = tmp_path / "not-yet.db"
+    tail = BrokerTail(f"sqlite:///{db}")
     assert tail.new_happenings() == []
+    # Rasa creates its table with the first event: every event in it came after the tail started.
+    SQLEventBroker(db=str(db)).publish(
+        {
+            "sender_id": "webchat:b",
+            "event": "user",
+            "text": "有人吗",
+            "timestamp": 3.0,
+            "input_channel": "webchat",
+        }
+    )
+    assert tail.new_happenings() == [CustomerMessage("webchat:b", "有人吗", 3.0, "webchat")]
 
 
 @pytest.fixture
