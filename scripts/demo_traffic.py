@@ -540,7 +540,11 @@ class Channels:
         if visit.channel == "webchat":
             tab = self.webchat[id(visit)]
             tab.idle.clear()
-            await tab.call("user_uttered", {"message": text})
+            for _ in range(5):  # as the web chat's notice asks a customer who types too fast: wait, resend
+                acknowledged = await tab.call("user_uttered", {"message": text})
+                if not (isinstance(acknowledged, dict) and acknowledged.get("code") == "rate_limited"):
+                    break
+                await asyncio.sleep(2)
             if answered:
                 await asyncio.wait_for(tab.idle.wait(), ANSWER_TIMEOUT_S)
         elif visit.channel == "phone":
