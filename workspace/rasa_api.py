@@ -10,6 +10,7 @@ does, without that route's costly schema check on every message.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Dict, List, Optional
 
@@ -53,8 +54,8 @@ class RasaApi:
                     reason = refusal_reason(await self._error_message(reply))
                     raise RasaUnavailable(reason or f"对话服务拒绝了请求（{reply.status}）")
                 return await reply.json()
-        except aiohttp.ClientError as error:
-            logger.error("rasa %s %s failed: %s", method, path, error)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:  # a busy Rasa times out
+            logger.error("rasa %s %s failed: %r", method, path, error)
             raise RasaUnavailable("对话服务暂时连不上，请稍后再试") from error
 
     @staticmethod

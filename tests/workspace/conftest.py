@@ -33,6 +33,7 @@ class FakeRasa:
     posts: List[Dict[str, Any]] = field(default_factory=list)
     typing: List[Dict[str, Any]] = field(default_factory=list)
     url: str = ""
+    delay_s: float = 0.0  # how long the bridge channel takes to answer (a Rasa busy with other turns)
 
     def appended(self, conversation_id: str) -> List[Dict[str, Any]]:
         return [
@@ -65,6 +66,7 @@ class FakeRasa:
             """The workspace bridge channel (connectors/workspace_bridge.py)."""
             if request.headers.get("authorization") != f"Bearer {RASA_TOKEN}":
                 return response.json({"error": "token"}, status=403)
+            await asyncio.sleep(self.delay_s)
             post = request.json
             self.posts.append(post)
             self.events.setdefault(post["conversation_id"], []).extend(post["events"])

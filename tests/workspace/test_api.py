@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import aiohttp
 import socketio
 from sqlalchemy import select
 
@@ -142,6 +143,16 @@ async def test_the_live_chat_journey_reaches_rasa_as_the_customer_should_see_it(
     with session_scope() as session:
         actions = [e.action for e in session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars()]
         assert {"login", "accept", "view_chat", "close"} <= set(actions)
+
+
+async def test_an_agent_accepting_while_rasa_is_too_busy_to_answer_still_gets_the_customer(workspace):
+    chat_id = waiting_customer()
+    workspace.app.ctx.desk.rasa.timeout = aiohttp.ClientTimeout(total=0.5)
+    workspace.rasa.delay_s = 2  # the "agent joined" notice does not get through in time
+    wang = await workspace.logged_in("wangfang")
+    reply = await wang.post(f"/api/chats/{chat_id}/accept")
+    assert reply.status == 200 and (await reply.json())["status"] == "active"
+    assert (await (await wang.get("/api/queue")).json())["queue"] == []
 
 
 async def test_two_agents_accepting_the_same_customer_at_once_exactly_one_gets_it(workspace):
