@@ -635,6 +635,9 @@ async def slot_of_traffic(
         tally.by_channel[customer.visit.channel] += 1
         if isinstance(outcome, BaseException):
             tally.failure(customer.visit, outcome)
+    talking = [
+        c for c, outcome in zip(customers, arrived, strict=True) if not isinstance(outcome, BaseException)
+    ]
     with tally.timed("the workspace: presence and queue"):
         queued = await staff.waiting() if may_hand_over else {}
     waiting = [c for c in customers if c.visit.conversation_id in queued]
@@ -655,14 +658,17 @@ async def slot_of_traffic(
             if isinstance(outcome, BaseException):
                 tally.failure(customer.visit, outcome)
     with tally.timed("customers with the bot"):
-        for customer in customers:
+        for customer in talking:
             if (
                 not customer.visit.rated
                 and talk.asked_to_rate(customer.visit)
                 and rng.random() < RATES_SERVICE
             ):
-                await customer.rate(weighted(rng, SCORES))  # the bot asked at the end of its part
-                tally.rated += 1
+                try:
+                    await customer.rate(weighted(rng, SCORES))  # the bot asked at the end of its part
+                    tally.rated += 1
+                except Exception as error:  # one customer's failure is counted, the month goes on
+                    tally.failure(customer.visit, error)
         await asyncio.gather(*(customer.leave() for customer in customers), return_exceptions=True)
 
 
