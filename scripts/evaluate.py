@@ -59,7 +59,7 @@ SEED_NUMPY = "import sys, numpy; numpy.random.seed(int(sys.argv.pop(1)))"
 SEEDED_RASA = f"{SEED_NUMPY}; from rasa.__main__ import main; main()"
 WORST_PAIRS = 5
 # The learned entity extractor of each pipeline; the regex extractor only finds fixed-format ids.
-LEARNED_EXTRACTORS = ("CRFEntityExtractor", "DIETClassifier")
+LEARNED_EXTRACTORS = ("CRFEntityExtractorOnCopy", "DIETClassifier")
 FALLBACK_CANDIDATES = (0.3, 0.4, 0.5, 0.6, 0.7)
 SERVER_START_TIMEOUT = 300
 ANNOTATION = re.compile(r"\[([^\]]+)\]\s*(?:\([^)]*\)|\{[^}]*\})")

@@ -11,6 +11,7 @@ from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.engine.training.fingerprinting import calculate_fingerprint_key
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.nlu.extractors.crf_entity_extractor import CRFEntityExtractor
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.message import Message
@@ -21,6 +22,7 @@ import nlu.components
 from business.text import normalise
 from nlu.components import (
     ChineseTextNormaliser,
+    CRFEntityExtractorOnCopy,
     DomainJiebaTokenizer,
     ElsewhereGuard,
     KnowledgeBaseFeaturizer,
@@ -103,6 +105,46 @@ def test_annotated_values_follow_the_normalised_text(context):
     )
     ChineseTextNormaliser.create({}, None, None, context).process_training_data(TrainingData([example]))
     assert [e["value"] for e in example.get("entities")] == ["后天", "上海虹桥"]
+
+
+def entity_examples(tokenizer):
+    """Tokenized, featurised examples with an annotated city, as the CRF gets them in training."""
+    examples = [
+        Message.build(
+            f"我要改签到{city}",
+            intent="change_flight",
+            entities=[{"start": 5, "end": 9, "value": city, "entity": "city"}],
+        )
+        for city in ("上海虹桥", "敦煌莫高")
+    ]
+    data = TrainingData(training_examples=examples)
+    tokenizer.process_training_data(data)
+    for message in examples:
+        words = len(message.get("text_tokens"))
+        message.add_features(Features(csr_matrix(np.ones((words, 1))), "sequence", "text", "test"))
+        message.add_features(Features(csr_matrix(np.ones((1, 1))), "sentence", "text", "test"))
+    return data
+
+
+@pytest.mark.parametrize(
+    "extractor, leaves_it", [(CRFEntityExtractorOnCopy, True), (CRFEntityExtractor, False)]
+)
+def test_training_the_crf_leaves_the_data_the_components_after_it_share_as_it_was(
+    extractor, leaves_it, trained_tokenizer, tmp_path, context
+):
+    """Rasa fingerprints that data for the components after the CRF before the CRF trains: a change
+    makes the next `rasa train` retrain them. Rasa's own CRF changes it (which is why ours exists)."""
+    data = entity_examples(trained_tokenizer)
+    before = data.fingerprint()
+    crf = extractor.create(
+        extractor.get_default_config(), LocalModelStorage(tmp_path), Resource("crf"), context
+    )
+    crf.train(data)
+    assert (data.fingerprint() == before) is leaves_it
+    seen = entity_examples(trained_tokenizer).training_examples[0]
+    seen.set("entities", [])  # as a customer's message comes: no annotation
+    crf.process([seen])
+    assert [(e["entity"], e["value"]) for e in seen.get("entities")] == [("city", "上海虹桥")]  # it learnt
 
 
 def featurised(vector, intent=None):

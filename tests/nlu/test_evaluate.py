@@ -40,7 +40,7 @@ def report_dir(tmp_path: Path, **extractors: float) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("extractor", ["CRFEntityExtractor", "DIETClassifier"])
+@pytest.mark.parametrize("extractor", ["CRFEntityExtractorOnCopy", "DIETClassifier"])
 def test_the_entity_figure_is_the_learned_extractors_not_the_regex_ones(evaluate, tmp_path, extractor):
     scores = evaluate.scores(report_dir(tmp_path, **{extractor: 0.97}))
     assert (scores["entity_extractor"], scores["entity_micro_f1"]) == (extractor, 0.97)
