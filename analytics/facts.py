@@ -76,6 +76,7 @@ class Fact:
     forms_completed: int = 0
     forms_abandoned: int = 0
     left_at_question: Optional[str] = None
+    left_after: Optional[str] = None
     kb_answered: int = 0
     kb_clarified: int = 0
     kb_not_sure: int = 0
@@ -128,6 +129,9 @@ class _Fold:
         self.form: Optional[str] = None
         self.last_action: Optional[str] = None
         self.last_question: Optional[str] = None
+        self.unanswered_reply: Optional[str] = (
+            None  # the bot's last reply, while the customer has not answered it
+        )
         self.first_agent_message: Optional[datetime] = None
 
     def read(self, event: Mapping[str, Any]) -> None:
@@ -145,12 +149,14 @@ class _Fold:
         elif kind == "pause":
             self.paused = True
             self.fact.handed_off = True
+            self.unanswered_reply = None  # from here the agent talks, and the customer is waiting
         elif kind == "resume":
             self.paused = False
 
     def _customer_message(self, event: Mapping[str, Any]) -> None:
         fact = self.fact
         fact.customer_messages += 1
+        self.unanswered_reply = None
         if fact.channel == "unknown" and event.get("input_channel"):
             fact.channel = str(event["input_channel"])[:16]
         if self.paused:  # a message to the agent: not the bot's to understand
@@ -180,6 +186,7 @@ class _Fold:
             fact.kb_clarified += 1
         elif outcome == "not_sure":
             fact.kb_not_sure += 1
+        self.unanswered_reply = str(template) if template else None
         if template:
             self.last_question = str(template)
 
@@ -198,6 +205,8 @@ class _Fold:
         self.form = None
 
     def finish(self) -> None:
+        if not self.paused:
+            self.fact.left_after = self.unanswered_reply
         if self.form is not None:  # the customer left with a question of the form unanswered
             self.fact.forms_abandoned += 1
             self.fact.left_at_question = self.last_question

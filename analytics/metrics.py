@@ -135,6 +135,7 @@ class Report:
     top_intents: List[Tuple[str, int]]
     intent_trend: Dict[str, Dict[date, int]]
     left_at_question: List[Tuple[str, int]]
+    left_after: List[Tuple[str, int]] = field(default_factory=list)
     unanswered_questions: List[Tuple[str, int]] = field(default_factory=list)
 
 
@@ -202,5 +203,6 @@ def report(
         left_at_question=Counter(
             row["left_at_question"] for row in chosen if row.get("left_at_question")
         ).most_common(top),
+        left_after=Counter(row["left_after"] for row in chosen if row.get("left_after")).most_common(top),
         unanswered_questions=list(unanswered[:top]),
     )

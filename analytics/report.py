@@ -166,6 +166,14 @@ def tables(result: Report, agent_names: Mapping[str, str]) -> List[Table]:
     )
     found.append(
         Table(
+            "left_after",
+            "客户在机器人的哪句回复后离开",
+            ["机器人的回复", "会话数"],
+            [list(item) for item in result.left_after],
+        )
+    )
+    found.append(
+        Table(
             "unanswered_questions",
             "知识库没答上的问题",
             ["问题", "次数"],

@@ -438,6 +438,8 @@ class ConversationFact(Base):
     forms_completed = Column(Integer, nullable=False)
     forms_abandoned = Column(Integer, nullable=False)
     left_at_question = Column(String(64))  # the form question the customer left unanswered, if any
+    # The bot's reply the conversation ended on, the customer not answering it (not while with an agent).
+    left_after = Column(String(64))
     kb_answered = Column(Integer, nullable=False)
     kb_clarified = Column(Integer, nullable=False)
     kb_not_sure = Column(Integer, nullable=False)

@@ -47,6 +47,20 @@ def test_a_customer_who_leaves_in_the_middle_of_a_form_left_at_its_question():
     assert fact.left_at_question == "utter_ask_refund_form_order_id"
 
 
+def test_the_reply_a_customer_left_after_is_the_bots_last_one_they_did_not_answer():
+    asked = Stream("webchat:l", "2026-11-22 10:00:00").session()
+    asked.says("我的快递到哪了", "order_status").bot("utter_ask_order_id").action("action_listen")
+    answered = Stream("webchat:m", "2026-11-22 10:00:00").session()
+    answered.says("运费怎么算", "ask_faq").bot("utter_faq_not_sure").says("好吧", "affirm")
+    with_agent = Stream("webchat:n", "2026-11-22 10:00:00").session()
+    with_agent.says("转人工", "human_handoff").bot("utter_handoff_queued").action("action_handoff").pause()
+    assert conversation_facts("webchat:l", asked.events)[0].left_after == "utter_ask_order_id"
+    assert conversation_facts("webchat:m", answered.events)[0].left_after is None  # they had the last word
+    assert conversation_facts("webchat:n", with_agent.events)[0].left_after is None  # waiting for a person
+    with_agent.resume()  # the agent closed: what the bot said before the handoff was answered by them
+    assert conversation_facts("webchat:n", with_agent.events)[0].left_after is None
+
+
 def test_a_form_stopped_on_request_is_abandoned_not_completed():
     stream = Stream("webchat:c", "2026-11-22 10:00:00").session()
     stream.says("取消订单", "cancel_order").action("cancel_order_form").loop("cancel_order_form")

@@ -137,6 +137,17 @@ def test_fallback_not_sure_and_form_abandonment_rates():
     assert overall.form_abandonment == pytest.approx(1 / 3)
 
 
+def test_the_replies_customers_left_after_most_often_come_first():
+    rows = [
+        fact("2026-11-02 10:00", left_after="utter_ask_order_id"),
+        fact("2026-11-03 10:00", left_after="utter_faq_not_sure"),
+        fact("2026-11-04 10:00", left_after="utter_ask_order_id"),
+        fact("2026-11-05 10:00"),
+        fact("2026-11-09 10:00", left_after="utter_faq_not_sure"),  # after the range
+    ]
+    assert report(rows, START, END).left_after == [("utter_ask_order_id", 2), ("utter_faq_not_sure", 1)]
+
+
 def test_a_rate_over_nothing_is_unknown_not_zero():
     overall = report([fact("2026-11-02 10:00")], START, END).overall
     assert (
