@@ -52,7 +52,7 @@ from analytics.intake import SQL_BROKER  # noqa: E402
 from analytics.report import build  # noqa: E402
 from analytics.store import position  # noqa: E402
 from business.clock import SHANGHAI  # noqa: E402
-from business.store.db import engine_for, session_scope  # noqa: E402
+from business.store.db import database_url, engine_for, session_scope  # noqa: E402
 from connectors.rest import rest_conversation_id  # noqa: E402
 from privacy.stores import last_event_id  # noqa: E402
 from tests.connectors.drivers import (  # noqa: E402
@@ -713,10 +713,10 @@ async def served_or_gave_up(
 # --- the month -----------------------------------------------------------------------------------
 
 
-def caught_up(database_url: Optional[str], events_db: Path) -> bool:
+def caught_up(events_db: Path) -> bool:
     """The analytics consumer has read every event Rasa's SQL broker wrote."""
     last = last_event_id(create_engine(f"sqlite:///{events_db}"))
-    with session_scope(engine_for(database_url)) as session:
+    with session_scope(engine_for(database_url())) as session:
         return position(session, SQL_BROKER) >= last
 
 
@@ -794,7 +794,7 @@ def main() -> int:
         tally = asyncio.run(everything())
         events_db = Path(os.environ.get("XINGHE_EVENTS_DB", run_dir / "events.db"))
         deadline = time.monotonic() + 120
-        while not caught_up(os.environ.get("DATABASE_URL"), events_db) and time.monotonic() < deadline:
+        while not caught_up(events_db) and time.monotonic() < deadline:
             time.sleep(1)
         time.sleep(6)  # one more refresh of closes and ratings (analytics/intake.py REFRESH_S)
     finally:
@@ -803,7 +803,7 @@ def main() -> int:
     elapsed = time.monotonic() - began
     last_day = datetime.now(SHANGHAI).date() - timedelta(days=1)
     start = datetime.combine(last_day - timedelta(days=args.days - 1), datetime.min.time())
-    with session_scope(engine_for(os.environ.get("DATABASE_URL"))) as session:
+    with session_scope(engine_for(database_url())) as session:
         overall = build(
             session, start, datetime.combine(last_day + timedelta(days=1), datetime.min.time())
         ).overall
