@@ -353,6 +353,9 @@ class AgentSession(Base):
     """A workspace login: the browser holds the token, the store only its SHA-256."""
 
     __tablename__ = "agent_sessions"
+    # A browser's requests of one moment (or a logout) may each remove an expired session; whoever
+    # comes second finds it gone, which is no error.
+    __mapper_args__ = {"confirm_deleted_rows": False}
 
     token_hash = Column(String(64), primary_key=True)
     agent_id = Column(String(16), ForeignKey("agents.id"), nullable=False, index=True)
