@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from analytics.intake import SQL_BROKER  # noqa: E402
-from analytics.report import build  # noqa: E402
+from analytics.report import build, shown  # noqa: E402
 from analytics.store import position  # noqa: E402
 from business.clock import SHANGHAI  # noqa: E402
 from business.store.db import database_url, engine_for, session_scope  # noqa: E402
@@ -813,8 +813,9 @@ def main() -> int:
         f"{tally.queued} queued for an agent, {tally.served} served, {tally.gave_up} gave up, "
         f"{tally.rated} ratings; {tally.failed} conversations failed on the customer's side.\n"
         f"Time: {', '.join(f'{part} {seconds:.0f} s' for part, seconds in tally.seconds.most_common())}.\n"
-        f"In the facts: {overall.conversations} conversations, containment {overall.containment}, "
-        f"handoff rate {overall.handoff_rate}, CSAT {overall.csat}.\n"
+        f"In the facts: {overall.conversations} conversations, containment "
+        f"{shown('containment', overall.containment)}, handoff rate {shown('handoff_rate', overall.handoff_rate)}, "
+        f"CSAT {shown('csat', overall.csat)}.\n"
         f"Next: `make report` (FROM={start.date()} TO={last_day}) or `make run` and the workspace's 班长视图."
     )
     return 0 if tally.failed <= tally.conversations // 20 else 1
