@@ -197,8 +197,13 @@ def identity(channel: str, n: int) -> str:
 
 
 class SharedClock:
-    """The time every process of the product reads: libfaketime's offset file, read on every call
-    (FAKETIME_NO_CACHE), so a move is seen at once. It only moves forward."""
+    """The time every process of the product reads: libfaketime's offset file, which each process reads
+    again once the wall clock's second has changed (FAKETIME_CACHE_DURATION=0). Reading it on every call
+    instead (FAKETIME_NO_CACHE) would show a move at once, but libfaketime 0.9.10 reads it into static
+    buffers without a lock, and a process whose threads ask for the time together then now and then
+    gets the real time (a few in ten thousand calls with four threads; in a month of demo traffic, an
+    agent's accept on today's date). So a move waits until every process has read it. It only moves
+    forward."""
 
     def __init__(self, path: Path, start: datetime) -> None:
         self.path = path
@@ -229,7 +234,7 @@ class SharedClock:
             "LD_PRELOAD": str(LIBFAKETIMES[0]),
             "FAKETIME_SHARED": self.shared,
             "FAKETIME_TIMESTAMP_FILE": str(self.path),
-            "FAKETIME_NO_CACHE": "1",
+            "FAKETIME_CACHE_DURATION": "0",
             # Timers, timeouts and rate limits run on the monotonic clock: real seconds.
             "FAKETIME_DONT_FAKE_MONOTONIC": "1",
         }
@@ -246,8 +251,9 @@ class SharedClock:
     def epoch(self) -> float:
         return time.time() + self.offset
 
-    def move_to(self, moment: datetime) -> None:
+    async def move_to(self, moment: datetime) -> None:
         self._write(max(moment, self.now() + timedelta(seconds=1)))
+        await asyncio.sleep(1.05 - time.time() % 1)  # past the next second: read by every process
 
     def _write(self, moment: datetime) -> None:
         self.offset = moment.replace(tzinfo=SHANGHAI).timestamp() - time.time()
@@ -255,8 +261,8 @@ class SharedClock:
         staged.write_text(f"{self.offset:+.0f}\n", encoding="ascii")
         os.replace(staged, self.path)  # a reader sees the old offset or the new one, never half
 
-    def move_by(self, minutes: float) -> None:
-        self.move_to(self.now() + timedelta(minutes=minutes))
+    async def move_by(self, minutes: float) -> None:
+        await self.move_to(self.now() + timedelta(minutes=minutes))
 
 
 # --- the product -----------------------------------------------------------------------------------
@@ -620,7 +626,7 @@ class Tally:
 async def slot_of_traffic(
     visits: List[Visit], clock: SharedClock, staff: Staff, talk: Channels, rng: random.Random, tally: Tally
 ) -> None:
-    clock.move_to(visits[0].at)
+    await clock.move_to(visits[0].at)
     open_now = clock.now().hour in OPEN_HOURS
     # Only these journeys can reach a person; in slots without them the workspace is left alone.
     may_hand_over = any(visit.journey in HANDOVER_JOURNEYS for visit in visits)
@@ -643,7 +649,7 @@ async def slot_of_traffic(
     waiting = [c for c in customers if c.visit.conversation_id in queued]
     tally.queued += len(waiting)
     if waiting:
-        clock.move_by(rng.uniform(0.5, 4))  # the queue moves
+        await clock.move_by(rng.uniform(0.5, 4))  # the queue moves
         with tally.timed("agents with customers"):
             if open_now:
                 await staff.heartbeat()
@@ -694,7 +700,7 @@ async def served_or_gave_up(
         await staff.call(login, "POST", f"/api/chats/{chat['id']}/messages", {"text": AGENT_ANSWERS[0]})
         await customer.tell_agent(rng.choice(TOLD_AGENT))
         await staff.call(login, "POST", f"/api/chats/{chat['id']}/messages", {"text": AGENT_ANSWERS[1]})
-    clock.move_by(rng.uniform(1, 4))  # handled within the silence limit (docs/workspace.md)
+    await clock.move_by(rng.uniform(1, 4))  # handled within the silence limit (docs/workspace.md)
     score = weighted(rng, SCORES) if rng.random() < RATES_SERVICE else None
     if phone:
         call = talk.calls[id(customer.visit)]
@@ -741,7 +747,7 @@ async def month(
     started = time.monotonic()
     async with aiohttp.ClientSession() as http:
         staff = Staff(http, product.workspace_url)
-        clock.move_to(visits[0].at)
+        await clock.move_to(visits[0].at)
         await staff.start_shift()
         talk = Channels(http, product.rasa_url, clock)
         for n, key in enumerate(sorted(slots), 1):

@@ -4,6 +4,7 @@ gone afterwards."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 from datetime import datetime, timedelta
@@ -19,6 +20,20 @@ pytestmark = pytest.mark.skipif(
 )
 SHARED_MEMORY = Path("/dev/shm")
 # run.sh's way: helpers forked and gone ($(...), a subshell, a background job), a server exec'd last.
+# Four threads asking for the time at once for two seconds (a server's event loop and its pool): how many
+# of the times they were told were today's, not the demo's.
+THREADS_TOGETHER = """
+import threading, time
+seen = []
+def ask():
+    end = time.monotonic() + 2
+    while time.monotonic() < end:
+        seen.append(time.time())
+threads = [threading.Thread(target=ask) for _ in range(4)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(len(seen), max(seen))
+"""
 RUN_SH_LIKE = (
     'helper=$(echo x); (exit 0); sleep 0.1 & wait; exec python3 -c "import time; print(time.time())"'
 )
@@ -47,7 +62,7 @@ def test_processes_started_the_way_run_sh_starts_them_share_the_demo_clock_and_l
             assert abs(float(seen.stdout) - clock.epoch()) < 5  # ten days back, not today
             # None of them made shared state of its own (which its helpers would remove under it).
             assert faketime_state() - before == keepers
-        clock.move_by(180)
+        asyncio.run(clock.move_by(180))
         moved = subprocess.run(
             ["python3", "-c", "import time; print(time.time())"],
             env={**os.environ, **clock.environment()},
@@ -56,6 +71,15 @@ def test_processes_started_the_way_run_sh_starts_them_share_the_demo_clock_and_l
             check=True,
         )
         assert abs(float(moved.stdout) - clock.epoch()) < 5
+        together = subprocess.run(
+            ["python3", "-c", THREADS_TOGETHER],
+            env={**os.environ, **clock.environment()},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        calls, latest = together.stdout.split()
+        assert int(calls) > 10_000 and float(latest) < clock.epoch() + 5  # never the real time
     finally:
         clock.close()
     assert faketime_state() - before == set()
