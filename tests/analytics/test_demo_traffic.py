@@ -48,6 +48,9 @@ def test_a_few_days_of_demo_traffic_reach_the_facts_on_their_own_days(rasa_model
     served = [chat for chat in chats if chat.agent_id is not None]
     assert served and all(chat.status == "closed" for chat in served)
     assert all(9 <= chat.queued_at.hour < 21 for chat in served)  # agents work in service hours
+    # Every process kept the demo's clock: no time of today, no handle time below zero.
+    assert all(chat.closed_at.date() < today and chat.accepted_at.date() < today for chat in served)
+    assert all(fact.ended_at.date() < today and (fact.handle_s or 0) >= 0 for fact in facts)
     assert any(chat.rating for chat in served)
     assert any(fact.wait_s and fact.wait_s >= 30 for fact in facts)  # minutes, not milliseconds
     customers = [fact.conversation_id for fact in facts]
