@@ -21,6 +21,9 @@ NOW = datetime(2026, 11, 22, 10, 0)
 def database_url(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'xinghe.db'}"
     monkeypatch.setenv("DATABASE_URL", url)
+    # The SQL event broker's file too: the project's var/ is a developer's (make run, make demo-traffic).
+    monkeypatch.setenv("XINGHE_EVENTS_DB", str(tmp_path / "events.db"))
+    monkeypatch.delenv("XINGHE_EVENTS_URL", raising=False)
     monkeypatch.setenv("XINGHE_NOW", NOW.isoformat())
     engine = engine_for(url)
     Base.metadata.create_all(engine)  # what the migrations make (tests/unit/test_migrations.py), faster
