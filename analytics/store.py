@@ -101,6 +101,16 @@ def rebuild(session: Session, conversation_ids: Iterable[str]) -> int:
         .correlate(LiveChat)
         .scalar_subquery()
     )
+    # The wait ends, and the handling begins, when the first agent accepts: a transfer sets the live
+    # chat's accepted_at again (or clears it, back in a queue), which would count the first agent's
+    # time as waiting and leave it out of the handle time.
+    first_accepted = func.coalesce(
+        select(func.min(LiveChatEvent.at))
+        .where(LiveChatEvent.chat_id == LiveChat.id, LiveChatEvent.kind.in_(("accepted", "taken_over")))
+        .correlate(LiveChat)
+        .scalar_subquery(),
+        LiveChat.accepted_at,
+    )
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         events = _grouped(
@@ -115,7 +125,7 @@ def rebuild(session: Session, conversation_ids: Iterable[str]) -> int:
                 select(
                     LiveChat.conversation_id,
                     LiveChat.queued_at,
-                    LiveChat.accepted_at,
+                    first_accepted,
                     LiveChat.closed_at,
                     LiveChat.status,
                     LiveChat.reason,

@@ -77,6 +77,13 @@ def test_a_handoff_transferred_once_twice_or_not_at_all(database_url):
             "webchat:none": (True, 0, "complaint", "A003"),
             "webchat:bot": (False, 0, None, None),
         }
+        # The wait ends at the first agent's accept, and the handling runs from there to the close.
+        times = {
+            fact.conversation_id: (fact.wait_s, fact.handle_s)
+            for fact in session.execute(select(ConversationFact)).scalars()
+            if fact.handed_off
+        }
+        assert times == {"webchat:once": (7, 230), "webchat:twice": (7, 230), "webchat:none": (7, 230)}
         result = build(session, DAY, DAY + timedelta(days=1))
         # Three handoffs (the bot's conversation is not one), two of them transferred at least once.
         assert result.overall.transfer_rate == pytest.approx(2 / 3)
