@@ -13,6 +13,7 @@ import hmac
 import logging
 import os
 import re
+import sys
 from dataclasses import asdict, dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -200,7 +201,9 @@ def build_app(settings: Settings, name: str = "xinghe_workspace") -> Sanic:
             return refusal("不支持这种请求", "method_not_allowed", 405)
         if status < 500:
             return refusal("请求无效", "bad_request", status)
-        if isinstance(error, asyncio.CancelledError):  # the browser left in the middle (a long poll)
+        # The browser left in the middle (a long poll): Sanic answers it with ServiceUnavailable from
+        # inside its handling of the CancelledError.
+        if isinstance(error, asyncio.CancelledError) or isinstance(sys.exc_info()[1], asyncio.CancelledError):
             logger.info("workspace: %s %s: the client went away", request.method, request.path)
             return refusal("连接已断开", "gone", 499)
         logger.exception("workspace: %s %s failed", request.method, request.path)

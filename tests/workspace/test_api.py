@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+from types import SimpleNamespace
 
 import aiohttp
 import socketio
+from sanic.exceptions import ServiceUnavailable
 from sqlalchemy import select
 
 from business.services.live_chat import LiveChatService, Routing
@@ -350,3 +353,18 @@ async def test_a_draft_promising_a_refund_the_rules_forbid_is_held_until_confirm
     workspace.rasa.events["webchat:late-return"].append({**order, "value": "XH2611010002"})  # 3 days ago
     sent = await wang.post(f"/api/chats/{chat_id}/messages", {"text": "好的，可以给您退，您寄回来吧"})
     assert (await sent.json())["state"] == "sent"
+
+
+async def test_a_browser_that_leaves_in_the_middle_of_a_long_poll_is_no_error(workspace, caplog):
+    """Sanic answers a request whose client went away with ServiceUnavailable, from inside its handling
+    of the CancelledError; that is the browser's doing, not a failure of the workspace."""
+    cancelled = ServiceUnavailable("Cancelled")
+    handler = workspace.app.error_handler.lookup(cancelled, None)
+    request = SimpleNamespace(method="GET", path="/workspace/socket.io/")
+    with caplog.at_level(logging.INFO, logger="workspace.server"):
+        try:
+            raise asyncio.CancelledError
+        except asyncio.CancelledError:
+            reply = await handler(request, cancelled)
+    assert reply.status == 499
+    assert [r.levelname for r in caplog.records if r.name == "workspace.server"] == ["INFO"]
