@@ -237,6 +237,9 @@ class SharedClock:
             "FAKETIME_CACHE_DURATION": "0",
             # Timers, timeouts and rate limits run on the monotonic clock: real seconds.
             "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+            # Rasa's in-memory conversation locks expire by the clock: a move of minutes while a turn or
+            # an agent's message held one would expire it (a LockError, and that message undelivered).
+            "TICKET_LOCK_LIFETIME": str(24 * 3600),
         }
 
     def close(self) -> None:

@@ -58,4 +58,6 @@ def test_a_few_days_of_demo_traffic_reach_the_facts_on_their_own_days(rasa_model
     assert "conversations in" in finished.stdout and "make report" in finished.stdout
     for path in (stack.run_dir / "demo_traffic.log", stack.run_dir / "rasa.log"):
         assert oct(os.stat(path).st_mode & 0o777) == "0o600", path
+    # No conversation lock expired under the moving clock (an agent's message would have been lost).
+    assert "Could not acquire lock" not in (stack.run_dir / "rasa.log").read_text(encoding="utf-8")
     shutil.rmtree(stack.tmpdir, ignore_errors=True)  # kept when the test fails, to read its logs
