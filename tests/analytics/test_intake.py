@@ -218,7 +218,7 @@ def test_an_agents_transfer_after_the_facts_were_built_reaches_them(business, mo
             "travel",
             "waiting",
             None,
-            None,
+            23,  # waited from 10:03:07 until 王芳 accepted: back in a queue, that wait is over
         )
     assert intake.refresh(business, watch) == 0  # taken once
 
