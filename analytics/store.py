@@ -230,19 +230,11 @@ def changes_since(session: Session, since: datetime) -> Dict[ChangeKey, str]:
     """Each change to live chats (their transfers too), tickets and web chat ratings timed at or after
     `since` (Shanghai time), with its conversation."""
     found: Dict[ChangeKey, str] = {}
-    chats = session.execute(
-        select(
-            LiveChat.id,
-            LiveChat.conversation_id,
-            LiveChat.queued_at,
-            LiveChat.accepted_at,
-            LiveChat.closed_at,
-        ).where(or_(LiveChat.queued_at >= since, LiveChat.accepted_at >= since, LiveChat.closed_at >= since))
-    )
-    for chat_id, conversation_id, *times in chats:
-        for column, at in zip(("queued_at", "accepted_at", "closed_at"), times, strict=True):
-            if at is not None and at >= since:
-                found[(f"live_chats.{column}", str(chat_id), at)] = conversation_id
+    # A question per time, each through its own index (three ranges joined by OR read the whole table).
+    for column in (LiveChat.queued_at, LiveChat.accepted_at, LiveChat.closed_at):
+        chats = session.execute(select(LiveChat.id, LiveChat.conversation_id, column).where(column >= since))
+        for chat_id, conversation_id, at in chats:
+            found[(f"live_chats.{column.key}", str(chat_id), at)] = conversation_id
     transfers = session.execute(
         select(LiveChatEvent.id, LiveChat.conversation_id, LiveChatEvent.at)
         .join(LiveChat, LiveChat.id == LiveChatEvent.chat_id)

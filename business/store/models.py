@@ -184,7 +184,7 @@ class Ticket(Base):
     conversation_id = Column(String(128), index=True)
     summary = Column(Text, nullable=False)
     context = Column(Text)  # JSON: the recent conversation turns
-    created_at = Column(DateTime, nullable=False)
+    created_at = Column(DateTime, nullable=False, index=True)
     updated_at = Column(DateTime, nullable=False)
     # The agent working on it, if any. No foreign key: older stores get the column by ALTER TABLE
     # (the baseline migration), which cannot add constraints on SQLite, and the two must be the same.
@@ -291,9 +291,9 @@ class LiveChat(Base):
     # waiting / active / closed / cancelled (by the customer) / expired (nobody accepted in time)
     status = Column(String(12), nullable=False, index=True)
     agent_id = Column(String(16), ForeignKey("agents.id"), index=True)
-    queued_at = Column(DateTime, nullable=False)
-    accepted_at = Column(DateTime)
-    closed_at = Column(DateTime)
+    queued_at = Column(DateTime, nullable=False, index=True)
+    accepted_at = Column(DateTime, index=True)
+    closed_at = Column(DateTime, index=True)
     last_customer_at = Column(DateTime)
     last_agent_at = Column(DateTime)
     silence_prompted_at = Column(DateTime)  # the agent was told the customer has gone quiet
@@ -315,7 +315,7 @@ class LiveChatEvent(Base):
 
     id = Column(Integer, primary_key=True, autoincrement=True)
     chat_id = Column(Integer, ForeignKey("live_chats.id"), nullable=False, index=True)
-    at = Column(DateTime, nullable=False)
+    at = Column(DateTime, nullable=False, index=True)
     kind = Column(String(16), nullable=False)
     agent_id = Column(String(16), ForeignKey("agents.id"))
     detail = Column(Text)
@@ -390,7 +390,7 @@ class WebchatRating(Base):
     customer_id = Column(String(16))
     score = Column(Integer, nullable=False)
     comment = Column(Text)
-    created_at = Column(DateTime, nullable=False, default=datetime.utcnow)
+    created_at = Column(DateTime, nullable=False, default=datetime.utcnow, index=True)
 
 
 # ---- analytics (analytics/ writes them from the event broker's stream; docs/analytics.md) ----

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from rasa.core.brokers.pika import PikaEventBroker
 from rasa.core.brokers.sql import SQLEventBroker
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import event as sqlalchemy_events
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
@@ -450,3 +452,34 @@ def test_a_database_outage_passes_over_nothing(tmp_path, database_url, monkeypat
     assert facts_of(database_url) == {}
     assert intake.drain_table(table) == sum(len(s.events) for s in streams)  # read again once it is back
     assert facts_of(database_url) == expected(streams)
+
+
+def test_looking_for_what_changed_reads_no_table_whole(database_url):
+    """The refresh asks every few seconds what changed since its last look; the tables it asks grow by
+    the month, so each question goes through an index on the time it asks by (SQLite's plan)."""
+    engine = engine_for(database_url)
+    statements: List[tuple] = []
+
+    def record(_connection, _cursor, statement, parameters, _context, _many) -> None:
+        statements.append((statement, parameters))
+
+    sqlalchemy_events.listen(engine, "before_cursor_execute", record)
+    try:
+        with session_scope(engine) as session:
+            store.changes_since(session, datetime(2026, 11, 22, 10))
+    finally:
+        sqlalchemy_events.remove(engine, "before_cursor_execute", record)
+    with engine.connect() as connection:
+        plans = [
+            " / ".join(
+                str(row[-1]) for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)
+            )
+            for sql, params in statements
+        ]
+    assert len(plans) == 6, plans
+    whole = [
+        plan
+        for plan in plans
+        if re.search(r"\bSCAN (live_chats|live_chat_events|tickets|webchat_ratings)\b", plan)
+    ]
+    assert whole == [], plans
