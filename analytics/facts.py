@@ -47,7 +47,7 @@ class Handoff:
     """A live chat of the conversation, as the business store has it (business.store.models.LiveChat)."""
 
     queued_at: datetime
-    accepted_at: Optional[datetime]
+    accepted_at: Optional[datetime]  # by the first agent (analytics.store reads it from the events)
     closed_at: Optional[datetime]
     status: str
     reason: str
@@ -129,9 +129,8 @@ class _Fold:
         self.form: Optional[str] = None
         self.last_action: Optional[str] = None
         self.last_question: Optional[str] = None
-        self.unanswered_reply: Optional[str] = (
-            None  # the bot's last reply, while the customer has not answered it
-        )
+        # The bot's last reply, while the customer has not answered it.
+        self.unanswered_reply: Optional[str] = None
         self.first_agent_message: Optional[datetime] = None
 
     def read(self, event: Mapping[str, Any]) -> None:

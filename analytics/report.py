@@ -21,6 +21,7 @@ from business.services.agents import SKILL_GROUPS
 from business.services.faq_log import FaqLog
 from business.services.live_chat import CHANNEL_NAMES, REASONS, WANTED
 from business.store.models import Agent, ConversationFact
+from business.wording import Wording
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +128,16 @@ def summary_table(
     return Table(slug, title, header, rows, holds_summaries=True)
 
 
+def replies_table(
+    slug: str, title: str, label: str, counted: Sequence[Tuple[str, int]], said: Mapping[str, str]
+) -> Table:
+    """Bot replies by their response name, with what the domain has the bot say (its first variant),
+    so that a supervisor reads the words and a designer finds the response."""
+    return Table(
+        slug, title, [label, "说的是", "会话数"], [[name, said.get(name, ""), n] for name, n in counted]
+    )
+
+
 def tables(result: Report, agent_names: Mapping[str, str]) -> List[Table]:
     found = [summary_table("overall", "总览", {"全部": result.overall}, "范围", {})]
     for slug, title, groups, label, names in (
@@ -156,21 +167,14 @@ def tables(result: Report, agent_names: Mapping[str, str]) -> List[Table]:
             [[INTENT_NAMES.get(i, i), n] for i, n in result.top_intents],
         )
     )
+    said = Wording.from_domain().responses
     found.append(
-        Table(
-            "left_at_question",
-            "客户在哪个问题处离开",
-            ["机器人的问题", "次数"],
-            [list(item) for item in result.left_at_question],
+        replies_table(
+            "left_at_question", "客户在哪个问题处离开", "机器人的问题", result.left_at_question, said
         )
     )
     found.append(
-        Table(
-            "left_after",
-            "客户在机器人的哪句回复后离开",
-            ["机器人的回复", "会话数"],
-            [list(item) for item in result.left_after],
-        )
+        replies_table("left_after", "客户在机器人的哪句回复后离开", "机器人的回复", result.left_after, said)
     )
     found.append(
         Table(

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from analytics.facts import Handoff, conversation_facts
 from business import clock
-from business.services.live_chat import TRANSFERRED
+from business.services.live_chat import ACCEPTED, TAKEN_OVER, TRANSFERRED
 from business.store.models import (
     AnalyticsCursor,
     AnalyticsEvent,
@@ -106,7 +106,7 @@ def rebuild(session: Session, conversation_ids: Iterable[str]) -> int:
     # time as waiting and leave it out of the handle time.
     first_accepted = func.coalesce(
         select(func.min(LiveChatEvent.at))
-        .where(LiveChatEvent.chat_id == LiveChat.id, LiveChatEvent.kind.in_(("accepted", "taken_over")))
+        .where(LiveChatEvent.chat_id == LiveChat.id, LiveChatEvent.kind.in_((ACCEPTED, TAKEN_OVER)))
         .correlate(LiveChat)
         .scalar_subquery(),
         LiveChat.accepted_at,

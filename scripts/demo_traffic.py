@@ -44,6 +44,7 @@ import aiohttp
 import socketio
 import yaml
 from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -722,9 +723,9 @@ async def served_or_gave_up(
 # --- the month -----------------------------------------------------------------------------------
 
 
-def caught_up(events_db: Path) -> bool:
+def caught_up(broker: Engine) -> bool:
     """The analytics consumer has read every event Rasa's SQL broker wrote."""
-    last = last_event_id(create_engine(f"sqlite:///{events_db}"))
+    last = last_event_id(broker)
     with session_scope(engine_for(database_url())) as session:
         return position(session, SQL_BROKER) >= last
 
@@ -802,8 +803,9 @@ def main() -> int:
         product.start()
         tally = asyncio.run(everything())
         events_db = Path(os.environ.get("XINGHE_EVENTS_DB", run_dir / "events.db"))
+        broker = create_engine(f"sqlite:///{events_db}", future=True)
         deadline = time.monotonic() + 120
-        while not caught_up(events_db) and time.monotonic() < deadline:
+        while not caught_up(broker) and time.monotonic() < deadline:
             time.sleep(1)
         time.sleep(6)  # one more refresh of closes and ratings (analytics/intake.py REFRESH_S)
     finally:

@@ -75,8 +75,11 @@ ACCEPT_SLA: Dict[str, timedelta] = {
     "mall": timedelta(seconds=120),
 }
 RESULTS: Dict[str, str] = {"resolved": "已解决", "unresolved": "未解决", "ticket": "转工单"}
-# The kind of the live chat event a transfer leaves (analytics counts them: docs/analytics.md).
+# Kinds of live chat events analytics reads (docs/analytics.md): transfers are counted, and the first
+# accept (an agent's, or a supervisor taking the customer over) ends the wait.
 TRANSFERRED = "transferred"
+ACCEPTED = "accepted"
+TAKEN_OVER = "taken_over"
 # What a customer writes to leave the queue or the agent and go back to the bot. Only explicit
 # phrases: a plain 不用了 to an agent's question is an answer, not a wish to leave.
 LEAVE_PHRASES = (
@@ -429,7 +432,7 @@ class LiveChatService:
         if taken.rowcount != 1:
             return False
         self.session.refresh(chat)
-        self._event(chat, "accepted", now, agent.id, agent.name)
+        self._event(chat, ACCEPTED, now, agent.id, agent.name)
         self._ticket_note(chat, "in_progress", f"坐席{agent.name}接入", now)
         return True
 
@@ -485,7 +488,7 @@ class LiveChatService:
         before = chat.agent.name if chat.agent is not None else "队列"
         chat.status, chat.agent_id, chat.accepted_at = "active", supervisor.id, now
         chat.version += 1
-        self._event(chat, "taken_over", now, supervisor.id, f"{before} → {supervisor.name}")
+        self._event(chat, TAKEN_OVER, now, supervisor.id, f"{before} → {supervisor.name}")
         self._ticket_note(chat, "in_progress", f"班长{supervisor.name}接管", now)
         return chat
 

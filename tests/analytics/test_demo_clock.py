@@ -19,7 +19,6 @@ pytestmark = pytest.mark.skipif(
     not LIBFAKETIMES, reason="libfaketime is not installed: run scripts/install_system_deps.sh"
 )
 SHARED_MEMORY = Path("/dev/shm")
-# run.sh's way: helpers forked and gone ($(...), a subshell, a background job), a server exec'd last.
 # Four threads asking for the time at once for two seconds (a server's event loop and its pool): how many
 # of the times they were told were today's, not the demo's.
 THREADS_TOGETHER = """
@@ -34,6 +33,7 @@ threads = [threading.Thread(target=ask) for _ in range(4)]
 [t.join() for t in threads]
 print(len(seen), max(seen))
 """
+# run.sh's way: helpers forked and gone ($(...), a subshell, a background job), a server exec'd last.
 RUN_SH_LIKE = (
     'helper=$(echo x); (exit 0); sleep 0.1 & wait; exec python3 -c "import time; print(time.time())"'
 )

@@ -11,6 +11,7 @@ from analytics.__main__ import main
 from analytics.report import CJK_FONTS, _plt
 from business.services.faq_log import FaqLog
 from business.store.db import engine_for, session_scope
+from business.wording import Wording
 from tests.analytics.streams import Stream, closed_chat
 
 
@@ -66,6 +67,10 @@ def test_the_report_draws_its_charts_with_chinese_labels_and_writes_every_table(
         assert sorted(list(csv.reader(handle))[1:3]) == [["咨询", "9"], ["查订单", "9"]]
     with (out / "unanswered_questions.csv").open(encoding="utf-8-sig") as handle:
         assert list(csv.reader(handle))[1] == ["退货地址在哪", "1"]
+    with (out / "left_after.csv").open(encoding="utf-8-sig") as handle:  # the words, beside the name
+        left = {row[0]: row[1:] for row in list(csv.reader(handle))[1:]}
+    assert left["utter_faq_not_sure"] == [Wording.from_domain().responses["utter_faq_not_sure"], "2"]
+    assert left["utter_faq_answer"][1] == "4"  # the customers handed to a person left no reply unanswered
 
 
 def test_a_chinese_font_is_there_for_the_charts():
