@@ -2,8 +2,9 @@
 
 Sends the load benchmark's journeys (scripts/journeys.py) over the REST channel, CUSTOMERS at a
 time without pauses, and reads from /proc how much CPU the Rasa process and the action server used
-meanwhile: CPU milliseconds per turn are what bounds the turns per second one core can serve, whatever
-else the machine is doing. Linux only.
+meanwhile, and what the product's other processes (the workspace, the analytics consumer) and this
+load generator spent beside them: CPU milliseconds per turn are what bounds the turns per second one
+core can serve, and their sum what the machine's cores can, whatever else the machine is doing. Linux only.
 
     .venv/bin/python scripts/turn_cost.py [--journeys 300] [--customers 8] [--url http://localhost:5005]
 """
@@ -29,6 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from journeys import JOURNEYS  # noqa: E402
 
 PROCESSES = {"rasa": "bin/rasa run", "action server": "actions.server"}
+# Started by `make run` too, and busy while customers talk (the workspace follows the event stream, the
+# consumer turns it into facts); absent from an older or a partial start, so optional.
+BESIDE = {"workspace": "python -m workspace", "analytics consumer": "analytics consume"}
 
 
 def cpu_seconds(pid: int) -> float:
@@ -56,6 +60,11 @@ def main() -> int:
             print(f"error: expected one {name} process (`make run`), found {len(found)}", file=sys.stderr)
             return 1
         watched[name] = found[0]
+    for name, pattern in BESIDE.items():
+        found = pids(pattern)
+        if len(found) == 1:
+            watched[name] = found[0]
+    watched["this load generator"] = os.getpid()
     webhook = f"{args.url}/webhooks/rest/webhook"
     waits: List[float] = []
     lock = threading.Lock()
@@ -79,8 +88,10 @@ def main() -> int:
         list(pool.map(journey, range(args.journeys)))
     elapsed = time.perf_counter() - started
     turns = len(waits)
-    for name, pid in watched.items():
-        print(f"{name}: {(cpu_seconds(pid) - before[name]) * 1000 / turns:.1f} ms of CPU per turn")
+    spent = {name: (cpu_seconds(pid) - before[name]) * 1000 / turns for name, pid in watched.items()}
+    for name, ms in spent.items():
+        print(f"{name}: {ms:.1f} ms of CPU per turn")
+    print(f"all of them: {sum(spent.values()):.1f} ms of CPU per turn")
     waits.sort()
     print(
         f"{turns} turns, {args.customers} customers without pauses: {turns / elapsed:.1f} turns/s, "
