@@ -222,38 +222,45 @@ def charts(result: Report, agent_names: Mapping[str, str]) -> List[Tuple[str, st
         drawn.append((title, _png(figure)))
         plt.close(figure)
 
+    def day_axis(axes: Any, on: Sequence[date]) -> List[int]:
+        """Positions for these days on the x axis, labelled 月-日. (Plotted as the labels themselves,
+        matplotlib takes "11-07" for a date in a category and logs a line for every series.)"""
+        positions = list(range(len(on)))
+        axes.set_xticks(positions, [d.strftime("%m-%d") for d in on])
+        axes.tick_params(axis="x", labelrotation=45, labelsize=7)
+        return positions
+
     days = list(result.daily_by_channel)
     if days:
         channels = sorted({channel for counts in result.daily_by_channel.values() for channel in counts})
 
         def daily(axes: Any) -> None:
             bottom = [0] * len(days)
+            positions = day_axis(axes, days)
             for channel in channels:
                 values = [result.daily_by_channel[day].get(channel, 0) for day in days]
                 axes.bar(
-                    [d.strftime("%m-%d") for d in days],
+                    positions,
                     values,
                     bottom=bottom,
                     label=CHANNEL_NAMES.get(channel, channel),
                 )
                 bottom = [b + v for b, v in zip(bottom, values, strict=True)]
             axes.legend(fontsize=8)
-            axes.tick_params(axis="x", labelrotation=45, labelsize=7)
 
         chart("每日会话数（按渠道）", daily)
 
         def trend(axes: Any) -> None:
-            labels = [d.strftime("%m-%d") for d in result.by_day]
+            positions = day_axis(axes, list(result.by_day))
             for field, name in (("containment", "自助解决率"), ("handoff_rate", "转人工率")):
                 axes.plot(
-                    labels,
+                    positions,
                     [(getattr(s, field) or 0) * 100 for s in result.by_day.values()],
                     marker="o",
                     label=name,
                 )
             axes.set_ylabel("%")
             axes.legend(fontsize=8)
-            axes.tick_params(axis="x", labelrotation=45, labelsize=7)
 
         chart("自助解决率与转人工率（按日）", trend)
     if result.ratings:
@@ -280,15 +287,15 @@ def charts(result: Report, agent_names: Mapping[str, str]) -> List[Tuple[str, st
         )
 
         def intent_trend(axes: Any) -> None:
+            positions = day_axis(axes, days)
             for intent, by_day in result.intent_trend.items():
                 axes.plot(
-                    [d.strftime("%m-%d") for d in days],
+                    positions,
                     [by_day.get(d, 0) for d in days],
                     marker=".",
                     label=INTENT_NAMES.get(intent, intent),
                 )
             axes.legend(fontsize=8)
-            axes.tick_params(axis="x", labelrotation=45, labelsize=7)
 
         chart("前五个意图的每日消息数", intent_trend)
     if result.handoff_reasons:
