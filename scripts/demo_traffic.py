@@ -2,10 +2,11 @@
 
 Starts the product the way `make run` does (scripts/run.sh: Rasa with every channel, the action server,
 the workspace, the analytics consumer, on the project's own var/ databases) under libfaketime, so that
-every one of its processes reads one clock, which this script moves through the last DAYS days, three
-hours at a time. In each slot, customers arrive as the day's traffic has them (busier on weekdays, at
-10–11 and 20–22) over the web chat (Socket.IO clients), WeChat (pushes signed and encrypted as WeChat does), the
-phone (a voice gateway's signed webhooks) and REST, and run the everyday journeys with the mistakes
+every one of its processes reads one clock, which this script moves through the last DAYS days, a slot
+of hours at a time (the night, the service hours' two halves, the evening). In each slot, customers arrive
+as the day's traffic has them (busier on weekdays, at 10–11 and 20–22) over the web chat (Socket.IO
+clients), WeChat (pushes signed and encrypted as WeChat does), the phone (a voice gateway's signed
+webhooks) and REST, and run the everyday journeys with the mistakes
 customers make: typos, unknown order numbers, questions the knowledge base does not cover, forms left
 half way, requests the assistant cannot serve. Some come back on the same topic hours or days later.
 Whoever the bot hands over waits in the workspace's queue; in service hours the demo agents work it
@@ -70,11 +71,12 @@ from tests.stack import RUNNING_BANNER, free_port, kill_group, tail  # noqa: E40
 LIBFAKETIMES = sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))
 START_TIMEOUT_S = 300
 ANSWER_TIMEOUT_S = 30
-# Customers of the same three hours arrive together, at the time of the first of them: the more arrive at
-# once, the more of them the machine serves in parallel (a few per hour keep it mostly waiting). Three
-# hours, aligned with the service hours (09:00–21:00), keep every conversation on its day and in or out
-# of the agents' hours; the report counts by day and week, not by hour.
-SLOT_HOURS = 3
+# Customers of the same slot of hours arrive together, at the time of the first of them: the more arrive
+# at once, the more of them the machine serves side by side, and every slot costs a few moves of the clock
+# (each waits for the next second). The slots start at midnight and at the service hours' start, middle
+# and end (09:00–21:00), so every conversation stays on its day and in or out of the agents' hours; the
+# report counts by day and week, not by hour.
+SLOT_STARTS = (0, 9, 15, 21)
 SLOT_TIMEOUT_S = 300  # a slot of traffic that takes longer is given up and counted as failed
 OPEN_HOURS = range(9, 21)  # the agents' service hours (business/services/live_chat.py)
 DEMO_PASSWORD = "xinghe-demo"  # the demo logins' password (docs/workspace.md)
@@ -86,6 +88,8 @@ BY_HOUR = [1, 0.5, 0.3, 0.2, 0.2, 0.3, 0.8, 2, 4, 7, 9, 9, 6, 6, 8, 8, 7, 6, 5, 
 BY_WEEKDAY = [1.1, 1.0, 1.0, 1.0, 1.05, 0.85, 0.8]
 CHANNELS = {"webchat": 0.4, "wechat": 0.3, "rest": 0.18, "phone": 0.12}
 COME_BACK = 0.12  # share of conversations whose customer comes back on the same topic later
+# How much later: never in the same slot (the longest is nine hours), where it would be the same conversation.
+COME_BACK_HOURS = [12, 20, 30, 60, 120]
 
 # What customers say, journey by journey: (weight, messages). "{kb}" / "{kb_unknown}" stand for a
 # question from the knowledge base's tuning set that it covers / does not cover (kb/eval/tuning.yml).
@@ -180,7 +184,7 @@ def plan(conversations: int, days: int, last_day: date, rng: random.Random) -> L
         visit = Visit(at, channel, identity(channel, n), journey, says)
         visits.append(visit)
         if rng.random() < COME_BACK:  # the same customer, the same topic, hours or days later
-            later = at + timedelta(hours=rng.choice([4, 8, 20, 30, 60, 120]), minutes=rng.randrange(60))
+            later = at + timedelta(hours=rng.choice(COME_BACK_HOURS), minutes=rng.randrange(60))
             if later.date() <= last_day and len(visits) < conversations:
                 visits.append(Visit(later, channel, visit.customer, journey, says))
     return sorted(visits, key=lambda visit: visit.at)
@@ -238,6 +242,11 @@ class SharedClock:
             "FAKETIME_CACHE_DURATION": "0",
             # Timers, timeouts and rate limits run on the monotonic clock: real seconds.
             "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+            # Python's timed waits (a thread waiting for the GIL, a pool's queue, an Event) are on that
+            # monotonic clock too, so they need none of libfaketime's rewriting of condition-variable
+            # deadlines ("monotonic fix", on by default), which made every hand-over between threads
+            # several times dearer: the workspace spent as much CPU as Rasa, and the bot answered slower.
+            "FAKETIME_FORCE_MONOTONIC_FIX": "0",
             # Rasa's in-memory conversation locks expire by the clock: a move of minutes while a turn or
             # an agent's message held one would expire it (a LockError, and that message undelivered).
             "TICKET_LOCK_LIFETIME": str(24 * 3600),
@@ -412,13 +421,19 @@ class Staff:
         return {chat["conversation_id"]: chat for chat in body.get("queue", [])} if status == 200 else {}
 
     async def accept(self, chat: Dict[str, Any]) -> Optional[str]:
-        """The first agent of the chat's skill group who can take it; their login."""
+        """The first agent of the chat's skill group who can take it; their login. While each of them
+        serves as many customers as they may, the chat stays in the queue and is offered again as they
+        close their others (the slot's other customers are being served meanwhile)."""
         logins = [login for login in AGENTS if chat.get("skill_group") in self.groups.get(login, [])]
-        for login in random.sample(logins, len(logins)):
-            status, _ = await self.call(login, "POST", f"/api/chats/{chat['id']}/accept")
-            if status == 200:
-                return login
-        return None
+        deadline = time.monotonic() + ANSWER_TIMEOUT_S
+        while True:
+            for login in random.sample(logins, len(logins)):
+                status, _ = await self.call(login, "POST", f"/api/chats/{chat['id']}/accept")
+                if status == 200:
+                    return login
+            if time.monotonic() > deadline or chat["conversation_id"] not in await self.waiting():
+                return None
+            await asyncio.sleep(1)
 
     async def end_shift(self) -> None:
         for login, client in self.live.items():
@@ -741,10 +756,10 @@ async def month(
     visits = plan(args.conversations, args.days, last_day, rng)
     slots: Dict[Tuple[date, int], List[Visit]] = defaultdict(list)
     for visit in visits:
-        slots[(visit.at.date(), visit.at.hour // SLOT_HOURS * SLOT_HOURS)].append(visit)
+        slots[(visit.at.date(), max(hour for hour in SLOT_STARTS if hour <= visit.at.hour))].append(visit)
     print(
-        f"{len(visits)} conversations over {args.days} days up to {last_day}, in {len(slots)} slots of "
-        f"{SLOT_HOURS} hours",
+        f"{len(visits)} conversations over {args.days} days up to {last_day}, in {len(slots)} slots "
+        f"(from {', '.join(f'{hour:02d}:00' for hour in SLOT_STARTS)})",
         flush=True,
     )
     tally = Tally()
