@@ -6,9 +6,9 @@ every one of its processes reads one clock, which this script moves through the 
 of hours at a time (the night, the service hours' two halves, the evening). In each slot, customers arrive
 as the day's traffic has them (busier on weekdays, at 10–11 and 20–22) over the web chat (Socket.IO
 clients), WeChat (pushes signed and encrypted as WeChat does), the phone (a voice gateway's signed
-webhooks) and REST, and run the everyday journeys with the mistakes
-customers make: typos, unknown order numbers, questions the knowledge base does not cover, forms left
-half way, requests the assistant cannot serve. Some come back on the same topic hours or days later.
+webhooks) and REST, and run the everyday journeys with the mistakes customers make: typos, unknown order
+numbers, questions the knowledge base does not cover, forms left half way, requests the assistant
+cannot serve. Some come back on the same topic half a day to five days later.
 Whoever the bot hands over waits in the workspace's queue; in service hours the demo agents work it
 through the workspace's API like their browsers do (accept, answer, close with a result) after a
 few minutes, a few customers give up waiting, and most rate the service.
@@ -183,7 +183,7 @@ def plan(conversations: int, days: int, last_day: date, rng: random.Random) -> L
         ]
         visit = Visit(at, channel, identity(channel, n), journey, says)
         visits.append(visit)
-        if rng.random() < COME_BACK:  # the same customer, the same topic, hours or days later
+        if rng.random() < COME_BACK:  # the same customer, the same topic, later
             later = at + timedelta(hours=rng.choice(COME_BACK_HOURS), minutes=rng.randrange(60))
             if later.date() <= last_day and len(visits) < conversations:
                 visits.append(Visit(later, channel, visit.customer, journey, says))
