@@ -206,7 +206,7 @@ class SharedClock:
     again once the wall clock's second has changed (FAKETIME_CACHE_DURATION=0). Reading it on every call
     instead (FAKETIME_NO_CACHE) would show a move at once, but libfaketime 0.9.10 reads it into static
     buffers without a lock, and a process whose threads ask for the time together then now and then
-    gets the real time (a few in ten thousand calls with four threads; in a month of demo traffic, an
+    gets the real time (tests/analytics/test_demo_clock.py sees it; in a month of demo traffic it was an
     agent's accept on today's date). So a move waits until every process has read it. It only moves
     forward."""
 
