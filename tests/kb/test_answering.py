@@ -30,6 +30,7 @@ from kb.evaluation import (
 )
 from kb.passages import line_conditions, quantities, select_passage
 from kb.retrieval import DEFAULT_DIR, KnowledgeBase, default_kb
+from tests.near_duplicates import near_duplicates
 
 
 @pytest.fixture(scope="module")
@@ -234,7 +235,13 @@ def test_the_splits_are_large_enough_separate_and_a_third_is_held_out() -> None:
     assert 3 * len(heldout) >= len(everything)
     # ... with at least a third of the required 300 answerable and 60 uncovered questions.
     assert sum(1 for q in heldout if q.doc_ids) >= 100 and sum(1 for q in heldout if not q.doc_ids) >= 20
-    assert not {q.text for q in tuning} & {q.text for q in heldout}
+
+
+def test_no_held_out_question_is_a_near_duplicate_of_a_tuning_question() -> None:
+    """積分有效期多久 held out beside 积分有效期多久 tuned on measures the tuning, not a new question."""
+    tuning, heldout = read_questions(TUNING_PATH), read_questions(HELDOUT_PATH)
+    pairs = near_duplicates([q.text for q in heldout], [q.text for q in tuning])
+    assert not pairs, f"held-out questions near-duplicating tuning ones (reword the tuning one): {pairs}"
 
 
 def test_every_labelled_document_exists() -> None:
