@@ -23,26 +23,24 @@ import jieba
 import numpy as np
 
 from business.store.seed import DEMO_DATA
-from kb.answering import FEATURE_NAMES, Answerer
+from kb.answering import Answerer
 from kb.checker import check_kb
 from kb.evaluation import (
     ABSTAIN_TARGET,
     ANSWERED_TARGET,
     CONFIDENT_WRONG_TARGET,
-    HELDOUT_PATH,
     LEXICAL_P95_TARGET_MS,
     P95_TARGET_MS,
     TOP1_TARGET,
-    TUNING_PATH,
     Latency,
     QualityReport,
     encode_questions,
     evaluate_quality,
     measure_latency,
-    read_questions,
     synthetic_answerer,
     target_failures,
 )
+from kb.questions import HELDOUT_PATH, TUNING_PATH, read_questions
 from kb.retrieval import (
     DEFAULT_DIR,
     STRONG_SCORE,
@@ -102,16 +100,31 @@ def command_ask(args: argparse.Namespace) -> int:
             f"  {candidate.combined:8.3f}  {candidate.lexical:7.3f}  {candidate.coverage:8.2f}  "
             f"{candidate.dense:6.3f}  {candidate.document.id}  {candidate.document.title}"
         )
+    model = calibration.model(evidence)
     if evidence.features:
         print(
             "features: "
             + ", ".join(
-                f"{name} {value:.3f}" for name, value in zip(FEATURE_NAMES, evidence.features, strict=True)
+                f"{name} {value:.3f}"
+                for name, value in zip(
+                    model.feature_names, evidence.features + evidence.example_features, strict=True
+                )
             )
         )
+    nearest = answerer.examples.nearest(vector)
+    if nearest is not None:
+        example, similarity = nearest
+        print(
+            f"nearest example question ({similarity:.3f}): {example.text} -> "
+            f"{', '.join(example.doc_ids) or 'outside the KB'}"
+        )
+    if evidence.candidates and not evidence.example_features:
+        print(
+            f"no example question is labelled {evidence.candidates[0].document.id}: the model without examples"
+        )
     print(
-        f"probability right: {evidence.probability:.3f}  (answer at >= {calibration.answer_floor}, "
-        f"ask which one at >= {calibration.clarify_floor} with a runner-up within {calibration.close_margin} "
+        f"probability right: {evidence.probability:.3f}  (answer at >= {model.answer_floor}, "
+        f"ask which one at >= {model.clarify_floor} with a runner-up within {model.close_margin} "
         f"combined; dense weight {calibration.dense_weight:g}, STRONG_SCORE {STRONG_SCORE:g})"
     )
     if evidence.lookup:

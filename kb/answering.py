@@ -9,13 +9,17 @@ answers (action_answer_faq, `python -m kb ask`) come from `Answerer.answer()` he
    lexical retriever trusts outright, capped) plus `dense_weight` times how far its dense
    similarity (kb/dense.py) stands above the median document's.
 2. Decide: a logistic model, fitted on kb/eval/tuning.yml only by `python -m kb tune`
-   (kb/calibration.yml), turns eight numbers about the best candidate into the probability
+   (kb/calibration.yml), turns numbers about the best candidate into the probability
    that it is the right document: its lexical score and coverage, its dense similarity
-   and lead over the next document, its combined lead, and whether the lexical decision
-   alone would have answered with it. The best candidate is answered outright when that
-   probability reaches `answer_floor` (the confidence floor); when it does not, but the
-   runner-up is within `close_margin` of the combined score and the probability reaches
-   `clarify_floor`, the customer is asked which one is meant (buttons); otherwise the
+   and lead over the next document, its combined lead, whether the lexical decision
+   alone would have answered with it, and what the example questions say (kb/questions.py:
+   how much nearer the nearest example labelled with it is than the nearest other one, and
+   whether it is the nearest of all). A document no example is labelled with yet (a
+   designer's new one) is decided by a second model without those two numbers, fitted on
+   every tuning question as if no document had examples. The best candidate is answered
+   outright when that probability reaches the model's `answer_floor` (the confidence floor);
+   when it does not, but the runner-up is within `close_margin` of the combined score and the
+   probability reaches `clarify_floor`, the customer is asked which one is meant (buttons); otherwise the
    assistant is not sure and offers a person. Requests about the customer's own records
    ("我的快递到哪了", an order number) and questions about other companies or businesses
    we do not run (kb/lookups.yml `elsewhere_phrases`: 京东, 12306, 酒店) are never answered.
@@ -27,7 +31,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
@@ -36,6 +40,7 @@ import yaml
 
 from kb.dense import DenseIndex
 from kb.passages import Passage, select_passage, without_conditions
+from kb.questions import EXAMPLES_PATH, ExampleQuestions
 from kb.retrieval import KB_DIR, LOOKUPS_PATH, STRONG_SCORE, Document, KnowledgeBase, normalize
 
 CALIBRATION_PATH = KB_DIR / "calibration.yml"
@@ -49,6 +54,8 @@ FEATURE_NAMES = (
     "lexical_first",
     "dense_first",
 )
+# Added when the best candidate's document has example questions (kb/questions.py).
+EXAMPLE_FEATURE_NAMES = ("example_lead", "example_agrees")
 LEXICAL_CAP = 2.0  # BM25 / STRONG_SCORE beyond this adds nothing: the words already decided
 MAX_ALTERNATIVES = 2
 # Cosine similarities between e5 vectors differ in the second decimal: scaled to the range
@@ -57,24 +64,23 @@ DENSE_SCALE = 20.0
 
 
 @dataclass(frozen=True)
-class Calibration:
-    """What `python -m kb tune` chose on the tuning split (kb/calibration.yml)."""
+class DecisionModel:
+    """A logistic model over the best candidate's features and the floors that turn its probability
+    into a decision, as `python -m kb tune` chose them on the tuning split."""
 
-    dense_weight: float
-    coefficients: Tuple[float, ...]  # one per FEATURE_NAMES
+    feature_names: Tuple[str, ...]
+    coefficients: Tuple[float, ...]  # one per feature_names
     intercept: float
     answer_floor: float  # the confidence floor: least probability answered outright
     clarify_floor: float  # least probability for asking which one is meant
     close_margin: float  # a runner-up this close in combined score is offered too
 
     @classmethod
-    def load(cls, path: Path = CALIBRATION_PATH) -> "Calibration":
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        model = data["model"]
+    def from_dict(cls, data: dict, feature_names: Tuple[str, ...]) -> "DecisionModel":
         return cls(
-            dense_weight=float(data["dense_weight"]),
-            coefficients=tuple(float(model["coefficients"][name]) for name in FEATURE_NAMES),
-            intercept=float(model["intercept"]),
+            feature_names=feature_names,
+            coefficients=tuple(float(data["coefficients"][name]) for name in feature_names),
+            intercept=float(data["intercept"]),
             answer_floor=float(data["answer_floor"]),
             clarify_floor=float(data["clarify_floor"]),
             close_margin=float(data["close_margin"]),
@@ -83,6 +89,40 @@ class Calibration:
     def probability(self, features: Sequence[float]) -> float:
         z = self.intercept + sum(c * f for c, f in zip(self.coefficients, features, strict=True))
         return 1.0 / (1.0 + math.exp(-z))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What `python -m kb tune` chose on the tuning split (kb/calibration.yml): the ranking's dense
+    weight, the decision for a best candidate with example questions (every shipped document has
+    some) and the one for a document no example is labelled with yet (a designer's new one)."""
+
+    dense_weight: float
+    with_examples: DecisionModel  # FEATURE_NAMES + EXAMPLE_FEATURE_NAMES
+    without_examples: DecisionModel  # FEATURE_NAMES
+
+    @classmethod
+    def load(cls, path: Path = CALIBRATION_PATH) -> "Calibration":
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        return cls(
+            dense_weight=float(data["dense_weight"]),
+            with_examples=DecisionModel.from_dict(
+                data["with_examples"], FEATURE_NAMES + EXAMPLE_FEATURE_NAMES
+            ),
+            without_examples=DecisionModel.from_dict(data["without_examples"], FEATURE_NAMES),
+        )
+
+    def model(self, evidence: "Evidence") -> DecisionModel:
+        """The decision model that applies to `evidence`'s best candidate."""
+        return self.with_examples if evidence.example_features else self.without_examples
+
+    def with_floors(self, **floors: float) -> "Calibration":
+        """Both models with other floors (answer_floor, clarify_floor, close_margin)."""
+        return replace(
+            self,
+            with_examples=replace(self.with_examples, **floors),
+            without_examples=replace(self.without_examples, **floors),
+        )
 
 
 @dataclass(frozen=True)
@@ -100,6 +140,7 @@ class Evidence:
 
     candidates: Tuple[Candidate, ...]  # best first
     features: Tuple[float, ...]  # of the best candidate, in FEATURE_NAMES order
+    example_features: Tuple[float, ...]  # EXAMPLE_FEATURE_NAMES, or none: no example has its document
     probability: float
     lookup: bool  # a request about the customer's own records
     elsewhere: bool  # about another company's platform or a business we do not run
@@ -133,17 +174,28 @@ class Decision:
 class Answerer:
     """The lexical knowledge base plus its dense index, deciding with a calibration."""
 
-    def __init__(self, kb: KnowledgeBase, dense: DenseIndex, calibration: Calibration) -> None:
+    def __init__(
+        self, kb: KnowledgeBase, dense: DenseIndex, calibration: Calibration, examples: ExampleQuestions
+    ) -> None:
         self.kb = kb
         self.dense = dense
         self.calibration = calibration
+        self.examples = examples
 
     @classmethod
     def load(
-        cls, kb: Optional[KnowledgeBase] = None, calibration_path: Path = CALIBRATION_PATH
+        cls,
+        kb: Optional[KnowledgeBase] = None,
+        calibration_path: Path = CALIBRATION_PATH,
+        examples_path: Path = EXAMPLES_PATH,
     ) -> "Answerer":
         kb = kb or KnowledgeBase.load()
-        return cls(kb, DenseIndex.build(kb.documents), Calibration.load(calibration_path))
+        dense = DenseIndex.build(kb.documents)
+        examples = ExampleQuestions.load((d.id for d in kb.documents), examples_path, dense.encoder)
+        return cls(kb, dense, Calibration.load(calibration_path), examples)
+
+    def with_calibration(self, calibration: Calibration) -> "Answerer":
+        return Answerer(self.kb, self.dense, calibration, self.examples)
 
     @property
     def documents(self) -> Tuple[Document, ...]:
@@ -155,20 +207,30 @@ class Answerer:
     def rank(
         self, query: str, k: int = 3, channel: Optional[str] = None, query_vector: Optional[np.ndarray] = None
     ) -> List[Candidate]:
-        return self._evidence(query, channel, query_vector, k).candidates[:k]
+        return self._evidence(query, channel, query_vector, k, "").candidates[:k]
 
     def answer(
-        self, query: str, channel: Optional[str] = None, query_vector: Optional[np.ndarray] = None
+        self,
+        query: str,
+        channel: Optional[str] = None,
+        query_vector: Optional[np.ndarray] = None,
+        leave_out: str = "",
     ) -> Decision:
-        evidence = self._evidence(query, channel, query_vector, 1 + MAX_ALTERNATIVES)
-        outcome, document, alternatives = decide(evidence, self.calibration)
+        """What the assistant does with `query`; `leave_out` is an example question not to compare it
+        with (the evaluation asks each tuning question without its own example)."""
+        evidence = self.evidence(query, channel, query_vector, leave_out)
+        outcome, document, alternatives = decide(evidence, self.calibration.model(evidence))
         passage = select_passage(document, query) if outcome == "answered" else None
         return Decision(outcome, document, alternatives, passage, evidence)
 
     def evidence(
-        self, query: str, channel: Optional[str] = None, query_vector: Optional[np.ndarray] = None
+        self,
+        query: str,
+        channel: Optional[str] = None,
+        query_vector: Optional[np.ndarray] = None,
+        leave_out: str = "",
     ) -> Evidence:
-        return self._evidence(query, channel, query_vector, 1 + MAX_ALTERNATIVES)
+        return self._evidence(query, channel, query_vector, 1 + MAX_ALTERNATIVES, leave_out)
 
     @functools.cached_property
     def _elsewhere(self) -> Tuple[str, ...]:
@@ -176,7 +238,7 @@ class Answerer:
         return tuple(normalize(str(p)).replace(" ", "") for p in data.get("elsewhere_phrases") or [])
 
     def _evidence(
-        self, query: str, channel: Optional[str], query_vector: Optional[np.ndarray], k: int
+        self, query: str, channel: Optional[str], query_vector: Optional[np.ndarray], k: int, leave_out: str
     ) -> Evidence:
         tokens = self.kb.analyzer.query_tokens(query)
         # Coverage is judged on what the question asks about, its places and quantities aside.
@@ -187,7 +249,7 @@ class Answerer:
         compact = normalize(query).replace(" ", "")
         lookup_elsewhere = any(phrase in compact for phrase in self._elsewhere)
         if not tokens and not query.strip():
-            return Evidence((), (), 0.0, lookup, lookup_elsewhere, lexical_answer.outcome)
+            return Evidence((), (), (), 0.0, lookup, lookup_elsewhere, lexical_answer.outcome)
         if query_vector is None:
             query_vector = self.dense.encode_query(query)
         dense = self.dense.similarities(query_vector).astype(np.float64)
@@ -211,7 +273,7 @@ class Answerer:
             for i in top
         )
         if not candidates:
-            return Evidence((), (), 0.0, lookup, lookup_elsewhere, lexical_answer.outcome)
+            return Evidence((), (), (), 0.0, lookup, lookup_elsewhere, lexical_answer.outcome)
         best = candidates[0]
         others = np.delete(dense, top[0]) if len(dense) > 1 else np.array([0.0])
         runner_up = candidates[1].combined if len(candidates) > 1 else best.combined - 1.0
@@ -227,23 +289,30 @@ class Answerer:
             float(lexical[first] > 0 and lexical[first] >= lexical.max()),
             float(dense[first] >= dense.max()),
         )
-        probability = self.calibration.probability(features)
-        return Evidence(candidates, features, probability, lookup, lookup_elsewhere, lexical_answer.outcome)
+        example_features = self.examples.lead(query_vector, best.document.id, leave_out) or ()
+        evidence = Evidence(
+            candidates, features, example_features, 0.0, lookup, lookup_elsewhere, lexical_answer.outcome
+        )
+        return with_probability(evidence, self.calibration)
 
 
-def decide(
-    evidence: Evidence, calibration: Calibration
-) -> Tuple[str, Optional[Document], Tuple[Document, ...]]:
+def with_probability(evidence: Evidence, calibration: Calibration) -> Evidence:
+    """`evidence` with the probability its decision model gives the best candidate."""
+    inputs = evidence.features + evidence.example_features
+    return replace(evidence, probability=calibration.model(evidence).probability(inputs))
+
+
+def decide(evidence: Evidence, model: DecisionModel) -> Tuple[str, Optional[Document], Tuple[Document, ...]]:
     """Answer, ask which one is meant, or not sure: (outcome, document, alternatives)."""
     if not evidence.candidates or evidence.lookup or evidence.elsewhere:
         return "not_sure", None, ()
     best = evidence.candidates[0]
-    if evidence.probability >= calibration.answer_floor:
+    if evidence.probability >= model.answer_floor:
         return "answered", best.document, ()
     close = tuple(
-        c.document for c in evidence.candidates[1:] if c.combined >= best.combined - calibration.close_margin
+        c.document for c in evidence.candidates[1:] if c.combined >= best.combined - model.close_margin
     )
-    if close and evidence.probability >= calibration.clarify_floor:
+    if close and evidence.probability >= model.clarify_floor:
         return "clarify", best.document, close
     return "not_sure", None, ()
 

@@ -76,17 +76,41 @@ class E5Encoder:
     def passages(self, texts: Sequence[str]) -> np.ndarray:
         return np.asarray(self._loaded().passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
 
+    def queries(self, texts: Sequence[str]) -> np.ndarray:
+        return np.asarray(self._loaded().query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+
 
 @functools.lru_cache(maxsize=1)
 def shared_encoder() -> E5Encoder:
     return E5Encoder()
 
 
-def passages_digest(encoder_name: str, texts: Sequence[str]) -> str:
+def texts_digest(encoder_name: str, texts: Sequence[str]) -> str:
     digest = hashlib.sha256(encoder_name.encode())
     for text in texts:
         digest.update(b"\0" + text.encode("utf-8"))
     return digest.hexdigest()[:32]
+
+
+def cached_vectors(encoder, texts: List[str], cache_dir: Optional[Path], queries: bool = False) -> np.ndarray:
+    """The encoder's vectors of `texts` (as passages, or as questions), from the cache when it has them."""
+    name = f"{encoder.name}-queries" if queries else encoder.name
+    path = cache_dir / f"{texts_digest(name, texts)}.npy" if cache_dir else None
+    if path is not None and path.exists():
+        try:
+            vectors = np.load(path)
+            if vectors.shape[0] == len(texts):
+                return vectors
+        except (OSError, ValueError):
+            logger.warning("unreadable KB vector cache %s: encoding again", path)
+    vectors = encoder.queries(texts) if queries else encoder.passages(texts)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.save(path, vectors)
+        except OSError:
+            logger.warning("could not write the KB vector cache under %s", path.parent)
+    return vectors
 
 
 class DenseIndex:
@@ -108,27 +132,8 @@ class DenseIndex:
             for text in passages(document):
                 owners.append(position)
                 texts.append(text)
-        vectors = cls._cached_vectors(encoder, texts, cache_dir)
+        vectors = cached_vectors(encoder, texts, cache_dir)
         return cls(np.array(owners), vectors, encoder)
-
-    @staticmethod
-    def _cached_vectors(encoder, texts: List[str], cache_dir: Optional[Path]) -> np.ndarray:
-        path = cache_dir / f"{passages_digest(encoder.name, texts)}.npy" if cache_dir else None
-        if path is not None and path.exists():
-            try:
-                vectors = np.load(path)
-                if vectors.shape[0] == len(texts):
-                    return vectors
-            except (OSError, ValueError):
-                logger.warning("unreadable KB vector cache %s: encoding again", path)
-        vectors = encoder.passages(texts)
-        if path is not None:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                np.save(path, vectors)
-            except OSError:
-                logger.warning("could not write the KB vector cache under %s", path.parent)
-        return vectors
 
     @property
     def vectors(self) -> np.ndarray:

@@ -14,25 +14,19 @@ import statistics
 import time
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
-import yaml
 
 from kb.answering import Answerer
 from kb.dense import DenseIndex, passages
+from kb.questions import Question
 from kb.retrieval import (
     CATEGORIES,
     CHANNELS,
-    KB_DIR,
     Document,
     KnowledgeBase,
 )
-
-EVAL_DIR = KB_DIR / "eval"
-TUNING_PATH = EVAL_DIR / "tuning.yml"
-HELDOUT_PATH = EVAL_DIR / "heldout.yml"
 
 # Targets on the held-out split: (what, comparison, limit). The limits are exact decimals.
 TOP1_TARGET = Fraction("0.90")
@@ -57,14 +51,6 @@ def at_most(value: Fraction, limit: Fraction) -> bool:
 
 def below(value: float, limit: float) -> bool:
     return value < limit
-
-
-@dataclass(frozen=True)
-class Question:
-    text: str
-    doc_ids: Tuple[str, ...]  # empty: the KB must not answer it; several: each states the answer
-    says: Optional[str] = None  # what the answer to a question with a condition must state
-    ambiguous: bool = False  # truly means one of several things: asking which one is right
 
 
 @dataclass(frozen=True)
@@ -204,24 +190,6 @@ def _is_confident_wrong(outcome: Outcome) -> bool:
     return outcome.answered_id is not None and outcome.answered_id not in outcome.question.doc_ids
 
 
-def read_questions(path: Path = HELDOUT_PATH) -> List[Question]:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    questions = []
-    for item in data["questions"]:
-        doc = item.get("doc")
-        doc_ids = tuple(str(d) for d in doc) if isinstance(doc, list) else ((str(doc),) if doc else ())
-        says = item.get("says")
-        questions.append(
-            Question(
-                str(item["q"]),
-                doc_ids,
-                str(says) if says is not None else None,
-                bool(item.get("ambiguous", False)),
-            )
-        )
-    return questions
-
-
 def encode_questions(answerer: Answerer, questions: Sequence[Question]) -> Tuple[np.ndarray, List[float]]:
     """Each question's vector and the milliseconds its encoding took (one at a time, as in service)."""
     vectors, samples = [], []
@@ -238,7 +206,7 @@ def evaluate_quality(
     outcomes = []
     for number, question in enumerate(questions):
         vector = vectors[number] if vectors is not None else None
-        decision = answerer.answer(question.text, query_vector=vector)
+        decision = answerer.answer(question.text, query_vector=vector, leave_out=question.text)
         ranked = [c.document.id for c in decision.evidence.candidates[:3]]
         answered = decision.document.id if decision.outcome == "answered" else None
         offered = [d.id for d in decision.options]
@@ -369,4 +337,4 @@ def synthetic_answerer(real: Answerer, count: int, seed: int = SYNTHETIC_SEED) -
             owners.append(position)
             vectors.append(vector)
     dense = DenseIndex(np.array(owners), np.array(vectors, dtype=np.float32), real.dense.encoder)
-    return Answerer(large, dense, real.calibration)
+    return Answerer(large, dense, real.calibration, real.examples)

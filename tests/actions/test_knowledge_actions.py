@@ -54,7 +54,6 @@ def test_a_city_gets_its_own_shipping_line(run):
 
 
 def test_close_documents_are_offered_as_buttons(run, monkeypatch):
-    from dataclasses import replace
 
     from actions import knowledge
 
@@ -62,8 +61,8 @@ def test_close_documents_are_offered_as_buttons(run, monkeypatch):
     monkeypatch.setattr(
         knowledge.KNOWLEDGE_BASE,
         "calibration",
-        replace(
-            knowledge.KNOWLEDGE_BASE.calibration, answer_floor=1.01, clarify_floor=0.0, close_margin=10.0
+        knowledge.KNOWLEDGE_BASE.calibration.with_floors(
+            answer_floor=1.01, clarify_floor=0.0, close_margin=10.0
         ),
     )
     result = run(ActionAnswerFaq(), ask("密码忘了"))

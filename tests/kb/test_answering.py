@@ -4,7 +4,6 @@ the evaluation splits and their exact targets."""
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,20 +14,17 @@ from kb.evaluation import (
     ABSTAIN_TARGET,
     ANSWERED_TARGET,
     CONFIDENT_WRONG_TARGET,
-    HELDOUT_PATH,
     P95_TARGET_MS,
-    TUNING_PATH,
     Outcome,
     QualityReport,
-    Question,
     at_least,
     at_most,
     below,
     evaluate_quality,
-    read_questions,
     target_failures,
 )
 from kb.passages import line_conditions, quantities, select_passage
+from kb.questions import HELDOUT_PATH, TUNING_PATH, Question, read_questions
 from kb.retrieval import DEFAULT_DIR, KnowledgeBase, default_kb
 from tests.near_duplicates import near_duplicates
 
@@ -62,12 +58,12 @@ def test_a_near_miss_outside_the_kb_is_not_answered(answerer: Answerer, question
 
 def test_the_confidence_floor_is_what_keeps_near_misses_out(answerer: Answerer) -> None:
     """Guard for the test above: with the floor at zero every near miss is answered."""
-    unfloored = Answerer(answerer.kb, answerer.dense, replace(answerer.calibration, answer_floor=0.0))
+    unfloored = answerer.with_calibration(answerer.calibration.with_floors(answer_floor=0.0))
     assert all(unfloored.answer(question).outcome == "answered" for question in NEAR_MISSES)
 
 
 def test_lowering_the_floor_breaks_the_held_out_targets(answerer: Answerer) -> None:
-    unfloored = Answerer(answerer.kb, answerer.dense, replace(answerer.calibration, answer_floor=0.0))
+    unfloored = answerer.with_calibration(answerer.calibration.with_floors(answer_floor=0.0))
     failures = target_failures(evaluate_quality(unfloored, read_questions(HELDOUT_PATH)), p95_ms=0.0)
     assert any(f.startswith("confident-wrong") for f in failures)
     assert any(f.startswith("abstains outside the KB") for f in failures)
@@ -132,22 +128,25 @@ def test_cross_validation_counts_each_tuning_question_once_per_shuffle(capsys) -
     """`python -m kb tune --cv`: fitted on the other folds, every tuning question counted once."""
     from kb.calibrate import cross_validate
 
-    figures = cross_validate(default_kb(), folds=3, repeats=1)
-    assert set(figures) == {
-        "answered right",
-        "rightly clarified",
-        "confident wrong",
-        "not sure outside the KB",
-    }
-    assert 0.8 < figures["answered right"] <= 1 and 0.9 < figures["not sure outside the KB"] <= 1
-    assert 0 <= figures["confident wrong"] < 0.05
-    assert "3-fold cross-validation on tuning.yml" in capsys.readouterr().out
+    by_model = cross_validate(default_kb(), folds=3, repeats=1)
+    assert set(by_model) == {"with_examples", "without_examples"}
+    for figures in by_model.values():
+        assert set(figures) == {
+            "answered right",
+            "rightly clarified",
+            "confident wrong",
+            "not sure outside the KB",
+        }
+        assert 0.8 < figures["answered right"] <= 1 and 0.9 < figures["not sure outside the KB"] <= 1
+        assert 0 <= figures["confident wrong"] < 0.05
+    assert "3-fold cross-validation on tuning.yml, 1 shuffles, as shipped" in capsys.readouterr().out
 
 
 def test_calibration_comes_from_the_tuning_split_only() -> None:
     header = (Path(DEFAULT_DIR).parent / "calibration.yml").read_text(encoding="utf-8").splitlines()[0]
     assert "from kb/eval/tuning.yml only" in header
-    assert Calibration.load().answer_floor > 0.5
+    calibration = Calibration.load()
+    assert calibration.with_examples.answer_floor > 0.5 and calibration.without_examples.answer_floor > 0.5
 
 
 # --- a designer's new document ----------------------------------------------------------------
@@ -166,6 +165,10 @@ def test_a_new_document_without_keywords_is_found_for_a_paraphrase(tmp_path: Pat
     answerer = Answerer.load(KnowledgeBase.load(directory))
     ranked = [c.document.id for c in answerer.rank("我家的猫能跟我一起坐飞机吗")]
     assert ranked[0] == "pet-travel"
+    # No example question is labelled with it yet: the decision without examples answers it.
+    decision = answerer.answer("我家的猫能跟我一起坐飞机吗")
+    assert (decision.outcome, decision.document.id) == ("answered", "pet-travel")
+    assert not decision.evidence.example_features
 
 
 # --- the part that applies ----------------------------------------------------------------------
@@ -235,6 +238,15 @@ def test_the_splits_are_large_enough_separate_and_a_third_is_held_out() -> None:
     assert 3 * len(heldout) >= len(everything)
     # ... with at least a third of the required 300 answerable and 60 uncovered questions.
     assert sum(1 for q in heldout if q.doc_ids) >= 100 and sum(1 for q in heldout if not q.doc_ids) >= 20
+
+
+def test_no_tuning_question_is_a_near_duplicate_of_another() -> None:
+    """Each tuning question is asked without its own example (kb/questions.py); a near-copy of it left
+    among the examples would answer it as if it had been seen."""
+    texts = [q.text for q in read_questions(TUNING_PATH)]
+    assert len(set(texts)) == len(texts)
+    pairs = [(a, b) for a, b in near_duplicates(texts, texts) if a != b]
+    assert not pairs, f"near-duplicate tuning questions (reword one of each pair): {pairs}"
 
 
 def test_no_held_out_question_is_a_near_duplicate_of_a_tuning_question() -> None:
@@ -320,18 +332,7 @@ def test_a_clarification_counts_only_for_a_truly_ambiguous_question() -> None:
     assert QualityReport([both_state_it]).answered_correctly.count == 1
 
 
-def test_the_held_out_split_keeps_confident_wrong_and_abstention_within_target(answerer: Answerer) -> None:
-    report = evaluate_quality(answerer, read_questions(HELDOUT_PATH))
-    failures = target_failures(report, p95_ms=0.0)
-    assert not any(f.startswith(("confident-wrong", "abstains outside the KB", "top-1")) for f in failures), (
-        failures
-    )
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="held-out answered outright and right is 0.878 (173/197), under 0.90: "
-    "docs/knowledge-base.md, what is left",
-)
 def test_the_held_out_split_meets_every_target(answerer: Answerer) -> None:
+    """Top-1, answered outright and right, confident-wrong and abstention (latency has its own run:
+    `make kb-eval`). Answered right needs the example questions: without them it is 176/197."""
     assert target_failures(evaluate_quality(answerer, read_questions(HELDOUT_PATH)), p95_ms=0.0) == []
