@@ -183,16 +183,19 @@ class Answerer:
         self.examples = examples
 
     @classmethod
-    def load(
-        cls,
-        kb: Optional[KnowledgeBase] = None,
-        calibration_path: Path = CALIBRATION_PATH,
-        examples_path: Path = EXAMPLES_PATH,
+    def build(
+        cls, kb: KnowledgeBase, calibration: Calibration, examples_path: Path = EXAMPLES_PATH
     ) -> "Answerer":
-        kb = kb or KnowledgeBase.load()
+        """The KB with its dense index and its example questions, deciding with `calibration`."""
         dense = DenseIndex.build(kb.documents)
         examples = ExampleQuestions.load((d.id for d in kb.documents), examples_path, dense.encoder)
-        return cls(kb, dense, Calibration.load(calibration_path), examples)
+        return cls(kb, dense, calibration, examples)
+
+    @classmethod
+    def load(
+        cls, kb: Optional[KnowledgeBase] = None, calibration_path: Path = CALIBRATION_PATH
+    ) -> "Answerer":
+        return cls.build(kb or KnowledgeBase.load(), Calibration.load(calibration_path))
 
     def with_calibration(self, calibration: Calibration) -> "Answerer":
         return Answerer(self.kb, self.dense, calibration, self.examples)

@@ -45,8 +45,7 @@ from kb.answering import (
     decide,
     with_probability,
 )
-from kb.dense import DenseIndex
-from kb.questions import TUNING_PATH, ExampleQuestions, Question, read_questions
+from kb.questions import TUNING_PATH, Question, read_questions
 from kb.retrieval import KnowledgeBase
 
 DENSE_WEIGHTS = (0.0, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 60.0, 80.0)
@@ -56,7 +55,8 @@ CLOSE_MARGINS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4)
 TUNING_CONFIDENT_WRONG = Fraction("0.01")
 TUNING_ABSTAIN = Fraction("0.97")
 REGULARISATION_C = 10.0
-MODELS = ("with_examples", "without_examples")
+# The two decision models (kb/answering.py Calibration), as the counts of each are labelled.
+MODELS = {"with_examples": "as shipped", "without_examples": "as if no document had examples"}
 
 
 def _unfitted(dense_weight: float) -> Calibration:
@@ -69,20 +69,16 @@ def _unfitted(dense_weight: float) -> Calibration:
 
 
 class TuningSet:
-    """The tuning questions encoded once, the KB's dense index and the questions as examples."""
+    """The tuning questions encoded once, with the KB's answerer whose examples they are."""
 
     def __init__(self, kb: KnowledgeBase, questions_path: Path) -> None:
-        self.kb = kb
         self.questions = read_questions(questions_path)
-        self.dense = DenseIndex.build(kb.documents)
-        self.examples = ExampleQuestions.load(
-            (d.id for d in kb.documents), questions_path, self.dense.encoder
-        )
-        self.vectors = np.array([self.dense.encode_query(q.text) for q in self.questions])
+        self.answerer = Answerer.build(kb, _unfitted(0.0), questions_path)
+        self.vectors = np.array([self.answerer.dense.encode_query(q.text) for q in self.questions])
 
     def evidence(self, calibration: Calibration) -> List[Evidence]:
         """Each question's evidence, asked without its own example."""
-        answerer = Answerer(self.kb, self.dense, calibration, self.examples)
+        answerer = self.answerer.with_calibration(calibration)
         return [
             answerer.evidence(q.text, query_vector=v, leave_out=q.text)
             for q, v in zip(self.questions, self.vectors, strict=True)
@@ -97,7 +93,7 @@ def choose_dense_weight(tuning: TuningSet) -> Tuple[float, Dict[float, int]]:
     answerable = [i for i, q in enumerate(tuning.questions) if q.doc_ids]
     right = {}
     for weight in DENSE_WEIGHTS:
-        answerer = Answerer(tuning.kb, tuning.dense, _unfitted(weight), tuning.examples)
+        answerer = tuning.answerer.with_calibration(_unfitted(weight))
         right[weight] = sum(
             _right(
                 tuning.questions[i],
@@ -116,6 +112,11 @@ def _decided(evidence: Evidence) -> bool:
 def without_examples(evidence: Sequence[Evidence]) -> List[Evidence]:
     """The evidence as if no document had example questions (what the second model is fitted on)."""
     return [replace(e, example_features=()) for e in evidence]
+
+
+def by_model(evidence: Sequence[Evidence]) -> Dict[str, List[Evidence]]:
+    """Per decision model (MODELS), the evidence it is counted on."""
+    return {"with_examples": list(evidence), "without_examples": without_examples(evidence)}
 
 
 def fit_model(
@@ -208,7 +209,7 @@ def calibrate(
     each (as shipped, and as if no document had examples)."""
     fitted = fit_models(provisional, evidence, questions)
     shipped, scores = fitted, {}
-    for which, rows in (("with_examples", evidence), ("without_examples", without_examples(evidence))):
+    for which, rows in by_model(evidence).items():
         shipped, scores[which] = choose_floors(shipped, which, _with_probabilities(rows, fitted), questions)
     return shipped, scores
 
@@ -223,8 +224,7 @@ def cross_validate(
 
     tuning = TuningSet(kb, questions_path)
     questions = tuning.questions
-    weight = float(yaml.safe_load(CALIBRATION_PATH.read_text(encoding="utf-8"))["dense_weight"])
-    provisional = _unfitted(weight)
+    provisional = _unfitted(Calibration.load().dense_weight)
     evidence = tuning.evidence(provisional)
     inside = np.array([bool(q.doc_ids) for q in questions])
     totals = {which: np.zeros(4) for which in MODELS}
@@ -236,20 +236,13 @@ def cross_validate(
                 provisional, [evidence[i] for i in train], [questions[i] for i in train]
             )
             test_questions = [questions[i] for i in test]
-            test_evidence = [evidence[i] for i in test]
-            for which, rows in (
-                ("with_examples", test_evidence),
-                ("without_examples", without_examples(test_evidence)),
-            ):
+            for which, rows in by_model([evidence[i] for i in test]).items():
                 totals[which] += score_grid_point(
                     calibration, _with_probabilities(rows, calibration), test_questions
                 )
     answerable, outside = int(inside.sum()), int((~inside).sum())
     figures = {}
-    for which, label in (
-        ("with_examples", "as shipped"),
-        ("without_examples", "as if no document had examples"),
-    ):
+    for which, label in MODELS.items():
         answered, clarified, wrong, abstained = totals[which] / repeats
         figures[which] = {
             "answered right": answered / answerable,
@@ -288,10 +281,7 @@ def tune(
     outside = len(questions) - answerable
     digest = hashlib.sha256(Path(questions_path).read_bytes()).hexdigest()[:16]
     counts = []
-    for which, label in (
-        ("with_examples", "as shipped"),
-        ("without_examples", "as if no document had examples"),
-    ):
+    for which, label in MODELS.items():
         answered, clarified, wrong, abstained = scores[which]
         counts.append(
             f"# On the tuning split, {label}: answered right {answered}/{answerable}, rightly clarified "
