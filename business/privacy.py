@@ -36,9 +36,11 @@ KIND_NAMES = {
 _ID_CARD = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 _CARD = re.compile(r"(?<![0-9A-Za-z])\d(?:[ -]?\d){12,18}(?![0-9A-Za-z])")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-# A phone number has at least 7 digits, however it is spaced. `phonenumbers`' matcher is the costliest
-# step of masking a turn, so text without such a run of digits is not handed to it.
-_PHONE_CANDIDATE = re.compile(r"\d(?:\D{0,3}\d){6}")
+# A phone number has at least 7 digits, however it is spaced, and its first digit does not continue a
+# run of letters or digits (such a number touches more and is refused below). `phonenumbers`' matcher
+# is the costliest step of masking a turn, so text without such a start (an order id XH2611010001,
+# which a turn's events repeat a dozen times) is not handed to it.
+_PHONE_CANDIDATE = re.compile(r"(?<![0-9A-Za-z])\d(?:\D{0,3}\d){6}")
 _CN = r"[\u4e00-\u9fff]"
 _NUMBER = r"[0-9０-９一二三四五六七八九十百零〇]+"
 _ADDRESS = re.compile(
@@ -167,16 +169,23 @@ _ID_FRAGMENT = re.compile(r"(?<![0-9A-Za-z])\d{3}[\dXx](?![0-9A-Za-z])")
 ASKS_FOR_FRAGMENT = "id_last4"
 
 
-def mask_value(value: Any, fragment: bool = False) -> Any:
+def mask_value(value: Any, fragment: bool = False, seen: Optional[Dict[str, str]] = None) -> Any:
     """Every string inside `value` masked (dicts and lists walked); `fragment` also masks 4-character
-    ID tails."""
+    ID tails. `seen` keeps the texts masked so far with this `fragment`, for a caller that masks many
+    values at once: a turn's events repeat the message, its ids and the event ids a dozen times."""
     if isinstance(value, str):
+        if seen is not None and value in seen:
+            return seen[value]
         text = mask(value)
-        return _ID_FRAGMENT.sub("****", text) if fragment else text
-    if isinstance(value, Mapping):
-        return {key: mask_value(item, fragment) for key, item in value.items()}
+        text = _ID_FRAGMENT.sub("****", text) if fragment else text
+        if seen is not None:
+            seen[value] = text
+        return text
+    # dict before the Mapping ABC, whose isinstance check costs more than masking most values
+    if isinstance(value, (dict, Mapping)):
+        return {key: mask_value(item, fragment, seen) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [mask_value(item, fragment) for item in value]
+        return [mask_value(item, fragment, seen) for item in value]
     return value
 
 
@@ -185,9 +194,11 @@ def masked_events(events: Sequence[Mapping[str, Any]], asked: Optional[str] = No
     verification slots' values replaced, and the customer's answer to the ID-tail question masked
     whole. `asked` is the slot the bot was asking for before the first of them."""
     resting: List[Dict[str, Any]] = []
+    seen: Dict[bool, Dict[str, str]] = {False: {}, True: {}}
     for event in events:
         kind = event.get("event")
-        data: Dict[str, Any] = mask_value(event, fragment=kind == "user" and asked == ASKS_FOR_FRAGMENT)
+        fragment = kind == "user" and asked == ASKS_FOR_FRAGMENT
+        data: Dict[str, Any] = mask_value(event, fragment, seen[fragment])
         if kind == "slot" and event.get("name") in SENSITIVE_SLOTS and event.get("value"):
             value = str(event["value"])
             data["value"] = masked("mobile", value) if event.get("name") == "phone_number" else "****"

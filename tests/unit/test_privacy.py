@@ -135,3 +135,31 @@ def test_events_rest_masked_and_the_id_tail_answer_is_masked_by_what_was_asked()
     # Events read on their own still know what was asked before them.
     assert masked_events(events[1:3], asked="id_last4")[0]["text"] == "后四位是****"
     assert events[1]["text"] == "后四位是351X"  # the conversation in memory is not touched
+
+
+def test_a_text_repeated_in_a_turn_is_masked_by_what_was_asked_at_each_place():
+    events = [
+        {"event": "bot", "text": "尾号 351X 的订单已发货"},
+        {"event": "bot", "text": "351X"},
+        {"event": "slot", "name": "requested_slot", "value": "id_last4"},
+        {"event": "user", "text": "351X", "parse_data": {"text": "351X"}},
+    ]
+    resting = masked_events(events)
+    assert resting[1]["text"] == "351X"  # said by the bot, not an answer to the ID question
+    assert resting[3]["text"] == resting[3]["parse_data"]["text"] == "****"
+
+
+def test_ids_are_not_handed_to_the_costly_phone_matcher(monkeypatch):
+    import business.privacy as privacy
+
+    calls = []
+    matcher = privacy.phonenumbers.PhoneNumberMatcher
+    monkeypatch.setattr(
+        privacy.phonenumbers, "PhoneNumberMatcher", lambda *args: calls.append(args) or matcher(*args)
+    )
+    assert mask("订单XH2611010001和TK2611010002的运单号SF1402837465921") == (
+        "订单XH2611010001和TK2611010002的运单号SF1402837465921"
+    )
+    assert calls == []
+    assert mask("订单XH2611010001，手机+86 138 0013 8001") == "订单XH2611010001，手机138****8001"
+    assert len(calls) == 1
