@@ -63,8 +63,9 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.tensorflow.constants import RANKING_LENGTH
-from scipy.sparse import csr_matrix, hstack, vstack
+from scipy.sparse import csr_matrix, hstack
 from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
 
 import business.text
 import kb.retrieval
@@ -506,6 +507,15 @@ class CRFEntityExtractorOnCopy(CRFEntityExtractor):
         )
 
 
+def with_transposed_coefficients_contiguous(clf: LogisticRegression) -> LogisticRegression:
+    """scikit-learn multiplies the features by `coef_.T`, and scipy copies a dense operand that is not
+    C-contiguous: several MB per message here, 0.6 ms of a 7 ms parse. Stored in Fortran order, the
+    coefficients' transpose is C-contiguous; the values are the same."""
+    if hasattr(clf, "coef_"):  # not when the model was never trained
+        clf.coef_ = np.asfortranarray(clf.coef_)
+    return clf
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class RegularisedLogisticRegressionClassifier(LogisticRegressionClassifier):
     """Rasa's logistic regression with its inverse regularisation strength `C` exposed, its
@@ -521,6 +531,20 @@ class RegularisedLogisticRegressionClassifier(LogisticRegressionClassifier):
     ) -> None:
         super().__init__(config, name, model_storage, resource)
         self.clf.set_params(C=self.config["C"])
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> RegularisedLogisticRegressionClassifier:
+        component = super().load(config, model_storage, resource, execution_context, **kwargs)
+        assert isinstance(component, RegularisedLogisticRegressionClassifier)
+        with_transposed_coefficients_contiguous(component.clf)
+        return component
 
     def process(self, messages: List[Message]) -> List[Message]:
         readable = [self._readable(message) for message in messages]
@@ -556,15 +580,31 @@ class RegularisedLogisticRegressionClassifier(LogisticRegressionClassifier):
     def _create_X(self, messages: List[Message]) -> csr_matrix:
         # The same matrix as Rasa's: sparse then dense sentence features, in pipeline order.
         # Rasa's version also combines every sequence feature and then discards them, which
-        # was most of this classifier's time at parse time.
-        rows = []
-        for message in messages:
+        # was most of this classifier's time at parse time; the rows are assembled from the
+        # parts' nonzero entries, a third of the time of stacking a matrix per part.
+        values, columns, rows = [], [], []
+        width = 0
+        for row, message in enumerate(messages):
             sentence = self._sentence_features(message)
-            parts = [f.features for f in sentence if f.is_sparse()] + [
+            width = 0
+            for part in [f.features for f in sentence if f.is_sparse()] + [
                 f.features for f in sentence if f.is_dense()
-            ]
-            rows.append(hstack([csr_matrix(part) for part in parts], format="csr"))
-        return vstack(rows, format="csr")
+            ]:
+                if isinstance(part, np.ndarray):
+                    flat = part.ravel()
+                    where = np.flatnonzero(flat)
+                    values.append(flat[where])
+                else:
+                    entries = part.tocoo()
+                    values.append(entries.data)
+                    where = entries.col
+                columns.append(where + width)
+                rows.append(np.full(where.size, row))
+                width += part.shape[1]
+        return csr_matrix(
+            (np.concatenate(values), (np.concatenate(rows), np.concatenate(columns))),
+            shape=(len(messages), width),
+        )
 
     @classmethod
     def _readable(cls, message: Message) -> bool:
@@ -683,7 +723,9 @@ class SentenceEncoderCascadeClassifier(RegularisedLogisticRegressionClassifier):
         component = super().load(config, model_storage, resource, execution_context, **kwargs)
         with model_storage.read_from(resource) as model_dir:
             # A plain scikit-learn model: loading refuses any type skops does not trust.
-            component.encoded_clf = sio.load(model_dir / ENCODED_CLASSIFIER_FILE, trusted=False)
+            component.encoded_clf = with_transposed_coefficients_contiguous(
+                sio.load(model_dir / ENCODED_CLASSIFIER_FILE, trusted=False)
+            )
             with np.load(model_dir / TUNED_USE_FILE) as weights:
                 component.tuned = TunedUSEClassifier(component._use, component.clf.classes_, dict(weights))
         return component

@@ -170,6 +170,19 @@ def test_the_classifier_keeps_its_regularisation_through_training_and_loading(tm
     assert loaded.clf.C == strength
 
 
+def test_the_loaded_classifier_predicts_the_same_without_copying_its_coefficients(tmp_path, context):
+    """scikit-learn multiplies by `coef_.T`; scipy copies it per message unless it is C-contiguous."""
+    storage, resource = LocalModelStorage(tmp_path), Resource("intents")
+    config = RegularisedLogisticRegressionClassifier.get_default_config()
+    examples = [featurised([1, 0, 0], "greet"), featurised([0, 1, 0], "thanks"), featurised([0, 0, 1], "bye")]
+    trained = RegularisedLogisticRegressionClassifier.create(config, storage, resource, context)
+    trained.train(TrainingData(examples))
+    loaded = RegularisedLogisticRegressionClassifier.load(config, storage, resource, context)
+    assert loaded.clf.coef_.T.flags.c_contiguous
+    new = [featurised([1, 1, 0]), featurised([0, 0.5, 1])]
+    assert loaded._probabilities(new).tolist() == trained._probabilities(new).tolist()
+
+
 def test_weaker_regularisation_makes_a_short_message_seen_in_training_confident(tmp_path, context):
     """Why C is raised: with Rasa's C=1 a one-word greeting stays near the class prior."""
     examples = (
