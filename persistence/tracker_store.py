@@ -25,13 +25,14 @@ from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from business.privacy import masked_events
-from persistence import action_responses, kept_connections
+from persistence import action_responses, graph_runner, kept_connections
 
 logger = logging.getLogger(__name__)
 
 # Loaded by every Rasa process of the product (endpoints.yml, deploy/endpoints.prod.yml).
 action_responses.install()
 kept_connections.install()
+graph_runner.install()
 
 
 def keep_sqlite_connections(holder: Any) -> None:
