@@ -5,6 +5,7 @@ is loaded, that is how Rasa sends them."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from typing import AsyncIterator, List
 
@@ -15,6 +16,11 @@ from rasa.utils.endpoints import EndpointConfig
 
 import persistence.tracker_store  # noqa: F401 - installs the kept connections, as in every Rasa process
 from persistence import kept_connections
+
+DOMAIN = {
+    "responses": {"utter_greet": [{"text": "您好，我是星河客服"}]},
+    "slots": {"order_id": {"type": "text"}},
+}
 
 
 class ActionServer:
@@ -37,9 +43,9 @@ class ActionServer:
 
     async def webhook(self, request: web.Request) -> web.Response:
         self.connections.append(request.transport.get_extra_info("peername")[1])
-        return web.json_response(
-            {"events": [], "responses": [], "asked": (await request.json())["next_action"]}
-        )
+        body = await request.json()
+        assert body["domain"] == DOMAIN  # sent whole, though serialized once
+        return web.json_response({"events": [], "responses": [], "asked": body["next_action"]})
 
     @property
     def endpoint(self) -> EndpointConfig:
@@ -61,7 +67,7 @@ async def server() -> AsyncIterator[ActionServer]:
 
 
 async def ask(endpoint: EndpointConfig, action: str = "action_order_status") -> str:
-    answer = await endpoint.request(json={"next_action": action}, method="post", timeout=10)
+    answer = await endpoint.request(json={"next_action": action, "domain": DOMAIN}, method="post", timeout=10)
     return str(answer["asked"])
 
 
@@ -101,3 +107,22 @@ async def test_a_restarted_action_server_is_found_again(server):
         await ask(endpoint)
     await server.start()
     assert await ask(endpoint, "action_after_restart") == "action_after_restart"
+
+
+def test_a_request_body_is_the_json_rasa_would_send_with_the_domain_serialized_once(monkeypatch):
+    body = kept_connections.RequestBody()
+    domain = {"responses": {"utter_greet": [{"text": "您好，我是星河客服"}]}, "slots": {}}
+    first = {"next_action": "action_answer_faq", "tracker": {"events": []}, "domain": domain}
+    serialized = []
+    dumps = kept_connections.json.dumps
+    monkeypatch.setattr(
+        kept_connections.json, "dumps", lambda value: serialized.append(value) or dumps(value)
+    )
+    assert json.loads(body(first)) == first
+    second = {**first, "next_action": "action_order_status", "tracker": {"events": [{"event": "user"}]}}
+    assert json.loads(body(second)) == second
+    assert sum(value is domain for value in serialized) == 1
+    new_model = {**first, "domain": {"responses": {}}}  # a new model's domain is a new dict
+    assert json.loads(body(new_model)) == new_model
+    assert json.loads(body({"domain": domain})) == {"domain": domain}
+    assert json.loads(body([1, "二"])) == [1, "二"]
