@@ -25,7 +25,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from business.privacy import masked_events
-from persistence import action_responses, graph_runner, kept_connections
+from persistence import action_responses, graph_runner, kept_connections, rule_index
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 action_responses.install()
 kept_connections.install()
 graph_runner.install()
+rule_index.install()
 
 
 def keep_sqlite_connections(holder: Any) -> None:
