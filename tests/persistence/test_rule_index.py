@@ -30,7 +30,10 @@ RULE_STATES: List[List[Dict[str, Any]]] = [
     [listen("order_status", slots={"order_id": (1.0,)})],
     [listen("goodbye", active_loop={"name": "cancel_order_form"})],
     [{"prev_action": {"action_name": "action_order_status"}, "user": {"intent": "order_status"}}],
-    [listen("order_status"), {"prev_action": {"action_name": "utter_ask_order_id"}, "user": {"intent": "order_status"}}],
+    [
+        listen("order_status"),
+        {"prev_action": {"action_name": "utter_ask_order_id"}, "user": {"intent": "order_status"}},
+    ],
     [{"prev_action": {"action_name": "verify_identity_form"}, "active_loop": {"name": SHOULD_NOT_BE_SET}}],
     [{"prev_action": {"action_name": "action_listen"}, "user": {"intent": SHOULD_NOT_BE_SET}}],
     [{"prev_action": {"action_name": "action_listen"}}],  # any intent after listening
@@ -44,7 +47,7 @@ ACTIONS = ["action_listen", "action_order_status", "verify_identity_form", "utte
 
 
 def policy_with(rule_keys: List[str], tmp_path: Path) -> RulePolicy:
-    lookup = {RULES: {key: "some_action" for key in rule_keys}, RULES_FOR_LOOP_UNHAPPY_PATH: {}}
+    lookup = {RULES: dict.fromkeys(rule_keys, "some_action"), RULES_FOR_LOOP_UNHAPPY_PATH: {}}
     schema = GraphSchema({})
     policy = RulePolicy(
         {**RulePolicy.get_default_config()}, LocalModelStorage(tmp_path), Resource("rules"),
@@ -74,7 +77,9 @@ def same_rules_found(policy: RulePolicy) -> int:
     for name in (RULES, RULES_FOR_LOOP_UNHAPPY_PATH):
         lookup = policy.lookup[name]
         for states in conversations(list(lookup)):
-            assert policy._get_possible_keys(lookup, states) == RULE_POLICYS_OWN_LOOKUP(policy, lookup, states)
+            assert policy._get_possible_keys(lookup, states) == RULE_POLICYS_OWN_LOOKUP(
+                policy, lookup, states
+            )
             checked += 1
     return checked
 
