@@ -92,7 +92,7 @@ EVENTS = st.one_of(
 )
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     st.lists(st.one_of(EVENTS, VALUES), max_size=4),
     st.lists(st.one_of(st.dictionaries(st.text(max_size=2), VALUES), VALUES), max_size=2),
