@@ -20,6 +20,11 @@ from rasa.engine.runner.dask import DaskGraphRunner
 class SequentialGraphRunner(DaskGraphRunner):
     """Rasa's `DaskGraphRunner`, its nodes called in an order worked out once per set of targets."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # targets -> [(node, the nodes it needs)], each node after those it needs
+        self._orders: Dict[Tuple[Text, ...], List[Tuple[Text, Tuple[Text, ...]]]] = {}
+
     def run(
         self, inputs: Optional[Dict[Text, Any]] = None, targets: Optional[List[Text]] = None
     ) -> Dict[Text, Any]:
@@ -37,15 +42,12 @@ class SequentialGraphRunner(DaskGraphRunner):
 
     def _order(self, targets: Tuple[Text, ...]) -> List[Tuple[Text, Tuple[Text, ...]]]:
         """The nodes the targets need, each after the nodes it needs, with the names of those."""
-        orders: Dict[Tuple[Text, ...], List[Tuple[Text, Tuple[Text, ...]]]] = vars(self).setdefault(
-            "_orders", {}
-        )
-        if targets not in orders:
+        if targets not in self._orders:
             order: Dict[Text, Tuple[Text, ...]] = {}
             for target in targets:
                 self._visit(target, order)
-            orders[targets] = list(order.items())
-        return orders[targets]
+            self._orders[targets] = list(order.items())
+        return self._orders[targets]
 
     def _visit(self, name: Text, order: Dict[Text, Tuple[Text, ...]]) -> None:
         if name in order or name not in self._graph_schema.nodes:  # done, or an input
