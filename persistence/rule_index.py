@@ -50,11 +50,11 @@ def candidates(index: RuleIndex, state: State) -> List[Text]:
 
 def get_possible_keys(self: RulePolicy, lookup: Dict[Text, Text], states: List[State]) -> Set[Text]:
     """What Rasa's `RulePolicy._get_possible_keys` finds, starting from the indexed candidates."""
-    indexes: Dict[int, Tuple[Dict[Text, Text], RuleIndex]] = getattr(self, "_rule_indexes", {})
-    indexed = indexes.get(id(lookup))
-    if indexed is None or indexed[0] is not lookup or not states:
+    indexes: List[Tuple[Dict[Text, Text], RuleIndex]] = getattr(self, "_rule_indexes", [])
+    index = next((index for indexed, index in indexes if indexed is lookup), None)
+    if index is None or not states:
         return RULE_POLICYS_OWN_LOOKUP(self, lookup, states)
-    possible_keys = set(candidates(indexed[1], states[-1]))
+    possible_keys = set(candidates(index, states[-1]))
     for i, state in enumerate(reversed(states)):
         possible_keys = {key for key in possible_keys if self._is_rule_applicable(key, i, state)}
     return possible_keys
@@ -62,11 +62,11 @@ def get_possible_keys(self: RulePolicy, lookup: Dict[Text, Text], states: List[S
 
 def load(cls: type, *args: Any, **kwargs: Any) -> RulePolicy:
     policy = RULE_POLICYS_OWN_LOAD(cls, *args, **kwargs)
-    policy._rule_indexes = {  # type: ignore[attr-defined]
-        id(policy.lookup[name]): (policy.lookup[name], index_rules(list(policy.lookup[name])))
+    policy._rule_indexes = [  # type: ignore[attr-defined]
+        (policy.lookup[name], index_rules(list(policy.lookup[name])))
         for name in (RULES, RULES_FOR_LOOP_UNHAPPY_PATH)
         if isinstance(policy.lookup.get(name), dict)
-    }
+    ]
     return policy
 
 

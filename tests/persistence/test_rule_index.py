@@ -53,7 +53,7 @@ def policy_with(rule_keys: List[str], tmp_path: Path) -> RulePolicy:
         {**RulePolicy.get_default_config()}, LocalModelStorage(tmp_path), Resource("rules"),
         ExecutionContext(schema, "test"), lookup=lookup,
     )  # fmt: skip
-    policy._rule_indexes = {id(lookup[RULES]): (lookup[RULES], index_rules(rule_keys))}
+    policy._rule_indexes = [(lookup[RULES], index_rules(rule_keys))]
     return policy
 
 
