@@ -25,7 +25,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from business.privacy import masked_events
-from persistence import action_responses, graph_runner, kept_connections, rule_index
+from persistence import action_responses, graph_runner, kept_connections, rule_index, tracker_building
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ action_responses.install()
 kept_connections.install()
 graph_runner.install()
 rule_index.install()
+tracker_building.install()
 
 
 def keep_sqlite_connections(holder: Any) -> None:
