@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import gc
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
@@ -23,11 +24,12 @@ from persistence.tracker_building import RASAS_OWN_RESOLVE_BY_TYPE
 DOMAIN = Domain.load(str(Path(__file__).resolve().parents[2] / "domain.yml"))
 
 
-def rasas_own_copy(slot: Slot) -> Slot:
-    """`copy.copy` as Rasa calls it, through the pickle protocol."""
+@contextmanager
+def rasas_own_slot_copies() -> Iterator[None]:
+    """Slots copied by `copy.copy` as Rasa has it, through the pickle protocol."""
     del Slot.__copy__  # type: ignore[attr-defined]
     try:
-        return copy.copy(slot)
+        yield
     finally:
         Slot.__copy__ = tracker_building.copy_slot  # type: ignore[attr-defined]
 
@@ -40,7 +42,9 @@ def test_the_product_copies_slots_directly_and_finds_event_classes_in_the_table(
 @pytest.mark.parametrize("slot", DOMAIN.slots, ids=lambda slot: f"{slot.name} ({slot.type_name})")
 def test_a_copied_slot_is_what_copy_copy_made_and_stands_apart(slot: Slot) -> None:
     slot.value = ["a list", "the copy shares"] if slot.type_name == "any" else slot.initial_value
-    copied, reference = copy.copy(slot), rasas_own_copy(slot)
+    copied = copy.copy(slot)
+    with rasas_own_slot_copies():
+        reference = copy.copy(slot)
     assert type(copied) is type(reference) is type(slot)
     assert vars(copied) == vars(reference) == vars(slot)
     assert all(copied.__dict__[key] is slot.__dict__[key] for key in vars(slot))  # shallow, as copy.copy
@@ -58,11 +62,8 @@ def test_a_conversation_built_from_events_has_the_same_slots_as_rasas() -> None:
     ]
     tracker = DialogueStateTracker.from_events("someone", events, DOMAIN.slots)
     copied = tracker.copy()
-    del Slot.__copy__  # type: ignore[attr-defined]
-    try:
+    with rasas_own_slot_copies():
         reference = DialogueStateTracker.from_events("someone", events, DOMAIN.slots).copy()
-    finally:
-        Slot.__copy__ = tracker_building.copy_slot  # type: ignore[attr-defined]
     assert copied.current_slot_values() == reference.current_slot_values()
     assert copied.get_slot("order_id") == "XH2611010001"
     assert copied.past_states(DOMAIN) == reference.past_states(DOMAIN)
